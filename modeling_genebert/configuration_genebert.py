@@ -55,6 +55,7 @@ class GeneBertRegionConfig(PreTrainedConfig):
     hidden_dropout_prob: float | int = 0.1
     layer_norm_eps: float = 1e-12
     initializer_range: float = 0.02
+    max_regions: int = 64  # size of the native encoder's row-position table (any row count up to this works)
     # timm encoder
     timm_model_name: str = "swin_tiny_patch4_window7_224"
     timm_input_mode: str = "resize"  # "resize" (paper) or "native"
@@ -63,6 +64,12 @@ class GeneBertRegionConfig(PreTrainedConfig):
     timm_kwargs: dict | None = None
 
     def validate_architecture(self):
+        if self.max_regions < self.regions_per_sample:
+            raise ValueError(f"max_regions ({self.max_regions}) < regions_per_sample ({self.regions_per_sample})")
+        if self.hidden_size % self.num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads ({self.num_attention_heads})"
+            )
         if self.encoder_type not in ("native", "timm"):
             raise ValueError(f"encoder_type must be 'native' or 'timm', got {self.encoder_type!r}")
         if self.timm_input_mode not in ("resize", "native"):
@@ -88,8 +95,12 @@ class GeneBertConfig(PreTrainedConfig):
     mgm_weight: float | int = 1.0
     ngsp_weight: float | int = 1.0
     srm_weight: float | int = 0.5
+    # sequence classification: concatenate the region embedding to [CLS] (zeros when no region_matrix is given)
+    classifier_region_fusion: bool = False
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
+    # the MGM decoder shares the k-mer embedding matrix (read by transformers' weight tying)
+    tie_word_embeddings: bool = True
 
     @property
     def logit_scale_init_value(self) -> float:

@@ -1,28 +1,543 @@
-# PLACEHOLDER: replaced by the model implementation (issue 3).
-from transformers import PreTrainedModel
+"""GeneBERT models: BERT over k-mers + a region-matrix encoder, aligned by sequence-region matching.
+
+The sequence encoder is transformers' own ``BertModel`` (SDPA, gradient checkpointing), kept
+under the attribute ``bert`` with BERT's head names (``cls.predictions``, ``cls.seq_relationship``)
+so DNABERT / BERT checkpoints map onto it key by key. Pre-training losses (paper Eq. 1-4):
+
+* MGM  -- cross-entropy of the tied k-mer decoder over positions whose label is not -100;
+* NGSP -- cross-entropy of a 2-way head on the pooled [CLS] (0 = B follows A, 1 = B is random);
+* SRM  -- the paper's Eq. 3 in its standard, numerically stable CLIP form: L2-normalised
+  projections of the [CLS] state and of the pooled region encoding, cosine logits times a
+  learnable scale exp(s) (s initialised to log(1/srm_temperature_init), clamped to <= log 100 as
+  in CLIP), symmetric cross-entropy over the b x b batch matrix (diagonal = true pairs).
+
+Total loss = mgm_weight * MGM + ngsp_weight * NGSP + srm_weight * SRM; a component whose weight is 0
+or whose inputs are absent is not computed and is returned as None.
+
+This file is exported as Hub remote code: it imports only torch, transformers, timm and its siblings.
+"""
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import BertModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
+from transformers.models.bert.modeling_bert import BertLMPredictionHead, BertOnlyMLMHead, BertPreTrainingHeads
+from transformers.utils import ModelOutput, logging
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_genebert import GeneBertConfig
+from .region_encoders import NativeRegionEncoder, TimmRegionEncoder, build_region_encoder
+
+logger = logging.get_logger(__name__)
+
+MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp on the learnable temperature
+
+
+@dataclass
+class GeneBertModelOutput(ModelOutput):
+    """Sequence states, pooled [CLS], region encoding and both L2-normalised projections.
+
+    ``region_hidden`` is the native encoder's per-row states ``[batch, regions, hidden]`` or the timm
+    backbone's unpooled features (backbone-specific layout); ``logit_scale`` is the SRM multiplier
+    exp(s), already clamped.
+    """
+
+    last_hidden_state: torch.Tensor | None = None
+    pooler_output: torch.Tensor | None = None
+    region_hidden: torch.Tensor | None = None
+    region_pooled: torch.Tensor | None = None
+    sequence_embeds: torch.Tensor | None = None
+    region_embeds: torch.Tensor | None = None
+    logit_scale: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+@dataclass
+class GeneBertForPreTrainingOutput(ModelOutput):
+    """Eq. 4 total and each component (None when not computed), plus SRM top-1 retrieval accuracy.
+
+    ``srm_accuracy`` is the mean of sequence->region and region->sequence in-batch top-1 accuracy.
+    """
+
+    loss: torch.Tensor | None = None
+    mgm_loss: torch.Tensor | None = None
+    ngsp_loss: torch.Tensor | None = None
+    srm_loss: torch.Tensor | None = None
+    srm_accuracy: torch.Tensor | None = None
+    prediction_logits: torch.Tensor | None = None
+    seq_relationship_logits: torch.Tensor | None = None
+    sequence_embeds: torch.Tensor | None = None
+    region_embeds: torch.Tensor | None = None
+    logit_scale: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+def srm_loss_and_accuracy(
+    sequence_embeds: torch.Tensor, region_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric InfoNCE over the batch (CLIP form of Eq. 3) and mean two-way top-1 retrieval accuracy."""
+    logits = logit_scale.float() * sequence_embeds.float() @ region_embeds.float().t()  # [seq, region]
+    target = torch.arange(logits.shape[0], device=logits.device)
+    loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+    with torch.no_grad():
+        accuracy = ((logits.argmax(1) == target).float().mean() + (logits.argmax(0) == target).float().mean()) / 2
+    return loss, accuracy
 
 
 class GeneBertPreTrainedModel(PreTrainedModel):
     config_class = GeneBertConfig
+    config: GeneBertConfig
+    base_model_prefix = "genebert"
+    input_modalities = ("text",)
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    _no_split_modules = ["BertEmbeddings", "BertLayer", "RegionLayer"]
+    # losses are per-batch means: Trainer must not rescale them by a global token count
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        """Generic init, plus what it cannot know; the transformers.init functions skip loaded tensors."""
+        super()._init_weights(module)
+        if isinstance(module, BertLMPredictionHead):
+            init.zeros_(module.bias)
+        elif isinstance(module, GeneBertModel) and module.logit_scale is not None:
+            init.constant_(module.logit_scale, self.config.logit_scale_init_value)
+
+    def _initialize_weights(self, module, is_custom_code: bool = False):
+        # transformers skips modules without direct parameters in custom code; the timm encoder has none
+        if isinstance(module, TimmRegionEncoder):
+            module.reset_backbone()
+            module._is_hf_initialized = True
+            return
+        super()._initialize_weights(module, is_custom_code)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Also list every registered GeneBERT head in ``auto_map``: one folder serves all AutoModel* classes."""
+        auto_map = dict(getattr(self.config, "auto_map", None) or {})
+        for cls in (
+            GeneBertModel,
+            GeneBertForPreTraining,
+            GeneBertForMaskedLM,
+            GeneBertForSequenceClassification,
+            GeneBertForTokenClassification,
+        ):
+            if cls._auto_class is not None:
+                auto_map.setdefault(cls._auto_class, f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
+        if auto_map:
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def get_input_embeddings(self):
+        return self.base_model.bert.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value):
+        self.base_model.bert.embeddings.word_embeddings = value
+
+    @torch.no_grad()
+    def load_sequence_encoder_weights(self, path: str | os.PathLike) -> dict:
+        """Initialise the sequence encoder (and MGM/NGSP heads where present) from a BERT/DNABERT checkpoint.
+
+        ``path`` is a folder (or file) with ``model.safetensors`` or ``pytorch_model.bin`` of a
+        ``BertForMaskedLM`` / ``BertForPreTraining`` / ``BertModel``. Returns (and logs) the
+        sequence-side ``missing_keys`` and the checkpoint's ``unexpected_keys``.
+        """
+        state = _read_state_dict(path)
+        bert_prefix = "bert." if self is self.base_model else f"{self.base_model_prefix}.bert."
+        own = self.state_dict()
+        mapped, unexpected = {}, []
+        for key, value in state.items():
+            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+            if key.startswith("bert."):
+                target = bert_prefix + key[len("bert.") :]
+            elif key.startswith("cls."):
+                target = key
+            else:  # a bare BertModel checkpoint
+                target = bert_prefix + key
+            if target in own:
+                mapped[target] = value
+            else:
+                unexpected.append(key)
+        for key, value in mapped.items():
+            if own[key].shape != value.shape:
+                raise ValueError(f"{key}: checkpoint shape {tuple(value.shape)} != model shape {tuple(own[key].shape)}")
+        self.load_state_dict(mapped, strict=False)
+        self.tie_weights()
+        tied = set(getattr(self, "all_tied_weights_keys", {}))
+        sequence_side = [k for k in own if k.startswith(bert_prefix) or k.startswith("cls.")]
+        missing = [k for k in sequence_side if k not in mapped and k not in tied and not k.endswith("position_ids")]
+        info = {"missing_keys": missing, "unexpected_keys": unexpected}
+        if missing or unexpected:
+            logger.warning(f"Sequence encoder init from {path}: missing {missing}, unexpected {unexpected}")
+        return info
+
+    def load_region_encoder_weights(self, file: str | os.PathLike) -> dict:
+        """ImageNet init of a timm region encoder from a local weights file (Algorithm 1, line 4)."""
+        encoder = getattr(self.base_model, "region_encoder", None)
+        if not isinstance(encoder, TimmRegionEncoder):
+            raise ValueError("load_region_encoder_weights needs region_config.encoder_type='timm'")
+        return encoder.load_timm_weights(str(file))
+
+
+def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    path = str(path)
+    if os.path.isdir(path):
+        for name in ("model.safetensors", "pytorch_model.bin"):
+            if os.path.isfile(os.path.join(path, name)):
+                path = os.path.join(path, name)
+                break
+        else:
+            raise FileNotFoundError(f"no model.safetensors or pytorch_model.bin in {path}")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 class GeneBertModel(GeneBertPreTrainedModel):
-    pass
+    """Both encoders and the SRM projections; returns a :class:`GeneBertModelOutput`.
+
+    ``add_region_encoder=False`` (masked LM, token classification) drops the region encoder, the
+    projections and the logit scale, so those models carry no unused parameters.
+    """
+
+    def __init__(self, config: GeneBertConfig, add_pooling_layer: bool = True, add_region_encoder: bool = True):
+        super().__init__(config)
+        self.bert = BertModel._from_config(config.sequence_config, add_pooling_layer=add_pooling_layer)
+        self.region_encoder = self.sequence_projection = self.region_projection = self.logit_scale = None
+        if add_region_encoder:
+            self.region_encoder = build_region_encoder(config.region_config)
+            self.sequence_projection = nn.Linear(config.sequence_config.hidden_size, config.projection_dim, bias=False)
+            self.region_projection = nn.Linear(self.region_encoder.output_dim, config.projection_dim, bias=False)
+            self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        region_matrix: torch.Tensor | None = None,
+        **kwargs,
+    ) -> GeneBertModelOutput:
+        r"""
+        region_matrix (`torch.FloatTensor` of shape `(batch_size, regions, num_tfs)`, *optional*):
+            Raw PWM max log-odds scores, one row per region in input order; without it only the
+            sequence side runs.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        last_hidden_state = outputs.last_hidden_state
+        sequence_embeds = region_hidden = region_pooled = region_embeds = logit_scale = None
+        if self.region_encoder is not None:
+            sequence_embeds = F.normalize(self.sequence_projection(last_hidden_state[:, 0]), dim=-1)
+            logit_scale = self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
+            if region_matrix is not None:
+                region_hidden, region_pooled = self.region_encoder(region_matrix)
+                region_embeds = F.normalize(self.region_projection(region_pooled.to(last_hidden_state.dtype)), dim=-1)
+        return GeneBertModelOutput(
+            last_hidden_state=last_hidden_state,
+            pooler_output=outputs.pooler_output,
+            region_hidden=region_hidden,
+            region_pooled=region_pooled,
+            sequence_embeds=sequence_embeds,
+            region_embeds=region_embeds,
+            logit_scale=logit_scale,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
 
 
 class GeneBertForPreTraining(GeneBertPreTrainedModel):
-    pass
+    """MGM (tied k-mer decoder) + NGSP ([CLS]) + SRM (symmetric InfoNCE), weighted as in Eq. 4."""
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "genebert.bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.genebert = GeneBertModel(config)
+        self.cls = BertPreTrainingHeads(config.sequence_config)
+        self.post_init()
+
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings):
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None,
+        region_matrix: torch.Tensor | None = None,
+        **kwargs,
+    ) -> GeneBertForPreTrainingOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            MGM targets; -100 = not masked (ignored).
+        next_sentence_label (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            NGSP targets: 0 = segment B follows A in that cell type, 1 = B is random.
+        region_matrix (`torch.FloatTensor` of shape `(batch_size, regions, num_tfs)`, *optional*):
+            Raw PWM scores of the regions in the input; without it the batch trains MGM + NGSP only.
+        """
+        config = self.config
+        outputs = self.genebert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            region_matrix=region_matrix if config.srm_weight else None,
+            return_dict=True,
+            **kwargs,
+        )
+        prediction_logits = seq_relationship_logits = None
+        mgm_loss = ngsp_loss = srm_loss = srm_accuracy = None
+        if config.mgm_weight:
+            prediction_logits = self.cls.predictions(outputs.last_hidden_state)
+            if labels is not None:
+                mgm_loss = F.cross_entropy(
+                    prediction_logits.view(-1, prediction_logits.shape[-1]).float(), labels.view(-1), ignore_index=-100
+                )
+        if config.ngsp_weight:
+            seq_relationship_logits = self.cls.seq_relationship(outputs.pooler_output)
+            if next_sentence_label is not None:
+                ngsp_loss = F.cross_entropy(seq_relationship_logits.view(-1, 2).float(), next_sentence_label.view(-1))
+        if outputs.region_embeds is not None:
+            srm_loss, srm_accuracy = srm_loss_and_accuracy(
+                outputs.sequence_embeds, outputs.region_embeds, outputs.logit_scale
+            )
+        weighted = [
+            weight * component
+            for weight, component in (
+                (config.mgm_weight, mgm_loss),
+                (config.ngsp_weight, ngsp_loss),
+                (config.srm_weight, srm_loss),
+            )
+            if component is not None
+        ]
+        return GeneBertForPreTrainingOutput(
+            loss=sum(weighted) if weighted else None,
+            mgm_loss=mgm_loss,
+            ngsp_loss=ngsp_loss,
+            srm_loss=srm_loss,
+            srm_accuracy=srm_accuracy,
+            prediction_logits=prediction_logits,
+            seq_relationship_logits=seq_relationship_logits,
+            sequence_embeds=outputs.sequence_embeds,
+            region_embeds=outputs.region_embeds,
+            logit_scale=outputs.logit_scale,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
 
 
 class GeneBertForMaskedLM(GeneBertPreTrainedModel):
-    pass
+    """Sequence encoder + tied MGM head only (fill-mask, MLM fine-tuning)."""
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "genebert.bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.genebert = GeneBertModel(config, add_pooling_layer=False, add_region_encoder=False)
+        self.cls = BertOnlyMLMHead(config.sequence_config)
+        self.post_init()
+
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings):
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ) -> MaskedLMOutput:
+        outputs = self.genebert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.cls(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), labels.view(-1), ignore_index=-100)
+        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
 
 class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
-    pass
+    """Classifier on the pooled [CLS]; with ``config.classifier_region_fusion`` the region embedding is concatenated.
+
+    With fusion on and no ``region_matrix``, the region part is a zero vector: the centre of the
+    unit sphere the region embeddings live on, i.e. "no region evidence", so sequence-only inputs
+    (e.g. promoter sets without ATAC context) still classify with the same head.
+    """
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        seq = config.sequence_config
+        self.fusion = config.classifier_region_fusion
+        self.genebert = GeneBertModel(config, add_region_encoder=self.fusion)
+        dropout = seq.classifier_dropout if seq.classifier_dropout is not None else seq.hidden_dropout_prob
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(seq.hidden_size + (config.projection_dim if self.fusion else 0), config.num_labels)
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        region_matrix: torch.Tensor | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput:
+        if region_matrix is not None and not self.fusion:
+            logger.warning_once("region_matrix is ignored: config.classifier_region_fusion is False")
+        outputs = self.genebert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            region_matrix=region_matrix if self.fusion else None,
+            return_dict=True,
+            **kwargs,
+        )
+        features = self.dropout(outputs.pooler_output)
+        if self.fusion:
+            region = outputs.region_embeds
+            if region is None:
+                region = features.new_zeros(features.shape[0], self.config.projection_dim)
+            features = torch.cat([features, region.to(features.dtype)], dim=-1)
+        logits = self.classifier(features)
+        loss = None
+        if labels is not None:
+            loss = self._classification_loss(logits, labels)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+    def _classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """problem_type resolution and losses exactly as BertForSequenceClassification."""
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        if self.config.problem_type == "regression":
+            if self.num_labels == 1:
+                return F.mse_loss(logits.squeeze(), labels.squeeze().to(logits.dtype))
+            return F.mse_loss(logits, labels.to(logits.dtype))
+        if self.config.problem_type == "single_label_classification":
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
 class GeneBertForTokenClassification(GeneBertPreTrainedModel):
-    pass
+    """Per-token classifier (e.g. splice sites); labels -100 are ignored."""
+
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        seq = config.sequence_config
+        self.genebert = GeneBertModel(config, add_pooling_layer=False, add_region_encoder=False)
+        dropout = seq.classifier_dropout if seq.classifier_dropout is not None else seq.hidden_dropout_prob
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(seq.hidden_size, config.num_labels)
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ) -> TokenClassifierOutput:
+        outputs = self.genebert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1), ignore_index=-100)
+        return TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
+__all__ = [
+    "GeneBertPreTrainedModel",
+    "GeneBertModel",
+    "GeneBertForPreTraining",
+    "GeneBertForMaskedLM",
+    "GeneBertForSequenceClassification",
+    "GeneBertForTokenClassification",
+    "GeneBertModelOutput",
+    "GeneBertForPreTrainingOutput",
+    "NativeRegionEncoder",
+    "TimmRegionEncoder",
+]

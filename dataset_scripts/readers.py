@@ -1,0 +1,579 @@
+"""Readers for real genomics inputs: FASTA, BED / narrowPeak, region tables, AnnData, sequence tables.
+
+Every reader returns accessible regions per cell type as :class:`Region` records
+(0-based, half-open coordinates, like BED). Malformed input raises
+:class:`DataFormatError` whose message names the file, the line, the field and the
+offending value, e.g. ``peaks.bed:7: field 'start': not an integer (value 'abc')``.
+
+* :class:`Genome` -- random access to a FASTA via :mod:`pyfaidx` (case preserved, so
+  soft-masked lower case survives), with checks that name every chromosome missing
+  from the FASTA and every interval out of bounds.
+* :func:`read_bed` -- BED3+ / narrowPeak (column 10, the summit offset, is used when
+  >= 0). ``track`` / ``browser`` / ``#`` lines and blank lines are skipped.
+* :func:`read_peak_files` -- one BED/narrowPeak file per cell type.
+* :func:`read_region_table` -- a regions x cell-types table (TSV/CSV): coordinates
+  (``chrom start end`` or one ``region`` column such as ``chr1:100-200``) plus one
+  numeric column per cell type, binarised with ``value > threshold``.
+* :func:`read_h5ad_pseudobulk` -- an AnnData ``.h5ad`` of cells x peaks with a
+  cell-type column in ``obs`` (the paper's recipe: sum the cells of each type, i.e.
+  pseudo-bulk, then binarise). Cells are read in chunks from a backed file.
+* :func:`read_sequence_table` / :func:`read_dhs_table` -- tables that already carry
+  the sequence (such as the ENCODE DHS tables of DNA-Diffusion: coordinates, summit,
+  200 bp of sequence, per-cell-type 0/1 columns and a ``data_label`` split).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+IUPAC = set("ACGTNRYSWKMBDHV")
+_SEQ_RE = re.compile(r"^[ACGTNRYSWKMBDHVacgtnryswkmbdhv]*$")
+_REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+?)[:_-](?P<start>\d+)[-_](?P<end>\d+)$")
+
+
+class DataFormatError(ValueError):
+    """Malformed input; the message names file, line, field and value."""
+
+
+def _err(path, line, field, problem, value) -> DataFormatError:
+    where = f"{os.fspath(path)}:{line}" if line is not None else os.fspath(path)
+    return DataFormatError(f"{where}: field {field!r}: {problem} (value {value!r})")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One accessible region of one cell type.
+
+    ``summit`` is an absolute 0-based genome position or ``None``; ``sequence`` (with
+    ``seq_start``, the genome position of its first base) is set when the source
+    carries the bases; ``split`` is a split name given by the source (e.g. the DHS
+    ``data_label``) or ``None``; ``origin`` is ``file:line`` for error messages.
+    """
+
+    chrom: str
+    start: int
+    end: int
+    summit: int | None = None
+    sequence: str | None = None
+    seq_start: int | None = None
+    split: str | None = None
+    origin: str = ""
+
+    @property
+    def centre(self) -> int:
+        return self.summit if self.summit is not None else (self.start + self.end) // 2
+
+
+def open_text(path: str | os.PathLike):
+    """Open a text file, transparently gunzipping ``.gz``."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist")
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _int(path, line, field, value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _err(path, line, field, "not an integer", value) from None
+
+
+def _float(path, line, field, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise _err(path, line, field, "not a number", value) from None
+    if not np.isfinite(v):
+        raise _err(path, line, field, "not a finite number", value)
+    return v
+
+
+def _check_interval(path, line, chrom, start, end) -> None:
+    if not chrom:
+        raise _err(path, line, "chrom", "empty chromosome name", chrom)
+    if start < 0:
+        raise _err(path, line, "start", "negative start", start)
+    if end <= start:
+        raise _err(path, line, "end", f"end must be greater than start ({start})", end)
+
+
+def natural_key(chrom: str):
+    """Sort key putting chr2 before chr10 (numbers numerically, then names)."""
+    c = chrom[3:] if chrom.lower().startswith("chr") else chrom
+    return (0, int(c), "") if c.isdigit() else (1, 0, c)
+
+
+# --------------------------------------------------------------------------- FASTA
+class Genome:
+    """A genome FASTA with random access (pyfaidx builds/uses the ``.fai`` index).
+
+    ``fetch`` preserves case (soft-masked lower case stays lower case).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        import pyfaidx
+
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"genome FASTA {self.path} does not exist")
+        try:
+            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False, rebuild=False)
+        except pyfaidx.UnsupportedCompressionFormat as e:
+            raise DataFormatError(
+                f"{self.path}: gzip FASTA must be bgzip-compressed for random access "
+                f"(bgzip it, or gunzip it): {e}"
+            ) from e
+        self.lengths = {name: len(rec) for name, rec in self._fasta.records.items()}
+
+    def check(self, regions: Iterable[Region], window: int | None = None) -> None:
+        """Raise if a chromosome is missing (naming all of them) or a region is out of bounds."""
+        missing: dict[str, str] = {}
+        for r in regions:
+            n = self.lengths.get(r.chrom)
+            if n is None:
+                missing.setdefault(r.chrom, r.origin)
+                continue
+            if r.end > n:
+                raise DataFormatError(
+                    f"{r.origin or 'region'}: interval {r.chrom}:{r.start}-{r.end} is out of bounds: "
+                    f"{r.chrom} has {n} bases in {self.path}"
+                )
+            if window is not None and window > n:
+                raise DataFormatError(f"{self.path}: {r.chrom} ({n} bases) is shorter than the {window}-base window")
+        if missing:
+            names = sorted(missing, key=natural_key)
+            first = ", ".join(f"{c} (first at {missing[c]})" for c in names[:20])
+            have = ", ".join(list(self.lengths)[:10])
+            raise DataFormatError(
+                f"{len(names)} chromosome name(s) missing from the FASTA {self.path}: {first}"
+                f"{' ...' if len(names) > 20 else ''}; the FASTA has: {have}{' ...' if len(self.lengths) > 10 else ''}"
+            )
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        n = self.lengths.get(chrom)
+        if n is None:
+            raise DataFormatError(f"chromosome {chrom!r} is missing from the FASTA {self.path}")
+        if start < 0 or end > n or end < start:
+            raise DataFormatError(f"interval {chrom}:{start}-{end} is out of bounds ({chrom} has {n} bases in {self.path})")
+        return self._fasta[chrom][start:end]
+
+    def close(self) -> None:
+        self._fasta.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------- BED / narrowPeak
+def read_bed(path: str | os.PathLike, fmt: str | None = None, cell_type: str | None = None) -> list[Region]:
+    """Read a BED3+ or narrowPeak file into regions (summit from narrowPeak column 10 when >= 0).
+
+    ``fmt`` is ``"bed"`` or ``"narrowPeak"``; guessed from the file name when omitted.
+    """
+    path = os.fspath(path)
+    if fmt is None:
+        fmt = "narrowPeak" if "narrowpeak" in os.path.basename(path).lower() else "bed"
+    if fmt.lower() not in ("bed", "narrowpeak"):
+        raise ValueError(f"fmt must be 'bed' or 'narrowPeak', got {fmt!r}")
+    narrow = fmt.lower() == "narrowpeak"
+    out: list[Region] = []
+    with open_text(path) as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            f = line.split("\t")
+            if len(f) < 3:
+                raise _err(path, lineno, "end", f"expected at least 3 tab-separated columns, got {len(f)}", line)
+            if narrow and len(f) < 10:
+                raise _err(path, lineno, "peak", f"narrowPeak needs 10 columns, got {len(f)}", line)
+            chrom = f[0].strip()
+            start = _int(path, lineno, "start", f[1])
+            end = _int(path, lineno, "end", f[2])
+            _check_interval(path, lineno, chrom, start, end)
+            summit = None
+            if narrow:
+                peak = _int(path, lineno, "peak", f[9])
+                if peak >= 0:
+                    if peak >= end - start:
+                        raise _err(path, lineno, "peak", f"summit offset outside the interval of length {end - start}", f[9])
+                    summit = start + peak
+            out.append(Region(chrom, start, end, summit, origin=f"{path}:{lineno}"))
+    return out
+
+
+def read_peak_files(peaks: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike], fmt: str | None = None) -> dict[str, list[Region]]:
+    """One BED/narrowPeak file per cell type: ``{cell_type: path}``, or a list of paths
+    (the cell type is then the file name up to its first dot)."""
+    if not isinstance(peaks, Mapping):
+        peaks = {os.path.basename(os.fspath(p)).split(".")[0]: p for p in peaks}
+    return {ct: read_bed(p, fmt=fmt) for ct, p in peaks.items()}
+
+
+# --------------------------------------------------------------------------- region x cell-type tables
+_CHROM_NAMES = ("chrom", "chr", "chromosome", "#chrom", "seqnames", "seqname")
+_START_NAMES = ("start", "chromstart", "chrom_start", "begin")
+_END_NAMES = ("end", "chromend", "chrom_end", "stop")
+_REGION_NAMES = ("region", "peak", "peak_id", "name", "id")
+
+
+def _find(columns: Sequence[str], names: Sequence[str]) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def parse_region_name(name: str) -> tuple[str, int, int]:
+    """``chr1:100-200``, ``chr1-100-200`` or ``chr1_100_200`` -> ``("chr1", 100, 200)``."""
+    m = _REGION_RE.match(name.strip())
+    if not m:
+        raise ValueError(f"cannot parse region name {name!r} (expected chrom:start-end)")
+    return m["chrom"], int(m["start"]), int(m["end"])
+
+
+def _delimiter(path: str) -> str:
+    p = path.lower().removesuffix(".gz")
+    return "," if p.endswith(".csv") else "\t"
+
+
+def read_region_table(
+    path: str | os.PathLike,
+    cell_types: Sequence[str] | None = None,
+    threshold: float = 0.0,
+    delimiter: str | None = None,
+) -> dict[str, list[Region]]:
+    """Regions x cell-types table -> accessible regions per cell type (``value > threshold``).
+
+    Coordinates come from ``chrom``/``start``/``end`` columns (common aliases accepted)
+    or a single ``region`` column (``chr1:100-200``); an optional ``summit`` column
+    (absolute position) is used. Every other column is a cell type unless
+    ``cell_types`` names the ones to use. Streams the file line by line.
+    """
+    path = os.fspath(path)
+    delimiter = delimiter or _delimiter(path)
+    out: dict[str, list[Region]] = {}
+    with open_text(path) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataFormatError(f"{path}: empty file (no header line)") from None
+        cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
+        cregion = None if (cchrom and cstart and cend) else _find(header, _REGION_NAMES)
+        if not (cchrom and cstart and cend) and not cregion:
+            raise DataFormatError(f"{path}:1: header needs chrom/start/end columns or a region column, got {header}")
+        csummit = _find(header, ("summit",))
+        coord = {c for c in (cchrom, cstart, cend, cregion, csummit) if c}
+        if cell_types is None:
+            cell_types = [c for c in header if c not in coord]
+        missing = [c for c in cell_types if c not in header]
+        if missing:
+            raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header {header}")
+        if not cell_types:
+            raise DataFormatError(f"{path}:1: no cell-type columns in the header {header}")
+        idx = {c: i for i, c in enumerate(header)}
+        for ct in cell_types:
+            out[ct] = []
+        for lineno, row in enumerate(reader, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                raise _err(path, lineno, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row))
+            if cregion:
+                try:
+                    chrom, start, end = parse_region_name(row[idx[cregion]])
+                except ValueError:
+                    raise _err(path, lineno, cregion, "not a region name like chr1:100-200", row[idx[cregion]]) from None
+            else:
+                chrom = row[idx[cchrom]].strip()
+                start = _int(path, lineno, cstart, row[idx[cstart]])
+                end = _int(path, lineno, cend, row[idx[cend]])
+            _check_interval(path, lineno, chrom, start, end)
+            summit = _int(path, lineno, csummit, row[idx[csummit]]) if csummit else None
+            origin = f"{path}:{lineno}"
+            for ct in cell_types:
+                if _float(path, lineno, ct, row[idx[ct]]) > threshold:
+                    out[ct].append(Region(chrom, start, end, summit, origin=origin))
+    return out
+
+
+# --------------------------------------------------------------------------- AnnData pseudo-bulk
+def read_h5ad_pseudobulk(
+    path: str | os.PathLike,
+    cell_type_key: str = "cell_type",
+    threshold: float = 0.0,
+    chunk_size: int = 10_000,
+    min_cells: int = 1,
+) -> dict[str, list[Region]]:
+    """Pseudo-bulk an AnnData of cells x peaks (the paper's recipe) -> regions per cell type.
+
+    Cells of each type (``obs[cell_type_key]``) are summed per peak; a peak is accessible
+    in a type when the sum is ``> threshold``. Peaks come from ``var`` columns
+    ``chrom``/``start``/``end`` (aliases accepted) or from ``var_names`` like
+    ``chr1:100-200`` / ``chr1-100-200`` / ``chr1_100_200``. A file stored peaks x cells
+    (the cell-type column in ``var``) is handled too. Cell types with fewer than
+    ``min_cells`` cells are dropped. ``X`` is read ``chunk_size`` cells at a time from a
+    backed file, so memory holds only the (cell types x peaks) sums.
+    """
+    try:
+        import anndata
+    except ImportError as e:  # optional dependency
+        raise ImportError("reading .h5ad needs the optional dependency anndata: pip install 'genebert[anndata]'") from e
+    import pandas as pd
+    import scipy.sparse as sp
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist")
+    ad = anndata.read_h5ad(path, backed="r")
+    try:
+        if cell_type_key in ad.obs.columns:
+            cells_axis, labels, peaks = 0, ad.obs[cell_type_key], ad.var
+        elif cell_type_key in ad.var.columns:
+            cells_axis, labels, peaks = 1, ad.var[cell_type_key], ad.obs
+        else:
+            raise DataFormatError(
+                f"{path}: no cell-type column {cell_type_key!r} in obs {list(ad.obs.columns)} or var {list(ad.var.columns)}"
+            )
+        if labels.isna().any():
+            i = int(np.argmax(labels.isna().to_numpy()))
+            raise DataFormatError(f"{path}: {'obs' if cells_axis == 0 else 'var'} row {i} ({labels.index[i]!r}): field {cell_type_key!r}: missing cell type (value nan)")
+        coords = _peak_coordinates(path, peaks, "var" if cells_axis == 0 else "obs")
+        labels = labels.astype(str).to_numpy()
+        types = sorted(pd.unique(labels))
+        type_idx = {t: i for i, t in enumerate(types)}
+        codes = np.array([type_idx[x] for x in labels])
+        n_cells = len(labels)
+        sums = np.zeros((len(types), len(coords)), dtype=np.float64)
+        for lo in range(0, n_cells, chunk_size):
+            hi = min(lo + chunk_size, n_cells)
+            block = ad.X[lo:hi] if cells_axis == 0 else ad.X[:, lo:hi]
+            if cells_axis == 1:
+                block = block.T
+            g = sp.csr_matrix((np.ones(hi - lo), (codes[lo:hi], np.arange(hi - lo))), shape=(len(types), hi - lo))
+            part = g @ block
+            sums += part.toarray() if sp.issparse(part) else np.asarray(part)
+        counts = np.bincount(codes, minlength=len(types))
+    finally:
+        if ad.isbacked:
+            ad.file.close()
+    out: dict[str, list[Region]] = {}
+    for t, row, c in zip(types, sums, counts):
+        if c < min_cells:
+            continue
+        out[t] = [
+            Region(coords[j][0], coords[j][1], coords[j][2], origin=f"{path}:peak {j} ({coords[j][3]})")
+            for j in np.flatnonzero(row > threshold)
+        ]
+    return out
+
+
+def _peak_coordinates(path: str, peaks, axis_name: str) -> list[tuple[str, int, int, str]]:
+    cols = list(peaks.columns)
+    cchrom, cstart, cend = _find(cols, _CHROM_NAMES), _find(cols, _START_NAMES), _find(cols, _END_NAMES)
+    out = []
+    names = [str(x) for x in peaks.index]
+    if cchrom and cstart and cend:
+        for i, (c, s, e) in enumerate(zip(peaks[cchrom], peaks[cstart], peaks[cend])):
+            where = f"{axis_name} row {i} ({names[i]!r})"
+            start = _int(path, where, cstart, s)
+            end = _int(path, where, cend, e)
+            _check_interval(path, where, str(c), start, end)
+            out.append((str(c), start, end, names[i]))
+        return out
+    for i, name in enumerate(names):
+        try:
+            c, s, e = parse_region_name(name)
+        except ValueError:
+            raise _err(path, f"{axis_name} row {i}", f"{axis_name}_names", "peak name is not chrom:start-end and no chrom/start/end columns exist", name) from None
+        _check_interval(path, f"{axis_name} row {i}", c, s, e)
+        out.append((c, s, e, name))
+    return out
+
+
+# --------------------------------------------------------------------------- sequence tables
+DHS_CELL_TYPE_COLUMNS = ("GM12878_ENCLB441ZZZ", "hESCT0_ENCLB449ZZZ", "K562_ENCLB843GMH", "HepG2_ENCLB029COU")
+DHS_SPLITS = {"training": "train", "train": "train", "validation": "validation", "test": "test"}
+
+
+def read_sequence_table(
+    path: str | os.PathLike,
+    cell_type_columns: Sequence[str] | None = None,
+    cell_type_names: Mapping[str, str] | None = None,
+    sequence_column: str = "sequence",
+    anchor: str = "auto",
+    split_column: str | None = None,
+    split_names: Mapping[str, str] | None = None,
+    threshold: float = 0.0,
+    window: int | None = None,
+    delimiter: str | None = None,
+) -> dict[str, list[Region]]:
+    """A table whose rows carry coordinates, a DNA sequence and per-cell-type values.
+
+    Args:
+        cell_type_columns: columns holding accessibility per cell type (``> threshold``
+            = accessible). Default: every numeric-looking column other than the
+            coordinates, summit, sequence and split columns that is 0/1 in the first
+            data line.
+        cell_type_names: optional renaming ``{column: cell type name}``.
+        anchor: where the sequence lies on the genome: ``"start"`` (it begins at
+            ``start``), ``"summit"`` (centred on the ``summit`` column:
+            ``seq_start = summit - len(seq) // 2``), ``"centre"`` (centred on the
+            interval) or ``"auto"`` (``start`` when ``len(seq) == end - start``, else
+            ``summit`` when a summit column exists, else ``centre``).
+        split_column / split_names: a column naming each row's split, mapped through
+            ``split_names`` (e.g. the DHS ``data_label``: training -> train).
+        window: keep only ``window`` bases around the summit (or centre) of each
+            sequence, so memory holds what the dataset stores, not the full sequences.
+    """
+    path = os.fspath(path)
+    delimiter = delimiter or _delimiter(path)
+    if anchor not in ("auto", "start", "summit", "centre", "center"):
+        raise ValueError(f"anchor must be auto/start/summit/centre, got {anchor!r}")
+    out: dict[str, list[Region]] = {}
+    with open_text(path) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataFormatError(f"{path}: empty file (no header line)") from None
+        cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
+        if not (cchrom and cstart and cend):
+            raise DataFormatError(f"{path}:1: header needs chrom/start/end columns, got {header}")
+        if sequence_column not in header:
+            raise DataFormatError(f"{path}:1: no sequence column {sequence_column!r} in the header")
+        csummit = _find(header, ("summit",))
+        if anchor == "summit" and not csummit:
+            raise DataFormatError(f"{path}:1: anchor='summit' needs a summit column")
+        if split_column is not None and split_column not in header:
+            raise DataFormatError(f"{path}:1: no split column {split_column!r} in the header")
+        idx = {c: i for i, c in enumerate(header)}
+        rows = iter(reader)
+        first = None
+        if cell_type_columns is None:
+            first = next(rows, None)
+            skip = {cchrom, cstart, cend, csummit, sequence_column, split_column}
+            cell_type_columns = [
+                c for c in header if c not in skip and first is not None and len(first) == len(header) and first[idx[c]].strip() in ("0", "1")
+            ]
+        missing = [c for c in cell_type_columns if c not in header]
+        if missing:
+            raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header")
+        if not cell_type_columns:
+            raise DataFormatError(f"{path}:1: no cell-type columns found; pass cell_type_columns")
+        names = {c: (cell_type_names or {}).get(c, c) for c in cell_type_columns}
+        for c in cell_type_columns:
+            out[names[c]] = []
+
+        def all_rows():
+            if first is not None:
+                yield 2, first
+                yield from enumerate(rows, start=3)
+            else:
+                yield from enumerate(rows, start=2)
+
+        for lineno, row in all_rows():
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                raise _err(path, lineno, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row)[:80])
+            chrom = row[idx[cchrom]].strip()
+            start = _int(path, lineno, cstart, row[idx[cstart]])
+            end = _int(path, lineno, cend, row[idx[cend]])
+            _check_interval(path, lineno, chrom, start, end)
+            summit = _int(path, lineno, csummit, row[idx[csummit]]) if csummit else None
+            seq = row[idx[sequence_column]].strip()
+            if not seq or not _SEQ_RE.match(seq):
+                bad = next((ch for ch in seq if ch.upper() not in IUPAC), "")
+                raise _err(path, lineno, sequence_column, f"not a DNA sequence (character {bad!r})" if seq else "empty sequence", seq[:60])
+            how = anchor
+            if how == "auto":
+                how = "start" if len(seq) == end - start else ("summit" if summit is not None else "centre")
+            if how == "start":
+                seq_start = start
+            elif how == "summit":
+                seq_start = summit - len(seq) // 2
+            else:
+                seq_start = (start + end) // 2 - len(seq) // 2
+            if window is not None:
+                if len(seq) < window:
+                    raise _err(path, lineno, sequence_column, f"sequence of {len(seq)} bases is shorter than the {window}-base window", seq[:60])
+                centre = summit if summit is not None else (start + end) // 2
+                lo = min(max(centre - window // 2 - seq_start, 0), len(seq) - window)
+                seq, seq_start = seq[lo : lo + window], seq_start + lo
+            split = None
+            if split_column is not None:
+                label = row[idx[split_column]].strip()
+                split = (split_names or {}).get(label, label)
+            origin = f"{path}:{lineno}"
+            for c in cell_type_columns:
+                if _float(path, lineno, c, row[idx[c]]) > threshold:
+                    out[names[c]].append(Region(chrom, start, end, summit, seq, seq_start, split, origin))
+    return out
+
+
+def read_dhs_table(path: str | os.PathLike, window: int | None = None, cell_types: Sequence[str] | None = None, use_data_label: bool = True) -> dict[str, list[Region]]:
+    """Read a DNA-Diffusion / ENCODE DHS table (``dhs/*.txt.gz`` format, or the embedded mini-atlas).
+
+    Cell types are the 0/1 columns among ``GM12878_ENCLB441ZZZ hESCT0_ENCLB449ZZZ
+    K562_ENCLB843GMH HepG2_ENCLB029COU`` present in the file, named without the ENCODE
+    library suffix (``K562``); cell types with no accessible region in the file are
+    left out unless named in ``cell_types``. The 200-bp sequence is centred on the
+    summit. ``data_label`` (training / validation / test) gives each region's split
+    when ``use_data_label``.
+    """
+    with open_text(path) as fh:
+        header = fh.readline().rstrip("\r\n").split("\t")
+    cols = [c for c in DHS_CELL_TYPE_COLUMNS if c in header]
+    if not cols:
+        raise DataFormatError(f"{os.fspath(path)}:1: none of the DHS cell-type columns {DHS_CELL_TYPE_COLUMNS} in the header")
+    rename = {c: c.split("_ENCLB")[0] for c in cols}
+    out = read_sequence_table(
+        path,
+        cell_type_columns=cols,
+        cell_type_names=rename,
+        sequence_column="sequence",
+        anchor="summit",
+        split_column="data_label" if use_data_label and "data_label" in header else None,
+        split_names=DHS_SPLITS,
+        window=window,
+    )
+    if cell_types is not None:
+        unknown = [c for c in cell_types if c not in out]
+        if unknown:
+            raise DataFormatError(f"{os.fspath(path)}: cell type(s) {unknown} not in the table (it has {sorted(out)})")
+        return {c: out[c] for c in cell_types}
+    return {c: r for c, r in out.items() if r}
+
+
+__all__ = [
+    "DataFormatError",
+    "Genome",
+    "Region",
+    "natural_key",
+    "parse_region_name",
+    "read_bed",
+    "read_dhs_table",
+    "read_h5ad_pseudobulk",
+    "read_peak_files",
+    "read_region_table",
+    "read_sequence_table",
+]

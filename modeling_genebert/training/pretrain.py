@@ -1,0 +1,340 @@
+"""``genebert-pretrain``: multi-modal pre-training with ``transformers.Trainer``.
+
+With no arguments it builds the embedded K562/HepG2 mini-atlas, pre-trains the "tiny"
+preset for a few CPU minutes and writes a Hub-ready folder (safetensors, config with
+``auto_map``, tokenizer, remote code, model card). Every ``TrainingArguments`` option
+passes through, and the same script runs under ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import torch
+import transformers
+from transformers import HfArgumentParser, TrainingArguments, set_seed
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+from .. import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+from .callbacks import MaskRatioScheduleCallback
+from .collator import GeneBertPretrainingCollator
+from .model_card import pretraining_model_card, save_model_card
+from .trainer import COMPONENTS, GeneBertTrainer
+
+logger = logging.getLogger("genebert.pretrain")
+
+# The paper's schedule (section 4.1): 120k steps, warm-up, peak LR 4e-4, batch 2000
+# (here 25 per device x 10 accumulation steps x 8 GPUs), bf16 on GPUs.
+TRAINING_PRESETS = {
+    "paper": dict(
+        max_steps=120_000,
+        warmup_steps=10_000,
+        learning_rate=4e-4,
+        lr_scheduler_type="linear",
+        weight_decay=0.01,
+        per_device_train_batch_size=25,
+        gradient_accumulation_steps=10,
+        bf16=True,
+        logging_steps=100,
+        save_steps=2_000,
+        eval_steps=2_000,
+    ),
+}
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(default="tiny", metadata={"help": 'model preset: "tiny" (CPU demo) or "paper"'})
+    config_file: str | None = field(default=None, metadata={"help": "a GeneBertConfig JSON (overrides --preset)"})
+    init_sequence_encoder_from: str | None = field(
+        default=None, metadata={"help": "DNABERT / BERT checkpoint folder to initialise the sequence encoder"}
+    )
+    region_encoder_weights: str | None = field(
+        default=None, metadata={"help": "local timm weights file (e.g. ImageNet Swin) for the region encoder"}
+    )
+    mgm_weight: float | None = field(default=None, metadata={"help": "override the MGM loss weight"})
+    ngsp_weight: float | None = field(default=None, metadata={"help": "override the NGSP loss weight"})
+    srm_weight: float | None = field(default=None, metadata={"help": "override the SRM loss weight (lambda)"})
+
+
+@dataclass
+class DataArguments:
+    dataset_path: str | None = field(
+        default=None,
+        metadata={"help": "a pre-training dataset built by dataset_scripts; default: the embedded mini-atlas"},
+    )
+    streaming: bool = field(default=False, metadata={"help": "stream the Parquet shards (IterableDataset)"})
+    max_length: int = field(default=512, metadata={"help": "tokens per pair, specials included"})
+    mask_ratio: float = field(default=0.15, metadata={"help": "MGM mask ratio"})
+    final_mask_ratio: float = field(default=0.20, metadata={"help": "MGM mask ratio for the final steps"})
+    final_mask_fraction: float = field(default=1 / 6, metadata={"help": "fraction of steps at the final ratio"})
+    mask_span: int | None = field(default=None, metadata={"help": "masked span length in tokens (default k)"})
+    max_eval_samples: int | None = field(default=512, metadata={"help": "cap on validation samples"})
+    training_preset: str | None = field(
+        default=None, metadata={"help": 'apply a training schedule ("paper") to options left at their defaults'}
+    )
+
+
+@dataclass
+class PretrainingArguments(TrainingArguments):
+    """``TrainingArguments`` with defaults that make the no-argument run a CPU demo."""
+
+    output_dir: str = field(default="outputs/genebert-tiny")
+    max_steps: int = field(default=240)
+    per_device_train_batch_size: int = field(default=16)
+    per_device_eval_batch_size: int = field(default=32)
+    learning_rate: float = field(default=1e-3)
+    warmup_steps: float = field(default=20)
+    weight_decay: float = field(default=0.01)
+    max_grad_norm: float = field(default=1.0)
+    logging_steps: float = field(default=20)
+    save_steps: float = field(default=80)
+    save_total_limit: int | None = field(default=2)
+    remove_unused_columns: bool = field(default=False)
+    prediction_loss_only: bool = field(default=True)
+    seed: int = field(default=42)
+
+
+def apply_training_preset(args: PretrainingArguments, name: str | None) -> None:
+    """Set preset values on the options the user left at their defaults."""
+    if not name:
+        return
+    if name not in TRAINING_PRESETS:
+        raise ValueError(f"unknown training preset {name!r}; choose one of {sorted(TRAINING_PRESETS)}")
+    defaults = {f.name: f.default for f in fields(PretrainingArguments)}
+    for key, value in TRAINING_PRESETS[name].items():
+        if getattr(args, key) == defaults.get(key):
+            setattr(args, key, value)
+
+
+def build_config(model_args: ModelArguments, num_tfs: int, regions_per_sample: int) -> GeneBertConfig:
+    if model_args.config_file:
+        config = GeneBertConfig.from_json_file(model_args.config_file)
+    else:
+        config = GeneBertConfig.from_preset(model_args.preset)
+    for name in ("mgm_weight", "ngsp_weight", "srm_weight"):
+        value = getattr(model_args, name)
+        if value is not None:
+            setattr(config, name, value)
+    region = config.region_config
+    if model_args.config_file and (region.num_tfs, region.regions_per_sample) != (num_tfs, regions_per_sample):
+        raise ValueError(
+            f"{model_args.config_file}: region_config expects {region.regions_per_sample} regions x "
+            f"{region.num_tfs} TFs but the dataset holds {regions_per_sample} x {num_tfs}"
+        )
+    region.num_tfs, region.regions_per_sample = num_tfs, regions_per_sample
+    return config
+
+
+def load_data(data_args: DataArguments, training_args: PretrainingArguments):
+    """The pre-training DatasetDict (train + validation); builds the embedded default once."""
+    from ..dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
+
+    path = data_args.dataset_path
+    if path is None:
+        cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
+        path = str(cache / "default-mini-atlas")
+        with training_args.main_process_first(desc="building the embedded mini-atlas"):
+            if not Path(path).exists():
+                build_default_pretraining_dataset(path)
+    return path, load_pretraining_dataset(path, streaming=data_args.streaming)
+
+
+def matrix_shape(dataset) -> tuple[int, int]:
+    feature = dataset.features["region_matrix"]
+    regions, num_tfs = feature.shape
+    return int(regions), int(num_tfs)
+
+
+def last_complete_checkpoint(output_dir: str) -> str | None:
+    """The newest ``checkpoint-N`` that was written to the end.
+
+    ``Trainer`` writes a checkpoint in place and ``trainer_state.json`` last, so a run
+    killed mid-save leaves a folder without it; such a folder is skipped, not resumed from.
+    """
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    steps = sorted(
+        (int(p.name.split("-")[-1]), p)
+        for p in folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+        if p.is_dir() and p.name.split("-")[-1].isdigit()
+    )
+    for step, path in reversed(steps):
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+        logger.warning("skipping incomplete checkpoint %s (no trainer_state.json)", path)
+    return None
+
+
+@torch.no_grad()
+def evaluate_components(trainer: GeneBertTrainer, dataset, collator, seed: int, mask_ratio: float) -> dict[str, float]:
+    """Validation losses, with the same masks and pairings every time so that start and end compare.
+
+    A plain loop over the Trainer's eval dataloader rather than ``Trainer.evaluate``: the
+    latter, called before ``train()``, marks the model as prepared and DDP wrapping is
+    then skipped (measured with transformers 5.23 + accelerate 1.15).
+    """
+    model = trainer.model
+    was_training = model.training
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    batches = 0
+    with collator.frozen(seed, mask_ratio):
+        for batch in trainer.get_eval_dataloader(dataset):
+            outputs = model(**batch)
+            for name in ("loss", *COMPONENTS):
+                value = getattr(outputs, name, None)
+                if value is not None:
+                    sums[name] = sums.get(name, 0.0) + value.detach().float()
+            batches += 1
+    model.train(was_training)
+    return {
+        name: trainer.accelerator.reduce(total / batches, reduction="mean").item() for name, total in sums.items()
+    }
+
+
+def summarize(before: dict[str, float], after: dict[str, float], chance: float) -> str:
+    lines = ["", "GeneBERT pre-training summary (validation split)", f"{'metric':<14}{'start':>10}{'end':>10}"]
+    for name in ("loss", "mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy"):
+        if name in after:
+            lines.append(f"{name:<14}{before.get(name, float('nan')):>10.4f}{after[name]:>10.4f}")
+    if "srm_accuracy" in after:
+        lines.append(f"SRM accuracy chance level: {chance:.4f} (1 / eval batch size)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, extra_callbacks=()) -> dict:
+    """Run pre-training; returns a summary (output folder, steps, validation metrics before/after)."""
+    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        model_args, data_args, training_args = parser.parse_json_file(os.path.abspath(argv[0]))
+    else:
+        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    apply_training_preset(training_args, data_args.training_preset)
+    if data_args.streaming:
+        # each process reads its own Parquet shards instead of rank 0 dispatching batches
+        training_args.accelerator_config.dispatch_batches = False
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    set_seed(training_args.seed)
+
+    dataset_path, data = load_data(data_args, training_args)
+    train = data["train"]
+    evaluation = data["validation"] if "validation" in data else None
+    if evaluation is not None and data_args.max_eval_samples and not data_args.streaming:
+        evaluation = evaluation.select(range(min(len(evaluation), data_args.max_eval_samples)))
+    regions, num_tfs = matrix_shape(train)
+
+    config = build_config(model_args, num_tfs=num_tfs, regions_per_sample=regions)
+    model = GeneBertForPreTraining(config)
+    if model_args.init_sequence_encoder_from:  # Algorithm 1, line 4
+        model.load_sequence_encoder_weights(model_args.init_sequence_encoder_from)
+    if model_args.region_encoder_weights:
+        model.load_region_encoder_weights(model_args.region_encoder_weights)
+
+    tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer, model_max_length=data_args.max_length)
+    collator = GeneBertPretrainingCollator(
+        tokenizer,
+        max_length=data_args.max_length,
+        mask_ratio=data_args.mask_ratio,
+        mask_span=data_args.mask_span,
+        seed=training_args.seed + training_args.process_index,
+    )
+    schedule = MaskRatioScheduleCallback(
+        collator, data_args.mask_ratio, data_args.final_mask_ratio, data_args.final_mask_fraction
+    )
+    trainer = GeneBertTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[schedule, *extra_callbacks],
+    )
+
+    resume = training_args.resume_from_checkpoint
+    if resume in ("auto", "last", "true", "True"):
+        resume = last_complete_checkpoint(training_args.output_dir)
+        if resume is None:
+            logger.info("no complete checkpoint in %s: starting from scratch", training_args.output_dir)
+
+    def validate():
+        if evaluation is None:
+            return {}
+        return evaluate_components(trainer, evaluation, collator, training_args.seed, data_args.mask_ratio)
+
+    before = {} if resume else validate()
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    after = validate()
+
+    final_dir = Path(training_args.output_dir) / "final"
+    trainer.save_model(str(final_dir))  # weights (safetensors), config + auto_map, remote code, tokenizer
+    hyperparameters = {
+        "preset": model_args.config_file or model_args.preset,
+        "training_preset": data_args.training_preset,
+        "max_steps": training_args.max_steps,
+        "global_steps": trainer.state.global_step,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
+        "world_size": training_args.world_size,
+        "learning_rate": training_args.learning_rate,
+        "warmup_steps": training_args.warmup_steps,
+        "weight_decay": training_args.weight_decay,
+        "max_length": data_args.max_length,
+        "mask_ratio": f"{data_args.mask_ratio} -> {data_args.final_mask_ratio} for the last "
+        f"{data_args.final_mask_fraction:.3f} of steps",
+        "mask_span": collator.mask_span,
+        "seed": training_args.seed,
+        "loss_weights": {"mgm": config.mgm_weight, "ngsp": config.ngsp_weight, "srm": config.srm_weight},
+    }
+    summary = {
+        "output_dir": str(final_dir),
+        "dataset": dataset_path,
+        "train_samples": len(train) if hasattr(train, "__len__") else None,
+        "global_step": trainer.state.global_step,
+        "train_runtime_s": train_result.metrics.get("train_runtime"),
+        "before": before,
+        "after": after,
+        "srm_chance": 1.0 / training_args.per_device_eval_batch_size,
+    }
+    if trainer.is_world_process_zero():
+        # a Hub folder carries no pickles: the Trainer's training_args.bin becomes JSON
+        (final_dir / "training_args.bin").unlink(missing_ok=True)
+        (final_dir / "training_args.json").write_text(training_args.to_json_string())
+        card = pretraining_model_card(
+            config=config,
+            dataset_description=_describe_dataset(dataset_path, data),
+            dataset_name=None,
+            hyperparameters=hyperparameters,
+            final_metrics=after,
+            initial_metrics=before,
+        )
+        save_model_card(card, final_dir)
+        (final_dir / "pretraining_summary.json").write_text(json.dumps(summary, indent=2))
+        print(summarize(before, after, summary["srm_chance"]))
+        print(f"Hub-ready model folder: {final_dir}")
+    return summary
+
+
+def _describe_dataset(path: str, data) -> str:
+    card = Path(path) / "README.md"
+    sizes = ", ".join(f"{split}: {len(ds) if hasattr(ds, '__len__') else 'streamed'} samples" for split, ds in data.items())
+    source = f"`{path}`" if Path(path).name != "default-mini-atlas" else (
+        "the mini-atlas embedded in the `genebert` package: ENCODE DNase-seq hypersensitive sites of "
+        "K562 and HepG2 (hg38, DHS index of Meuleman et al. 2020 as published by DNA-Diffusion), "
+        "scanned with JASPAR 2018 CORE vertebrate motifs"
+    )
+    return f"Pre-trained on {source} ({sizes})." + (f" Dataset card: `{card}`." if card.exists() else "")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``Trainer`` that logs GeneBERT's loss components and stops on non-finite losses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from transformers import Trainer
+
+COMPONENTS = ("mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a loss component becomes NaN or infinite during training."""
+
+
+class GeneBertTrainer(Trainer):
+    """Adds per-component averages (MGM / NGSP / SRM losses, SRM accuracy) to every log line.
+
+    Components are summed on-device between log steps (no host sync per step), averaged
+    across processes when logged; training logs get plain names, evaluation logs ``eval_``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._component_sums = {"train": defaultdict(float), "eval": defaultdict(float)}
+        self._component_counts = {"train": defaultdict(int), "eval": defaultdict(int)}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        phase = "train" if model.training else "eval"
+        for name in COMPONENTS:
+            value = outputs.get(name) if isinstance(outputs, dict) else getattr(outputs, name, None)
+            if value is None:
+                continue
+            value = value.detach().float()
+            if phase == "train" and name.endswith("_loss") and not torch.isfinite(value):
+                raise NonFiniteLossError(
+                    f"non-finite {name.replace('_loss', '').upper()} loss ({value.item()}) at training step "
+                    f"{self.state.global_step + 1}; lower the learning rate, enable gradient clipping "
+                    f"(max_grad_norm) or check the inputs of this batch"
+                )
+            self._component_sums[phase][name] = self._component_sums[phase][name] + value
+            self._component_counts[phase][name] += 1
+        if phase == "train" and not torch.isfinite(loss.detach()):
+            raise NonFiniteLossError(f"non-finite total loss at training step {self.state.global_step + 1}")
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs, start_time=None):
+        if "loss" in logs:
+            logs.update(self._drain("train", prefix=""))
+        elif "eval_loss" in logs:
+            logs.update(self._drain("eval", prefix="eval_"))
+        super().log(logs, start_time)
+
+    def _drain(self, phase: str, prefix: str) -> dict[str, float]:
+        sums, counts = self._component_sums[phase], self._component_counts[phase]
+        means = {}
+        for name, total in sums.items():
+            mean = torch.as_tensor(total / counts[name], device=self.args.device, dtype=torch.float32)
+            if self.args.world_size > 1:
+                mean = self.accelerator.reduce(mean, reduction="mean")
+            means[prefix + name] = round(mean.item(), 4)
+        sums.clear()
+        counts.clear()
+        return means

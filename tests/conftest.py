@@ -1,0 +1,45 @@
+"""Shared fixtures: a small real pre-training dataset and a micro GeneBERT config."""
+
+import json
+
+import pytest
+
+NUM_TEST_TFS = 24
+
+
+@pytest.fixture(scope="session")
+def test_motifs():
+    """The first JASPAR 2018 CORE vertebrate motifs (pyjaspar ships them; no network)."""
+    from modeling_genebert.dataset_scripts.motifs import MotifSet, load_jaspar_motifs
+
+    full = load_jaspar_motifs()
+    n = NUM_TEST_TFS
+    return MotifSet(full.ids[:n], full.names[:n], full.pssms[:n], full.background, full.source + f" (first {n})")
+
+
+@pytest.fixture(scope="session")
+def pretraining_dataset(tmp_path_factory, test_motifs):
+    """The embedded K562/HepG2 mini-atlas with short windows and few TFs (fast to train on)."""
+    from modeling_genebert.dataset_scripts.pretraining import build_default_pretraining_dataset
+
+    path = tmp_path_factory.mktemp("data") / "mini-atlas"
+    build_default_pretraining_dataset(path, motifs=test_motifs, bases_per_region=12, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def micro_config_file(tmp_path_factory):
+    """A GeneBERT config small enough for multi-step CPU training in seconds."""
+    from modeling_genebert import GeneBertConfig
+
+    config = GeneBertConfig.from_preset(
+        "tiny",
+        sequence_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=64, max_position_embeddings=128),
+        region_config=dict(num_tfs=NUM_TEST_TFS, regions_per_sample=10, hidden_size=32,
+                           num_attention_heads=2, intermediate_size=64),
+        projection_dim=16,
+    )
+    path = tmp_path_factory.mktemp("config") / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    return path

@@ -1,0 +1,273 @@
+"""End-to-end ``genebert-finetune`` on real GUE core-promoter backgrounds with a planted motif.
+
+Background sequences are real (tests/data/finetune, a subset of GUE prom_core_all); the
+label is whether a 14-bp motif was planted at a random position. A tiny GeneBERT must learn it.
+"""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from huggingface_hub import ModelCard
+
+from modeling_genebert import (
+    GeneBertConfig,
+    GeneBertForPreTraining,
+    GeneBertForSequenceClassification,
+    GeneBertTokenizer,
+)
+from modeling_genebert.training import finetune
+from modeling_genebert.training.finetune import (
+    ClassificationCollator,
+    FinetuneModelArguments,
+    RegionMatrixBuilder,
+    load_model_and_tokenizer,
+)
+
+DATA = Path(__file__).parent / "data" / "finetune"
+MOTIF = "GATTACAGGTACCA"
+FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--disable_tqdm", "true", "--use_cpu", "true"]
+
+
+def tiny_config(**overrides) -> GeneBertConfig:
+    return GeneBertConfig.from_preset(
+        "tiny",
+        sequence_config=dict(
+            kmer=4, vocab_size=5 + 4**4, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+            intermediate_size=64, max_position_embeddings=128,
+        ),
+        region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=3, regions_per_sample=2),
+        projection_dim=16,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="module")
+def genebert_folder(tmp_path_factory) -> Path:
+    """A saved (randomly initialised) GeneBERT pre-training folder, as genebert-pretrain writes it."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("genebert")
+    GeneBertForPreTraining(tiny_config()).save_pretrained(path)
+    GeneBertTokenizer(k=4).save_pretrained(path)
+    return path
+
+
+def planted(path: Path, rows: pd.DataFrame, seed: int) -> Path:
+    rng = random.Random(seed)
+    sequences, labels = [], []
+    for i, seq in enumerate(rows["sequence"]):
+        label = i % 2
+        if label:
+            at = rng.randrange(0, len(seq) - len(MOTIF))
+            seq = seq[:at] + MOTIF + seq[at + len(MOTIF):]
+        sequences.append(seq)
+        labels.append(label)
+    pd.DataFrame({"sequence": sequences, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def planted_run(genebert_folder, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("planted")
+    train = planted(tmp / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv"), 0)
+    dev = planted(tmp / "dev.csv", pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:120], 1)
+    test = planted(tmp / "test.csv", pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[120:], 2)
+    out = tmp / "model"
+    summary = finetune.main(
+        [
+            "--model_name_or_path", str(genebert_folder), "--task", "promoter",
+            "--train_file", str(train), "--validation_file", str(dev), "--test_file", str(test),
+            "--dataset_name", "planted-motif", "--output_dir", str(out),
+            "--num_train_epochs", "4", "--learning_rate", "3e-3", "--per_device_train_batch_size", "16",
+            "--eval_strategy", "no", "--seed", "7", *FAST,
+        ]
+    )
+    return summary, out
+
+
+def test_tiny_finetune_learns_a_planted_motif(planted_run):
+    summary, out = planted_run
+    for split in ("validation", "test"):
+        metrics = summary["results"][split]
+        assert metrics["roc_auc"] > 0.9, metrics
+        assert metrics["precision"] > 0.8 and metrics["recall"] > 0.8, metrics
+    assert summary["init"] == "pre-trained GeneBERT"
+    assert summary["data_sizes"] == {"train": 400, "validation": 120, "test": 80}
+    assert summary["labels"] == {0: "non_promoter", 1: "promoter"}
+
+
+def test_results_json_carries_metrics_definitions_seed_and_sizes(planted_run):
+    summary, out = planted_run
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["results"]["test"]["roc_auc"] == pytest.approx(summary["results"]["test"]["roc_auc"])
+    assert saved["seed"] == 7 and saved["hyperparameters"]["learning_rate"] == 3e-3
+    assert saved["region_input"] is False
+    assert "macro" in saved["metric_definitions"]["precision"]
+    assert saved["compute"]["train CPU minutes"] > 0
+
+
+def test_model_card_yaml_parses_and_carries_the_results(planted_run):
+    summary, out = planted_run
+    card = ModelCard.load(out / "README.md")
+    assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
+    found = {(r.dataset_split, r.metric_type): r for r in card.data.eval_results}
+    for split in ("validation", "test"):
+        for metric in ("precision", "recall", "roc_auc", "f1", "mcc"):
+            result = found[(split, metric)]
+            assert result.metric_value == pytest.approx(summary["results"][split][metric], abs=1e-4)
+            assert result.dataset_name == "planted-motif"
+    assert "macro precision" in found[("test", "precision")].metric_name
+    text = card.text
+    assert "| roc_auc |" in text and "region input | no" in text and "| seed | 7 |" in text
+    assert "| train samples | 400 |" in text
+
+
+def test_finetuned_folder_reloads_and_predicts_the_motif(planted_run):
+    _, out = planted_run
+    model = GeneBertForSequenceClassification.from_pretrained(out).eval()
+    tokenizer = GeneBertTokenizer.from_pretrained(out)
+    background = pd.read_csv(DATA / "prom_core_all_dev.csv")["sequence"].iloc[-4:].tolist()
+    with_motif = [s[:20] + MOTIF + s[20 + len(MOTIF):] for s in background]
+    batch = tokenizer(background + with_motif, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        probabilities = model(**batch).logits.softmax(-1)[:, 1]
+    assert probabilities[4:].min() > probabilities[:4].max()
+    assert model.config.id2label[1] == "promoter"
+
+
+def test_pretrained_and_from_scratch_initialisation(genebert_folder):
+    pretrained = GeneBertForPreTraining.from_pretrained(genebert_folder)
+    reference = pretrained.genebert.bert.encoder.layer[0].attention.self.query.weight
+    id2label = {0: "a", 1: "b"}
+    loaded, _, init = load_model_and_tokenizer(FinetuneModelArguments(model_name_or_path=str(genebert_folder)), 2, id2label, None)
+    assert init == "pre-trained GeneBERT"
+    torch.testing.assert_close(loaded.genebert.bert.encoder.layer[0].attention.self.query.weight, reference)
+    scratch, tokenizer, init = load_model_and_tokenizer(
+        FinetuneModelArguments(model_name_or_path=str(genebert_folder), from_scratch=True), 2, id2label, None
+    )
+    assert init.startswith("random")
+    assert not torch.allclose(scratch.genebert.bert.encoder.layer[0].attention.self.query.weight, reference)
+    assert scratch.config.sequence_config.hidden_size == 32 and tokenizer.kmer == 4
+
+
+def test_dnabert_folder_baseline_loads_bert_weights(tmp_path):
+    from transformers import BertConfig, BertForMaskedLM
+
+    from modeling_genebert.tokenization.tokenization_genebert import kmer_vocab
+
+    torch.manual_seed(0)
+    bert = BertForMaskedLM(
+        BertConfig(vocab_size=5 + 4**4, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                   intermediate_size=64, max_position_embeddings=128)
+    )
+    bert.save_pretrained(tmp_path)
+    (tmp_path / "vocab.txt").write_text("\n".join(kmer_vocab(4)) + "\n")
+    model, tokenizer, init = load_model_and_tokenizer(
+        FinetuneModelArguments(model_name_or_path=str(tmp_path)), 2, {0: "a", 1: "b"}, None
+    )
+    assert init == "DNABERT/BERT checkpoint" and tokenizer.kmer == 4
+    torch.testing.assert_close(
+        model.genebert.bert.embeddings.word_embeddings.weight, bert.bert.embeddings.word_embeddings.weight
+    )
+    torch.testing.assert_close(
+        model.genebert.bert.encoder.layer[0].output.dense.weight, bert.bert.encoder.layer[0].output.dense.weight
+    )
+
+
+JASPAR = """>MA9001.1 PLANTED
+A  [ 1 10  0  0 10  0 10  1  1  0  0 10  1 10 ]
+C  [ 0  0  0  0  0 10  0  0  0  0 10  0 10  0 ]
+G  [10  0  0  0  0  0  0 10 10  0  0  0  0  0 ]
+T  [ 0  0 10 10  0  0  0  0  0 10  0  0  0  0 ]
+>MA9002.1 GC
+A  [ 0  0  0  0 ]
+C  [10  0 10  0 ]
+G  [ 0 10  0 10 ]
+T  [ 0  0  0  0 ]
+>MA9003.1 AT
+A  [10  0 10 ]
+C  [ 0  0  0 ]
+G  [ 0  0  0 ]
+T  [ 0 10  0 ]
+"""
+
+
+def test_region_matrix_builder_scans_tiles(tmp_path):
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    builder = RegionMatrixBuilder(str(motifs), rows=2)
+    background = pd.read_csv(DATA / "prom_core_all_dev.csv")["sequence"].iloc[0]
+    first_half = MOTIF + background[len(MOTIF):]
+    second_half = background[: 70 - len(MOTIF)] + MOTIF
+    matrix = builder([first_half, second_half, background])
+    assert matrix.shape == (3, 2, 3) and matrix.dtype == np.float32
+    best = matrix[:, :, 0]  # PLANTED motif column: highest where the motif sits
+    assert best[0, 0] > best[0, 1] and best[1, 1] > best[1, 0]
+    assert best[0, 0] > best[2].max()
+    assert builder.info()["num_tfs"] == 3
+
+
+def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_path):
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:64], 0)
+    summary = finetune.main(
+        [
+            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
+            "--region_input", "--motifs", str(motifs), "--region_rows", "2",
+            "--output_dir", str(tmp_path / "out"), "--max_steps", "3", "--per_device_train_batch_size", "16",
+            "--eval_strategy", "no", *FAST,
+        ]
+    )
+    assert summary["region_input"]["num_tfs"] == 3 and summary["region_input"]["rows"] == 2
+    model = GeneBertForSequenceClassification.from_pretrained(tmp_path / "out")
+    assert model.config.classifier_region_fusion and model.genebert.region_encoder is not None
+    # the region encoder started from the pre-trained folder's weights
+    pretrained = GeneBertForPreTraining.from_pretrained(genebert_folder)
+    assert model.genebert.region_projection.weight.shape == pretrained.genebert.region_projection.weight.shape
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "region input | yes" in card
+    # the collator feeds the region matrix and the model's output depends on it
+    tokenizer = GeneBertTokenizer.from_pretrained(tmp_path / "out")
+    feature = {"input_ids": tokenizer("ACGTACGTAC")["input_ids"], "labels": 1}
+    batch = ClassificationCollator(tokenizer)([{**feature, "region_matrix": np.zeros((2, 3))},
+                                               {**feature, "region_matrix": np.full((2, 3), 5.0)}])
+    assert batch["region_matrix"].shape == (2, 2, 3)
+    model.eval()
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert not torch.allclose(logits[0], logits[1])
+
+
+def test_splice_task_reports_spliceai_metrics(tmp_path):
+    summary = finetune.main(
+        [
+            "--task", "splice", "--train_file", str(DATA / "splice_dev.csv"), "--validation_split_percentage", "40",
+            "--splice_neither_label", "2", "--class_names", "acceptor,donor,neither",
+            "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--eval_strategy", "no",
+            "--per_device_train_batch_size", "8", *FAST,
+        ]
+    )
+    metrics = summary["results"]["validation"]
+    assert {"topk_accuracy", "pr_auc", "topk_accuracy_acceptor", "pr_auc_donor", "roc_auc", "mcc"} <= set(metrics)
+    assert "topk_accuracy_neither" not in metrics
+    assert summary["data_sizes"] == {"train": 54, "validation": 36}
+    assert "SpliceAI" in summary["metric_definitions"]["topk_accuracy"]
+
+
+def test_wrong_number_of_classes_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="task 'promoter' has 2 classes"):
+        finetune.main(["--task", "promoter", "--train_file", str(DATA / "splice_dev.csv"), "--output_dir", str(tmp_path)])
+
+
+def test_help_documents_the_options(capsys):
+    with pytest.raises(SystemExit):
+        finetune.main(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--model_name_or_path", "--task", "--region_input", "--motifs", "--from_scratch",
+                   "--splice_neither_label", "--learning_rate"):
+        assert option in text

@@ -1,0 +1,191 @@
+"""The pre-training layer: collator, the `genebert-pretrain` entry point, resume, DDP."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from modeling_genebert import GeneBertTokenizer
+from modeling_genebert.training.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
+from modeling_genebert.training.pretrain import last_complete_checkpoint, main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fake_row(i: int, regions: int = 4, bases: int = 8, num_tfs: int = 3) -> dict:
+    rng = np.random.default_rng(i)
+    seqs = ["".join(rng.choice(list("ACGT"), bases)) for _ in range(regions)]
+    negs = ["".join(rng.choice(list("ACGT"), bases)) for _ in range(regions - regions // 2)]
+    return {
+        "sample_id": f"K562:chr1:{i}",
+        "sequences": seqs,
+        "region_matrix": rng.normal(size=(regions, num_tfs)).astype(np.float32),
+        "negative_sequences": negs,
+        "negative_region_matrix": rng.normal(size=(regions - regions // 2, num_tfs)).astype(np.float32),
+    }
+
+
+def test_collator_pairs_segments_with_their_region_rows():
+    tok = GeneBertTokenizer(k=3)
+    rows = [fake_row(i) for i in range(64)]
+    collator = GeneBertPretrainingCollator(tok, max_length=64, mask_ratio=0.15, seed=0, pad_to_multiple_of=None)
+    batch = collator(rows)
+    assert set(batch) == {"input_ids", "attention_mask", "token_type_ids", "labels", "next_sentence_label", "region_matrix"}
+    labels = batch["next_sentence_label"].tolist()
+    assert 16 < labels.count(NOT_NEXT) < 48 and set(labels) == {NEXT, NOT_NEXT}
+    # 2 regions x 8 bases per segment -> 14 3-mers each, plus [CLS] [SEP] [SEP]
+    assert batch["input_ids"].shape == (64, 2 * 14 + 3)
+    assert batch["region_matrix"].shape == (64, 4, 3)
+    for row, label, matrix, types in zip(rows, labels, batch["region_matrix"], batch["token_type_ids"]):
+        second = row["region_matrix"][2:] if label == NEXT else row["negative_region_matrix"]
+        np.testing.assert_array_equal(matrix.numpy(), np.concatenate([row["region_matrix"][:2], second]))
+        assert types.tolist() == [0] * 16 + [1] * 15
+    # without masking the ids are exactly the tokenizer's encoding of the chosen pair
+    row, label = rows[0], labels[0]
+    second = row["sequences"][2:] if label == NEXT else row["negative_sequences"]
+    expected = tok("".join(row["sequences"][:2]), "".join(second))["input_ids"]
+    targets = batch["labels"][0]
+    restored = torch.where(targets != -100, targets, batch["input_ids"][0])
+    assert restored.tolist() == expected
+    # MGM targets never sit on special tokens
+    special = torch.isin(batch["input_ids"], torch.tensor([0, 2, 3]))
+    assert not ((batch["labels"] != -100) & special & (batch["input_ids"] != 4)).any()
+    assert (batch["labels"] != -100).any(dim=1).all()
+
+
+def test_collator_is_reproducible_and_rejects_mismatched_rows():
+    tok = GeneBertTokenizer(k=3)
+    rows = [fake_row(i) for i in range(8)]
+    a = GeneBertPretrainingCollator(tok, seed=3)(rows)
+    b = GeneBertPretrainingCollator(tok, seed=3)(rows)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    bad = fake_row(0)
+    bad["region_matrix"] = bad["region_matrix"][:3]
+    with pytest.raises(ValueError, match="K562:chr1:0: region_matrix has 3 rows but the sample has 4"):
+        GeneBertPretrainingCollator(tok)([bad])
+
+
+def pretrain_args(dataset, config, output_dir, **overrides) -> list[str]:
+    options = {
+        "dataset_path": dataset,
+        "config_file": config,
+        "output_dir": output_dir,
+        "max_length": 128,
+        "max_steps": 6,
+        "per_device_train_batch_size": 8,
+        "per_device_eval_batch_size": 8,
+        "max_eval_samples": 16,
+        "logging_steps": 2,
+        "save_steps": 3,
+        "learning_rate": 1e-3,
+        "warmup_steps": 0,
+        "disable_tqdm": "true",
+        "use_cpu": "true",
+    }
+    options.update(overrides)
+    return [item for key, value in options.items() for item in (f"--{key}", str(value))]
+
+
+def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_config_file, tmp_path):
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForPreTraining, AutoTokenizer
+
+    summary = main(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run"))
+    final = Path(summary["output_dir"])
+    for name in ("model.safetensors", "config.json", "tokenizer_config.json", "vocab.txt", "README.md",
+                 "configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py",
+                 "pretraining_summary.json"):
+        assert (final / name).is_file(), name
+    assert not list(final.glob("*.bin"))
+    config = json.loads((final / "config.json").read_text())
+    assert config["auto_map"]["AutoModelForPreTraining"] == "modeling_genebert.GeneBertForPreTraining"
+    assert summary["global_step"] == 6
+    for phase in ("before", "after"):
+        assert {"mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy"} <= set(summary[phase])
+        assert all(np.isfinite(v) for v in summary[phase].values())
+    card = ModelCard.load(final / "README.md")
+    assert card.data.library_name == "transformers"
+    assert {"genomics", "dna", "custom_code"} <= set(card.data.tags)
+    assert "Citation" in card.text and "trust_remote_code=True" in card.text
+    # the component losses are logged separately during training
+    state = json.loads((tmp_path / "run" / "checkpoint-6" / "trainer_state.json").read_text())
+    logged = [entry for entry in state["log_history"] if "loss" in entry]
+    assert logged and {"mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy"} <= set(logged[0])
+    model = AutoModelForPreTraining.from_pretrained(final)
+    tokenizer = AutoTokenizer.from_pretrained(final)
+    assert type(model).__name__ == "GeneBertForPreTraining" and tokenizer.kmer == 6
+
+
+def test_loss_switches_reach_the_trainer(pretraining_dataset, micro_config_file, tmp_path):
+    summary = main(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
+                                 srm_weight=0, save_steps=100))
+    assert "srm_loss" not in summary["after"] and "mgm_loss" in summary["after"]
+
+
+def test_last_complete_checkpoint_skips_a_half_written_one(tmp_path):
+    for step, complete in ((4, True), (8, True), (12, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-8")
+    assert last_complete_checkpoint(str(tmp_path / "missing")) is None
+
+
+def cli(args, **kwargs):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.Popen([sys.executable, "-m", "modeling_genebert.training.pretrain", *args],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_sigkilled_run_resumes_to_the_same_step_count(pretraining_dataset, micro_config_file, tmp_path):
+    run = tmp_path / "run"
+    args = pretrain_args(pretraining_dataset, micro_config_file, run, max_steps=60, save_steps=4,
+                         per_device_train_batch_size=2, save_total_limit=2)
+    process = cli(args)
+    deadline = time.time() + 240
+    while last_complete_checkpoint(str(run)) in (None, str(run / "checkpoint-4")):
+        assert process.poll() is None, process.stdout.read()
+        assert time.time() < deadline, "no second checkpoint within 240 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run / "final").exists(), "the run finished before it could be killed"
+    killed_at = int(last_complete_checkpoint(str(run)).rsplit("-", 1)[1])
+    assert 8 <= killed_at < 60
+
+    resumed = cli(args + ["--resume_from_checkpoint", "auto"])
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    summary = json.loads((run / "final" / "pretraining_summary.json").read_text())
+    assert summary["global_step"] == 60
+    assert all(np.isfinite(v) for v in summary["after"].values())
+    state = json.loads((run / "checkpoint-60" / "trainer_state.json").read_text())
+    first_logged = min(entry["step"] for entry in state["log_history"] if "loss" in entry)
+    assert first_logged <= killed_at  # history carried over from the checkpoint
+
+
+def test_two_process_cpu_ddp_ranks_agree(pretraining_dataset, micro_config_file, tmp_path):
+    """2-process DDP over gloo on the CPU (torchrun sets the env; accelerate picks it up)."""
+    run = tmp_path / "ddp"
+    args = pretrain_args(pretraining_dataset, micro_config_file, run, max_steps=4, save_steps=100,
+                         per_device_train_batch_size=4)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+         str(REPO / "tests" / "ddp_worker.py"), *args],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    digests = [json.loads((run / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert digests[0]["world_size"] == digests[1]["world_size"] == 2
+    assert digests[0]["global_step"] == digests[1]["global_step"] == 4
+    assert digests[0]["digest"] == digests[1]["digest"]
+    assert (run / "final" / "model.safetensors").is_file()
