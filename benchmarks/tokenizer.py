@@ -55,7 +55,7 @@ def timed(fn):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="sequences per GeneBERT call")
-    parser.add_argument("--dnabert-n", type=int, default=2_000, help="sequences per DNABERT call (it is slow)")
+    parser.add_argument("--dnabert-n", type=int, default=1_000, help="sequences per DNABERT call (it is slow)")
     parser.add_argument("--length", type=int, default=510)
     parser.add_argument("--k", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=5)

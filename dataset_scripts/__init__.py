@@ -1,4 +1,71 @@
 """Builders that turn genomics files (FASTA, peaks, motifs) into HF datasets.
 
 Installed as ``modeling_genebert.dataset_scripts``. Imports the tokenizer at most, never models.
+
+* :mod:`.motifs` -- JASPAR (pyjaspar, offline) / user motif files -> log-odds matrices.
+* :mod:`.motif_scan` -- the vectorized (torch) scanner, both strands, N handling.
+* :mod:`.readers` -- FASTA, BED / narrowPeak, region tables, AnnData pseudo-bulk, sequence tables.
+* :mod:`.pretraining` -- the pre-training sample builder (sharded Parquet + dataset card).
+* :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
+* :mod:`.build` -- the command line (``python -m modeling_genebert.dataset_scripts.build``).
 """
+
+from .downstream import (
+    build_sequence_classification_dataset,
+    build_splice_dataset,
+    build_tfbs_dataset,
+    dinucleotide_shuffle,
+    label_mapping,
+    save_downstream_dataset,
+)
+from .motif_scan import MotifScanner, scan_sequences
+from .motifs import MotifSet, load_jaspar_motifs, load_motifs, read_motif_file
+from .pretraining import (
+    build_default_pretraining_dataset,
+    build_pretraining_dataset,
+    default_atlas_path,
+    load_pretraining_dataset,
+    pretraining_features,
+    read_dataset_motifs,
+)
+from .readers import (
+    DataFormatError,
+    Genome,
+    Region,
+    read_bed,
+    read_dhs_table,
+    read_h5ad_pseudobulk,
+    read_peak_files,
+    read_region_table,
+    read_sequence_table,
+)
+
+__all__ = [
+    "DataFormatError",
+    "Genome",
+    "MotifScanner",
+    "MotifSet",
+    "Region",
+    "build_default_pretraining_dataset",
+    "build_pretraining_dataset",
+    "build_sequence_classification_dataset",
+    "build_splice_dataset",
+    "build_tfbs_dataset",
+    "default_atlas_path",
+    "dinucleotide_shuffle",
+    "label_mapping",
+    "load_jaspar_motifs",
+    "load_motifs",
+    "load_pretraining_dataset",
+    "pretraining_features",
+    "read_bed",
+    "read_dataset_motifs",
+    "read_dhs_table",
+    "read_h5ad_pseudobulk",
+    "read_motif_file",
+    "read_peak_files",
+    "read_region_table",
+    "read_sequence_table",
+    "save_downstream_dataset",
+    "scan_sequences",
+]

@@ -40,7 +40,7 @@ TASK_LABEL_NAMES = {
 }
 SPLICE_LABELS = ("neither", "acceptor", "donor")
 _FASTA_EXT = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
-_HEADER_LABEL = re.compile(r"(?:label=|\|)\s*(\S+)\s*$|\s(\S+)\s*$")
+_HEADER_LABELS = (re.compile(r"label=(\S+)"), re.compile(r"\|([^|\s]+)\s*$"), re.compile(r"\s(\S+)\s*$"))
 
 
 def _is_fasta(path: str) -> bool:
@@ -100,10 +100,10 @@ def read_labelled_fasta(path, label: str | None = None):
         for i, rec in enumerate(SeqIO.parse(fh, "fasta"), start=1):
             where = f"record {i} ({rec.id})"
             if label is None:
-                m = _HEADER_LABEL.search(rec.description)
-                if not m or rec.description.strip() == rec.id and "|" not in rec.id:
+                m = next((x for x in (p.search(rec.description) for p in _HEADER_LABELS) if x), None)
+                if m is None:
                     raise _err(path, where, "label", "no label in the FASTA header (use 'label=X', 'id|X' or 'id X')", rec.description)
-                lab = m.group(1) or m.group(2)
+                lab = m.group(1)
             else:
                 lab = str(label)
             out.append((_check_seq(path, where, "sequence", str(rec.seq)), lab, where))

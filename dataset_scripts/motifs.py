@@ -151,6 +151,21 @@ def pssm_from_motif(motif, pseudocounts="jaspar", background=None) -> np.ndarray
     return np.array([list(pssm[b]) for b in ALPHABET], dtype=np.float64)
 
 
+def _motif_id_name(m, i: int) -> tuple[str, str]:
+    """(id, name) of a Biopython motif from any parser (JASPAR, MEME, TRANSFAC, ...)."""
+    tf = m.get if isinstance(m, dict) else (lambda key, default=None: default)  # TRANSFAC motifs are dicts
+    mid = getattr(m, "matrix_id", None) or tf("AC") or tf("ID") or getattr(m, "name", None) or f"motif_{i}"
+    name = (
+        (getattr(m, "name", None) if getattr(m, "matrix_id", None) else None)
+        or getattr(m, "alt_id", None)  # MEME: MOTIF <id> <alt_id>
+        or tf("ID")
+        or tf("NA")
+        or getattr(m, "name", None)
+        or mid
+    )
+    return str(mid), str(name)
+
+
 def motif_set_from_bio(motifs: Sequence, pseudocounts="jaspar", background=None, source: str = "") -> MotifSet:
     """Build a :class:`MotifSet` from Biopython motif objects (order kept)."""
     bg = _normalise_background(background)
@@ -158,8 +173,7 @@ def motif_set_from_bio(motifs: Sequence, pseudocounts="jaspar", background=None,
     for i, m in enumerate(motifs):
         if set(m.alphabet) != set(ALPHABET):
             raise ValueError(f"motif {getattr(m, 'matrix_id', None) or m.name or i}: alphabet must be ACGT, got {m.alphabet!r}")
-        mid = getattr(m, "matrix_id", None) or getattr(m, "name", None) or f"motif_{i}"
-        name = getattr(m, "name", None) or mid
+        mid, name = _motif_id_name(m, i)
         ids.append(str(mid))
         names.append(str(name))
         pssms.append(pssm_from_motif(m, pseudocounts, bg))

@@ -59,7 +59,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -444,6 +444,8 @@ def build_pretraining_dataset(
         raise ValueError(f"regions_per_sample must be >= 2 (NGSP needs two segments), got {regions_per_sample}")
     if bases_per_region < 1:
         raise ValueError(f"bases_per_region must be >= 1, got {bases_per_region}")
+    if negative_pool_size < 2:
+        raise ValueError(f"negative_pool_size must be >= 2, got {negative_pool_size}")
     if matrix_dtype not in ("float32", "float16"):
         raise ValueError(f"matrix_dtype must be float32 or float16, got {matrix_dtype!r}")
     if aggregation not in AGGREGATIONS:
@@ -522,8 +524,6 @@ def build_pretraining_dataset(
                 prev = None
                 for lo in range(0, len(ss), negative_pool_size):
                     block = ss[lo : lo + negative_pool_size]
-                    if len(block) == 1 and prev is None:  # cannot happen (len(ss) >= 2), kept for safety
-                        continue
                     rows, prev = _block_rows(block, prev, scanner, fasta, b, r, aggregation, np_dtype, rng)
                     writers[split].write(rows)
                     counts[split][ct] = counts[split].get(ct, 0) + len(block)

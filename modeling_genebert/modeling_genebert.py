@@ -224,6 +224,15 @@ class GeneBertModel(GeneBertPreTrainedModel):
             self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
         self.post_init()
 
+    def _srm_pool(self, last_hidden_state: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """E_seq before projection: the [CLS] state or the mean over real (non-padding) tokens."""
+        if self.config.srm_pooling == "cls":
+            return last_hidden_state[:, 0]
+        if attention_mask is None:
+            return last_hidden_state.mean(dim=1)
+        weights = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
+        return (last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
     @can_return_tuple
     def forward(
         self,
@@ -252,7 +261,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
         last_hidden_state = outputs.last_hidden_state
         sequence_embeds = region_hidden = region_pooled = region_embeds = logit_scale = None
         if self.region_encoder is not None:
-            sequence_embeds = F.normalize(self.sequence_projection(last_hidden_state[:, 0]), dim=-1)
+            sequence_embeds = F.normalize(self.sequence_projection(self._srm_pool(last_hidden_state, attention_mask)), dim=-1)
             logit_scale = self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
             if region_matrix is not None:
                 region_hidden, region_pooled = self.region_encoder(region_matrix)

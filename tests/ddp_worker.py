@@ -23,4 +23,4 @@ class DigestCallback(TrainerCallback):
 
 
 if __name__ == "__main__":
-    pretrain.main(sys.argv[1:], extra_callbacks=[DigestCallback()])
+    pretrain.run(sys.argv[1:], extra_callbacks=[DigestCallback()])

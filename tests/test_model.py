@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from huggingface_hub.errors import StrictDataclassClassValidationError
 import torch
 import torch.nn.functional as F
 from transformers import (
@@ -75,16 +76,32 @@ def test_pretraining_shapes(pretraining_model):
 
 def test_base_model_outputs(pretraining_model):
     data = batch()
+    data["attention_mask"][0, -5:] = 0  # padding must not enter the mean-pooled E_seq
     out = pretraining_model.genebert(data["input_ids"], data["attention_mask"], data["token_type_ids"],
                                      region_matrix=data["region_matrix"])
     assert out.last_hidden_state.shape == (B, L, 32)
     assert out.pooler_output.shape == (B, 32)
     assert out.region_hidden.shape == (B, R, 32)
     assert out.region_pooled.shape == (B, 32)
-    expected = F.normalize(pretraining_model.genebert.sequence_projection(out.last_hidden_state[:, 0]), dim=-1)
+    # srm_pooling="mean" (default): E_seq is the mean over non-padding tokens
+    mask = data["attention_mask"].unsqueeze(-1).float()
+    mean = (out.last_hidden_state * mask).sum(1) / mask.sum(1)
+    expected = F.normalize(pretraining_model.genebert.sequence_projection(mean), dim=-1)
     torch.testing.assert_close(out.sequence_embeds, expected)
     no_region = pretraining_model.genebert(data["input_ids"])
     assert no_region.region_embeds is None and no_region.sequence_embeds is not None
+
+
+def test_cls_pooling_uses_the_cls_state():
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(tiny_config(srm_pooling="cls")).eval()
+    data = batch()
+    out = model.genebert(data["input_ids"], data["attention_mask"], data["token_type_ids"],
+                         region_matrix=data["region_matrix"])
+    expected = F.normalize(model.genebert.sequence_projection(out.last_hidden_state[:, 0]), dim=-1)
+    torch.testing.assert_close(out.sequence_embeds, expected)
+    with pytest.raises(StrictDataclassClassValidationError, match="srm_pooling must be 'mean' or 'cls', got 'max'"):
+        tiny_config(srm_pooling="max")
 
 
 def test_losses_match_hand_computation(pretraining_model):

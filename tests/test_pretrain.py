@@ -14,7 +14,7 @@ import torch
 
 from modeling_genebert import GeneBertTokenizer
 from modeling_genebert.training.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
-from modeling_genebert.training.pretrain import last_complete_checkpoint, main
+from modeling_genebert.training.pretrain import last_complete_checkpoint, run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     from huggingface_hub import ModelCard
     from transformers import AutoModelForPreTraining, AutoTokenizer
 
-    summary = main(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run"))
+    summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run"))
     final = Path(summary["output_dir"])
     for name in ("model.safetensors", "config.json", "tokenizer_config.json", "vocab.txt", "README.md",
                  "configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py",
@@ -124,7 +124,7 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
 
 
 def test_loss_switches_reach_the_trainer(pretraining_dataset, micro_config_file, tmp_path):
-    summary = main(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
+    summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
                                  srm_weight=0, save_steps=100))
     assert "srm_loss" not in summary["after"] and "mgm_loss" in summary["after"]
 

@@ -158,6 +158,18 @@ def test_invalid_character_names_its_sequence_in_a_batch(tok):
         tok("ACGT", "A\u00dc")
 
 
+def test_special_tokens_written_in_the_text(tok):
+    """As transformers tokenizers do (the fill-mask pipeline relies on it): DNA on each side is
+    k-merized on its own, the token keeps its id and its span."""
+    a, b = PROMOTERS[0][:20], PROMOTERS[0][20:40]
+    enc = tok(a + "[MASK]" + b, return_offsets_mapping=True)
+    assert enc["input_ids"] == [2, *tok(a, add_special_tokens=False)["input_ids"], tok.mask_token_id,
+                                *tok(b, add_special_tokens=False)["input_ids"], 3]
+    assert enc["offset_mapping"][16] == (20, 26) and enc["offset_mapping"][17] == (26, 32)
+    with pytest.raises(ValueError, match=r"invalid character '\[' at position 26 of text\[1\]"):
+        tok([a, a + "[MASK][MAS"])
+
+
 def test_short_and_empty_sequences(tok):
     assert tok("ACGTA")["input_ids"] == [2, 3]  # fewer than k bases: no k-mer
     assert tok("")["input_ids"] == [2, 3]

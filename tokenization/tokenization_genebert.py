@@ -16,9 +16,6 @@ import re
 import numpy as np
 from transformers import BatchEncoding, PreTrainedTokenizer
 from transformers.tokenization_utils_base import PaddingStrategy, TruncationStrategy
-from transformers.utils import logging
-
-logger = logging.get_logger(__name__)
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.txt"}
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -112,11 +109,12 @@ class GeneBertTokenizer(PreTrainedTokenizer):
             self.vocab = {token: i for i, token in enumerate(kmer_vocab(k))}
         self.kmer, self.stride = k, stride
         self.ids_to_tokens = {i: token for token, i in self.vocab.items()}
-        missing = [t for t in (*SPECIAL_TOKENS, *kmer_vocab(k)[5:]) if t not in self.vocab]
+        required = kmer_vocab(k)
+        missing = [t for t in required if t not in self.vocab]
         if missing:
             raise ValueError(f"the vocabulary lacks {len(missing)} required tokens, e.g. {missing[:3]}")
         # k-mer code (base-4 number, ATCG order) -> id; the identity + 5 for DNABERT's files
-        self._kmer_ids = np.array([self.vocab[t] for t in kmer_vocab(k)[5:]], dtype=np.int64)
+        self._kmer_ids = np.array([self.vocab[t] for t in required[5:]], dtype=np.int32)
         self._canonical = bool((self._kmer_ids == np.arange(5, 5 + 4**k)).all())
         for name, token in zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS):
             kwargs.setdefault(name, token)  # already there when reloaded from tokenizer_config.json
@@ -169,9 +167,6 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         ids, counts, _ = self._kmer_grid([text])
         return [self.ids_to_tokens[i] for i in ids[0, : counts[0]].tolist()]
 
-    def tokenize(self, text: str, **kwargs) -> list[str]:
-        return self._tokenize(text)
-
     def _codes(self, texts: list[str], name: str = "sequence") -> tuple[np.ndarray, np.ndarray, list | None]:
         """2-bit (+ flag) codes of a batch as a (batch, longest) uint8 grid, whitespace removed.
 
@@ -184,14 +179,12 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         try:
             raw = "".join(padded).encode("ascii")
         except UnicodeEncodeError:
-            raw = None
-        if raw is None:
-            self._raise_invalid(texts, name)
+            raise self._invalid(texts, name) from None
         grid = np.frombuffer(raw.translate(_CODE_BYTES), dtype=np.uint8).reshape(len(texts), width)
         if width == 0 or grid.max() <= 3:
             return grid, lengths, None
         if (grid == _INVALID).any():
-            self._raise_invalid(texts, name)
+            raise self._invalid(texts, name)
         spaced = np.flatnonzero((grid == _SPACE).any(axis=1))
         if not len(spaced):
             return grid, lengths, None
@@ -203,15 +196,18 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         return grid, lengths, position_maps
 
     @staticmethod
-    def _raise_invalid(texts: list[str], name: str):
-        """``name`` is e.g. "text" or "text_pair[{}]" (formatted with the row)."""
-        for row, text in enumerate(texts):
-            for position, char in enumerate(text):
-                if ord(char) > 255 or _CODES[ord(char)] == _INVALID:
-                    raise ValueError(
-                        f"invalid character {char!r} at position {position} of {name.format(row)}: DNA input may hold only nucleotide "
-                        f"codes (ACGT, IUPAC {IUPAC_OTHER}, any case) and whitespace"
-                    )
+    def _invalid(texts: list[str], name: str) -> ValueError:
+        """The error naming the first bad character; ``name`` is e.g. "text" or "text_pair[{}]"."""
+        row, position, char = next(
+            (row, position, char)
+            for row, text in enumerate(texts)
+            for position, char in enumerate(text)
+            if ord(char) > 255 or _CODES[ord(char)] == _INVALID
+        )
+        return ValueError(
+            f"invalid character {char!r} at position {position} of {name.format(row)}: DNA input may hold "
+            f"only nucleotide codes (ACGT, IUPAC {IUPAC_OTHER}, any case) and whitespace"
+        )
 
     def _kmer_grid(self, texts: list[str], name: str = "sequence") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """ids of every k-mer token per row (batch, max tokens), token counts, and base spans.
@@ -221,14 +217,19 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         ``[j * stride, j * stride + k)``.
         """
         k, stride = self.kmer, self.stride
-        grid, lengths, position_maps = self._codes(texts, name)
+        try:
+            grid, lengths, position_maps = self._codes(texts, name)
+        except ValueError:
+            if not any("[" in t for t in texts) or not self.added_tokens_encoder:
+                raise
+            return self._kmer_grid_with_tokens(texts, name)
         counts = np.where(lengths >= k, (lengths - k) // stride + 1, 0)
         if grid.shape[1] < k:
-            return np.zeros((len(texts), 0), dtype=np.int64), counts, None
+            return np.zeros((len(texts), 0), dtype=np.int32), counts, None
         unknown = grid >= 4
         has_unknown = unknown.any()
         codes = _windows(grid & 3 if has_unknown else grid, k, _shift_or)[:, ::stride]
-        ids = np.add(codes, 5, dtype=np.int64) if self._canonical else self._kmer_ids[codes]
+        ids = np.add(codes, 5, dtype=np.int32) if self._canonical else self._kmer_ids[codes]  # int32: less to move
         if has_unknown:
             bad = _windows(unknown, k, lambda left, right, *_: left | right)[:, ::stride]
             ids[bad] = self.unk_token_id
@@ -241,6 +242,36 @@ class GeneBertTokenizer(PreTrainedTokenizer):
                     spans[row, : counts[row], 0] = positions[starts]
                     spans[row, : counts[row], 1] = positions[starts + k - 1] + 1
         return ids, counts, spans
+
+    def _kmer_grid_with_tokens(self, texts: list[str], name: str):
+        """``_kmer_grid`` for text holding special / added tokens, e.g. "ACGTAC[MASK]GGTA" (fill-mask).
+
+        The DNA on each side of a token is k-merized on its own; the token keeps its id.
+        """
+        pattern = re.compile("|".join(map(re.escape, sorted(self.added_tokens_encoder, key=len, reverse=True))))
+        self._codes([pattern.sub(lambda m: "N" * len(m.group()), t) for t in texts], name)  # other bad characters
+        rows = []
+        for text in texts:
+            ids, spans, at = [], [], 0
+            for match in [*pattern.finditer(text), None]:
+                end = len(text) if match is None else match.start()
+                if end > at:
+                    chunk_ids, n, chunk_spans = self._kmer_grid([text[at:end]], name)
+                    chunk_spans = self._default_spans(1, n[0]) if chunk_spans is None else chunk_spans
+                    ids += chunk_ids[0, : n[0]].tolist()
+                    spans += (chunk_spans[0, : n[0]] + at).tolist()
+                if match is not None:
+                    ids.append(self.added_tokens_encoder[match.group()])
+                    spans.append([match.start(), match.end()])
+                    at = match.end()
+            rows.append((ids, spans))
+        counts = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
+        grid = np.zeros((len(texts), int(counts.max(initial=0))), dtype=np.int32)
+        span_grid = np.zeros((*grid.shape, 2), dtype=np.int64)
+        for row, (ids, spans) in enumerate(rows):
+            grid[row, : len(ids)] = ids
+            span_grid[row, : len(ids)] = np.reshape(spans, (-1, 2))
+        return grid, counts, span_grid
 
     def _encode_plus(self, text, text_pair=None, **kwargs) -> BatchEncoding:
         """Vectorized path for raw DNA strings; anything else goes through transformers' own."""
@@ -278,9 +309,12 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         verbose=True,
         **_,
     ) -> BatchEncoding:
-        names = [n + ("[{}]" if batched else "") for n in ("text", "text_pair")]
-        segments = [self._kmer_grid(texts, names[0])] + ([self._kmer_grid(pairs, names[1])] if pairs is not None else [])
-        counts = self._truncated_counts([c for _, c, _ in segments], add_special_tokens, truncation_strategy, max_length)
+        suffix = "[{}]" if batched else ""  # error messages name e.g. text_pair[3]
+        segments = [self._kmer_grid(texts, "text" + suffix)]
+        if pairs is not None:
+            segments.append(self._kmer_grid(pairs, "text_pair" + suffix))
+        counts = [c for _, c, _ in segments]
+        counts = self._truncated_counts(counts, add_special_tokens, truncation_strategy, max_length)
         batch, extra = len(texts), int(add_special_tokens)
         totals = sum(counts) + extra * (1 + len(segments))  # [CLS] A [SEP] (B [SEP])
         if truncation_strategy == TruncationStrategy.DO_NOT_TRUNCATE and max_length is None and batch:
@@ -382,7 +416,8 @@ class GeneBertTokenizer(PreTrainedTokenizer):
     def _finish(self, data, row_start, lengths, totals, return_tensors, return_length, batched):
         """Ragged lists when rows differ in length, the requested tensor type, transformers' conventions."""
         if len(lengths) and (lengths != data["input_ids"].shape[1]).any():
-            data = {key: [v[f : f + n].tolist() for v, f, n in zip(value, row_start, lengths)] for key, value in data.items()}
+            rows = list(zip(row_start, lengths))
+            data = {key: [v[f : f + n].tolist() for v, (f, n) in zip(value, rows)] for key, value in data.items()}
         elif return_tensors is None:
             data = {key: value.tolist() for key, value in data.items()}
         if isinstance(data.get("offset_mapping"), list):  # (start, end) tuples, as fast tokenizers give

@@ -57,12 +57,8 @@ TASKS = {
     "splice": (3, True),
     "generic": (None, False),
 }
-# names given to integer labels 0/1 of the binary tasks (GUE / DNABERT convention: 1 = positive)
-DEFAULT_LABEL_NAMES = {
-    "promoter": ["non_promoter", "promoter"],
-    "tfbs": ["not_bound", "bound"],
-    "disease": ["no_risk", "risk"],
-}
+# class names for tasks the data side's builder does not name (promoter / tfbs names come from it)
+DEFAULT_LABEL_NAMES = {"disease": ["no_risk", "risk"]}
 
 
 @dataclass
@@ -134,8 +130,9 @@ class FinetuneDataArguments:
     class_names: str | None = field(
         default=None,
         metadata={
-            "help": "comma-separated names for integer labels 0, 1, ... (e.g. for splice 'acceptor,donor,neither'); "
-            "default: promoter/tfbs/disease name 0 and 1, other tasks keep the data's labels"
+            "help": "comma-separated class names for labels 0, 1, ... (e.g. for GUE splice, whose files do not say, "
+            "'acceptor,donor,neither'); default: the data builder's names (promoter: non_promoter,promoter; "
+            "tfbs: unbound,bound; disease: no_risk,risk), else the raw labels"
         },
     )
     results_file: str | None = field(default=None, metadata={"help": "default: OUTPUT_DIR/results.json"})
@@ -162,34 +159,9 @@ class FinetuneTrainingArguments(TrainingArguments):
 # --------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------
-def _read_file(path: str, sequence_column: str, label_column: str):
-    """CSV / TSV (optionally gzipped) or FASTA (label = last ``|``- or whitespace-field of the header)."""
-    import pandas as pd
-
-    name = path.lower().removesuffix(".gz")
-    if name.endswith((".fa", ".fasta", ".fna")):
-        from Bio import SeqIO
-        import gzip
-
-        opener = gzip.open if path.endswith(".gz") else open
-        rows = []
-        with opener(path, "rt") as handle:
-            for record in SeqIO.parse(handle, "fasta"):
-                label = record.description.replace("|", " ").split()[-1]
-                rows.append({sequence_column: str(record.seq), label_column: label})
-        frame = pd.DataFrame(rows)
-    else:
-        sep = "\t" if name.endswith((".tsv", ".txt")) else ","
-        frame = pd.read_csv(path, sep=sep)
-    missing = [c for c in (sequence_column, label_column) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: no column(s) {missing}; columns are {list(frame.columns)}")
-    return frame[[sequence_column, label_column]]
-
-
 def load_task_data(data_args: FinetuneDataArguments, seed: int):
     """A ``DatasetDict`` with ``sequence`` + ClassLabel ``label`` and train / validation (/ test) splits."""
-    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
+    from datasets import ClassLabel, DatasetDict, load_from_disk
 
     if data_args.dataset_path:
         data = load_from_disk(data_args.dataset_path)
@@ -202,31 +174,23 @@ def load_task_data(data_args: FinetuneDataArguments, seed: int):
         if "dev" in data and "validation" not in data:
             data["validation"] = data.pop("dev")
     else:
+        # the data side's builder: CSV / TSV (gz) / FASTA -> sequence + ClassLabel label, mapping recorded
+        from ..dataset_scripts import build_sequence_classification_dataset
+
         if not data_args.train_file:
             raise ValueError("give --train_file (and --validation_file) or --dataset_path")
-        frames = {"train": _read_file(data_args.train_file, data_args.sequence_column, data_args.label_column)}
-        for split, path in (("validation", data_args.validation_file), ("test", data_args.test_file)):
-            if path:
-                frames[split] = _read_file(path, data_args.sequence_column, data_args.label_column)
-        values = sorted({v for f in frames.values() for v in f[data_args.label_column].tolist()})
-        if all(isinstance(v, (int, np.integer)) for v in values):
-            names = [str(i) for i in range(int(max(values)) + 1)]
-            encode = int
-        else:
-            names = [str(v) for v in values]
-            encode = {str(v): i for i, v in enumerate(values)}.__getitem__
-        features = Features({"sequence": Value("string"), "label": ClassLabel(names=names)})
-        data = DatasetDict(
-            {
-                split: Dataset.from_dict(
-                    {
-                        "sequence": [str(s) for s in frame[data_args.sequence_column]],
-                        "label": [encode(v if encode is int else str(v)) for v in frame[data_args.label_column]],
-                    },
-                    features=features,
-                )
-                for split, frame in frames.items()
-            }
+        files = {"train": data_args.train_file}
+        files.update({s: p for s, p in (("validation", data_args.validation_file), ("test", data_args.test_file)) if p})
+        builder_task = data_args.task if data_args.task in ("promoter", "tfbs", "splice") else "generic"
+        names = [n.strip() for n in data_args.class_names.split(",")] if data_args.class_names else None
+        if names is None and data_args.task in DEFAULT_LABEL_NAMES:
+            names = DEFAULT_LABEL_NAMES[data_args.task]
+        data = build_sequence_classification_dataset(
+            files,
+            task=builder_task,
+            label_names=names,
+            sequence_column=data_args.sequence_column,
+            label_column=data_args.label_column,
         )
     if "label" in data["train"].features and not isinstance(data["train"].features["label"], ClassLabel):
         data = data.class_encode_column("label")
@@ -440,7 +404,17 @@ def parse_args(argv: list[str] | None):
     return parser.parse_args_into_dataclasses(args=argv)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (``genebert-finetune``): runs :func:`run`, exit status 0.
+
+    It must not return the results dict: the console-script wrapper passes the return value to
+    ``sys.exit``, which would print it and exit with status 1.
+    """
+    run(argv)
+    return 0
+
+
+def run(argv: list[str] | None = None) -> dict:
     """Run a fine-tuning; returns the results dict that is also written to ``results.json``."""
     model_args, data_args, training_args = parse_args(argv)
     if data_args.task not in TASKS:
@@ -452,13 +426,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     data = load_task_data(data_args, training_args.seed)
     label_names = list(data["train"].features["label"].names)
-    if data_args.class_names:
-        names = [n.strip() for n in data_args.class_names.split(",")]
-        if len(names) != len(label_names):
-            raise ValueError(f"--class_names gives {len(names)} names but the data hold {len(label_names)} classes")
-        label_names = names
-    elif label_names == ["0", "1"] and data_args.task in DEFAULT_LABEL_NAMES:
-        label_names = DEFAULT_LABEL_NAMES[data_args.task]
     expected, splice = TASKS[data_args.task]
     num_labels = len(label_names)
     if expected is not None and num_labels != expected:
@@ -589,7 +556,8 @@ __all__ = [
     "load_task_data",
     "main",
     "prepare_features",
+    "run",
 ]
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -68,6 +68,10 @@ class DataArguments:
         default=None,
         metadata={"help": "a pre-training dataset built by dataset_scripts; default: the embedded mini-atlas"},
     )
+    default_bases_per_region: int = field(
+        default=20,
+        metadata={"help": "window per region when building the embedded mini-atlas (short: a fast CPU demo)"},
+    )
     streaming: bool = field(default=False, metadata={"help": "stream the Parquet shards (IterableDataset)"})
     max_length: int = field(default=512, metadata={"help": "tokens per pair, specials included"})
     mask_ratio: float = field(default=0.15, metadata={"help": "MGM mask ratio"})
@@ -138,10 +142,10 @@ def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     path = data_args.dataset_path
     if path is None:
         cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
-        path = str(cache / "default-mini-atlas")
+        path = str(cache / f"default-mini-atlas-b{data_args.default_bases_per_region}")
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
             if not Path(path).exists():
-                build_default_pretraining_dataset(path)
+                build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region)
     return path, load_pretraining_dataset(path, streaming=data_args.streaming)
 
 
@@ -209,7 +213,13 @@ def summarize(before: dict[str, float], after: dict[str, float], chance: float) 
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, extra_callbacks=()) -> dict:
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (``genebert-pretrain``): runs :func:`run`, exit status 0."""
+    run(argv)
+    return 0
+
+
+def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     """Run pre-training; returns a summary (output folder, steps, validation metrics before/after)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
     argv = sys.argv[1:] if argv is None else argv
@@ -218,6 +228,8 @@ def main(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     else:
         model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
     apply_training_preset(training_args, data_args.training_preset)
+    if not torch.cuda.is_available():
+        training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
     if data_args.streaming:
         # each process reads its own Parquet shards instead of rank 0 dispatching batches
         training_args.accelerator_config.dispatch_batches = False
@@ -328,7 +340,7 @@ def main(argv: list[str] | None = None, extra_callbacks=()) -> dict:
 def _describe_dataset(path: str, data) -> str:
     card = Path(path) / "README.md"
     sizes = ", ".join(f"{split}: {len(ds) if hasattr(ds, '__len__') else 'streamed'} samples" for split, ds in data.items())
-    source = f"`{path}`" if Path(path).name != "default-mini-atlas" else (
+    source = f"`{path}`" if not Path(path).name.startswith("default-mini-atlas") else (
         "the mini-atlas embedded in the `genebert` package: ENCODE DNase-seq hypersensitive sites of "
         "K562 and HepG2 (hg38, DHS index of Meuleman et al. 2020 as published by DNA-Diffusion), "
         "scanned with JASPAR 2018 CORE vertebrate motifs"

@@ -1,0 +1,221 @@
+"""Embed a dataset with a GeneBERT folder and write the vectors to a file.
+
+``python -m modeling_genebert.training.embed --model_name_or_path DIR --dataset DATA --output emb.npy``
+
+Inputs (``--dataset``):
+
+* a CSV / TSV (``sequence[,label]``, gzip ok) or FASTA file -- one sequence per row;
+* a GeneBERT pre-training dataset folder (``dataset_scripts`` output, e.g. the embedded
+  mini-atlas): each sample's region windows are concatenated in order into one sequence,
+  and its ``region_matrix`` and ``cell_type`` come along.
+
+Poolings (``--pooling``):
+
+* ``cls`` -- the final hidden state of [CLS] (paper's ``E_seq``, what Fig. 2 projects);
+* ``mean`` -- mean of the final hidden states over real tokens ([CLS]/[SEP]/padding excluded);
+* ``projected`` -- the L2-normalised SRM projection of [CLS] (the space sequence-region
+  matching aligns with region embeddings); needs a folder with a region encoder/projection
+  (pre-training or base model folders).
+
+Outputs by extension: ``.npy`` (float32 ``[n, dim]``), ``.safetensors`` (tensor
+``embeddings`` plus integer ``labels`` when present; metadata holds the pooling, model and
+label names), ``.parquet`` (one row per sample: ``embedding`` list column plus id / label /
+cell type columns).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+POOLINGS = ("cls", "mean", "projected")
+FORMATS = (".npy", ".safetensors", ".parquet")
+
+logger = logging.getLogger("genebert.embed")
+
+
+def load_encoder(path: str):
+    """``(GeneBertModel, tokenizer)`` from any GeneBERT folder (pre-training, MLM, classifier, base)."""
+    from .. import GeneBertModel, GeneBertTokenizer
+
+    model = GeneBertModel.from_pretrained(path).eval()
+    try:
+        tokenizer = GeneBertTokenizer.from_pretrained(path)
+    except (OSError, ValueError, TypeError):
+        tokenizer = GeneBertTokenizer(k=model.config.sequence_config.kmer)
+    return model, tokenizer
+
+
+def read_records(dataset: str, split: str = "validation", max_samples: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """Sequences plus metadata columns from a table / FASTA file or a pre-training dataset folder."""
+    if Path(dataset).is_dir() and (Path(dataset) / "build_info.json").exists():
+        from ..dataset_scripts import load_pretraining_dataset
+
+        data = load_pretraining_dataset(dataset)
+        if split not in data:
+            raise ValueError(f"{dataset} has no split {split!r} (it has {sorted(data)})")
+        ds = data[split]
+        if max_samples is not None and len(ds) > max_samples:
+            ds = ds.shuffle(seed=seed).select(range(max_samples))
+        ds = ds.select_columns(["sample_id", "cell_type", "sequences", "region_matrix"])
+        rows = ds.with_format("numpy")[:]
+        return {
+            "sequence": ["".join(s) for s in ds["sequences"]],
+            "sample_id": list(ds["sample_id"]),
+            "cell_type": list(ds["cell_type"]),
+            "region_matrix": np.asarray(rows["region_matrix"], dtype=np.float32),
+        }
+    from ..dataset_scripts import build_sequence_classification_dataset
+
+    try:
+        ds = build_sequence_classification_dataset({"data": dataset})["data"]
+        labels = ds.features["label"].names
+        out = {"sequence": list(ds["sequence"]), "label": list(ds["label"]), "label_names": labels}
+    except Exception as error:  # a table without labels: sequences only
+        import pandas as pd
+
+        sep = "\t" if dataset.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ","
+        frame = pd.read_csv(dataset, sep=sep)
+        if "sequence" not in frame.columns:
+            raise ValueError(f"{dataset}: cannot read sequences ({error})") from error
+        out = {"sequence": frame["sequence"].astype(str).tolist()}
+    if max_samples is not None and len(out["sequence"]) > max_samples:
+        keep = np.sort(np.random.default_rng(seed).choice(len(out["sequence"]), max_samples, replace=False))
+        out = {k: ([v[i] for i in keep] if k != "label_names" else v) for k, v in out.items()}
+    return out
+
+
+@torch.no_grad()
+def embed_sequences(
+    model,
+    tokenizer,
+    sequences: list[str],
+    pooling: str = "cls",
+    batch_size: int = 64,
+    max_length: int = 512,
+    region_matrix: np.ndarray | None = None,
+) -> np.ndarray:
+    """``float32 [n, dim]`` embeddings (see the module docstring for the poolings)."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    if pooling == "projected" and getattr(model, "sequence_projection", None) is None:
+        raise ValueError("pooling 'projected' needs a folder whose model has the SRM projection (a pre-training folder)")
+    max_length = min(max_length, model.config.sequence_config.max_position_embeddings)
+    chunks = []
+    for lo in range(0, len(sequences), batch_size):
+        batch = tokenizer(
+            sequences[lo : lo + batch_size], padding=True, truncation=True, max_length=max_length,
+            return_tensors="pt", return_special_tokens_mask=True,
+        )
+        special = batch.pop("special_tokens_mask").bool()
+        output = model(**batch)
+        if pooling == "cls":
+            vectors = output.last_hidden_state[:, 0]
+        elif pooling == "mean":
+            keep = (~special & batch["attention_mask"].bool()).unsqueeze(-1).to(output.last_hidden_state.dtype)
+            vectors = (output.last_hidden_state * keep).sum(1) / keep.sum(1).clamp(min=1)
+        else:
+            vectors = output.sequence_embeds
+        chunks.append(vectors.float().cpu().numpy())
+    dim = model.config.sequence_config.hidden_size if pooling != "projected" else model.config.projection_dim
+    return np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
+
+
+def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, metadata: dict[str, Any], columns: dict[str, list]) -> Path:
+    """Write ``embeddings`` (+ columns) as .npy / .safetensors / .parquet, chosen by the extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"{path}: the output must end with one of {FORMATS}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+    if suffix == ".npy":
+        np.save(path, embeddings)
+    elif suffix == ".safetensors":
+        from safetensors.numpy import save_file
+
+        tensors = {"embeddings": embeddings}
+        if "label" in columns:
+            tensors["labels"] = np.asarray(columns["label"], dtype=np.int64)
+        save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in metadata.items()})
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({**columns, "embedding": list(embeddings)})
+        table = table.replace_schema_metadata({"genebert": json.dumps(metadata)})
+        pq.write_table(table, path)
+    return path
+
+
+def embed_dataset(
+    model_name_or_path: str,
+    dataset: str,
+    output: str | os.PathLike,
+    pooling: str = "cls",
+    split: str = "validation",
+    max_samples: int | None = None,
+    batch_size: int = 64,
+    max_length: int = 512,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Embed ``dataset`` with the folder's encoder and write ``output``; returns a summary."""
+    model, tokenizer = load_encoder(model_name_or_path)
+    records = read_records(dataset, split=split, max_samples=max_samples, seed=seed)
+    embeddings = embed_sequences(
+        model, tokenizer, records["sequence"], pooling=pooling, batch_size=batch_size, max_length=max_length,
+        region_matrix=records.get("region_matrix"),
+    )
+    columns = {k: records[k] for k in ("sample_id", "cell_type", "label") if k in records}
+    metadata = {
+        "model": str(model_name_or_path),
+        "dataset": str(dataset),
+        "split": split,
+        "pooling": pooling,
+        "shape": list(embeddings.shape),
+        "label_names": records.get("label_names"),
+    }
+    path = save_embeddings(output, embeddings, metadata, columns)
+    return {**metadata, "output": str(path), "embeddings": embeddings, "columns": columns}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling_genebert.training.embed",
+        description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
+    )
+    parser.add_argument("--model_name_or_path", required=True, help="a GeneBERT folder")
+    parser.add_argument("--dataset", required=True, help="CSV/TSV/FASTA file, or a pre-training dataset folder")
+    parser.add_argument("--output", required=True, help="output file: .npy, .safetensors or .parquet")
+    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="cls (default), mean or projected")
+    parser.add_argument("--split", default="validation", help="split of a pre-training dataset folder")
+    parser.add_argument("--max_samples", type=int, default=None, help="seeded random subset of this size")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_length", type=int, default=512, help="max tokens per sequence")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (``genebert-embed``): runs :func:`run`, exit status 0."""
+    run(argv)
+    return 0
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Embed a dataset as the command line says; returns the summary (path, shape, pooling)."""
+    args = build_parser().parse_args(argv)
+    summary = embed_dataset(**vars(args))
+    print(f"wrote {summary['shape'][0]} x {summary['shape'][1]} {summary['pooling']} embeddings to {summary['output']}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

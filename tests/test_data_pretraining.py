@@ -1,0 +1,251 @@
+"""The pre-training dataset builder: schema, numbers, splits, negatives, loading, atomicity, errors."""
+
+import json
+import os
+import shutil
+
+import datasets
+import numpy as np
+import pytest
+
+from modeling_genebert.dataset_scripts import build as cli
+from modeling_genebert.dataset_scripts.motif_scan import MotifScanner
+from modeling_genebert.dataset_scripts.motifs import read_motif_file
+from modeling_genebert.dataset_scripts.pretraining import (
+    build_default_pretraining_dataset,
+    build_pretraining_dataset,
+    load_pretraining_dataset,
+    read_dataset_motifs,
+)
+from modeling_genebert.dataset_scripts.readers import DataFormatError, Region
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
+MOTIFS = os.path.join(DATA, "three_motifs.jaspar")
+
+
+@pytest.fixture(scope="module")
+def default_ds(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default") / "genebert_default"
+    info = build_default_pretraining_dataset(out, progress=False)
+    return out, info
+
+
+def test_default_build_counts_and_files(default_ds):
+    out, info = default_ds
+    assert info["num_tfs"] == 579
+    per = info["num_samples_per_cell_type"]
+    assert set(per["train"]) == {"K562", "HepG2"} and set(per["validation"]) == {"K562", "HepG2"}
+    assert sum(per["train"].values()) >= 700 and sum(per["validation"].values()) >= 150
+    # every region of a chromosome with >= 10 regions is used in groups of 10
+    assert per["validation"]["K562"] == 87 and per["train"]["K562"] == 382
+    assert sorted(os.listdir(out)) == ["README.md", "build_info.json", "data", "motifs.json"]
+    assert sorted(os.listdir(out / "data")) == ["train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"]
+    assert not [p for p in os.listdir(out.parent) if p.startswith(".")]  # no temp dir left
+    mot = read_dataset_motifs(out)
+    assert mot["num_tfs"] == 579 and len(mot["ids"]) == 579 and mot["ids"][:3] == ["MA0002.2", "MA0003.3", "MA0004.1"]
+    assert mot["names"][2] == "Arnt" and mot["ids"] == sorted(mot["ids"])
+    card = (out / "README.md").read_text()
+    assert "path: data/validation-*.parquet" in card and "Array2D((10, 579), float32)" in card
+    assert "2\tMA0004.1\tArnt" in card and "LICENSE-DNA-Diffusion" in card
+
+
+def test_default_schema_and_values(default_ds):
+    out, _ = default_ds
+    ds = load_pretraining_dataset(out)
+    assert set(ds) == {"train", "validation"}
+    f = ds["train"].features
+    assert f["region_matrix"] == datasets.Array2D(shape=(10, 579), dtype="float32")
+    assert f["negative_region_matrix"] == datasets.Array2D(shape=(5, 579), dtype="float32")
+    assert f["sequences"] == datasets.List(datasets.Value("string"), length=10)
+    assert json.loads(ds["train"].info.description)["tf_ids"][:2] == ["MA0002.2", "MA0003.3"]
+    ex = ds["validation"][0]
+    assert ex["chrom"] == "chr2" and ex["sample_id"] == f"{ex['cell_type']}:chr2:0"
+    assert all(len(s) == 50 for s in ex["sequences"])
+    assert all(e - s == 50 for s, e in zip(ex["starts"], ex["ends"]))
+    assert ex["starts"] == sorted(ex["starts"])
+    # the stored matrix is exactly the scan of the stored windows
+    scanner = MotifScanner(read_motif_file.__globals__["load_jaspar_motifs"]())
+    np.testing.assert_allclose(np.array(ex["region_matrix"]), scanner.scan(ex["sequences"]), atol=1e-5)
+    # the window is centred on the summit: compare with the mini-atlas row
+    from modeling_genebert.dataset_scripts.pretraining import default_atlas_path
+    from modeling_genebert.dataset_scripts.readers import read_dhs_table
+
+    regs = {(r.chrom, r.summit): r for r in read_dhs_table(default_atlas_path())[ex["cell_type"]]}
+    summit = ex["starts"][0] + 25
+    assert regs[("chr2", summit)].sequence[75:125] == ex["sequences"][0]
+
+
+def test_negatives_are_second_halves_of_other_samples_of_the_same_cell_type(default_ds):
+    out, _ = default_ds
+    train = load_pretraining_dataset(out, split="train").with_format("numpy")
+    halves = {}
+    for row in train:
+        halves.setdefault((row["cell_type"], tuple(row["sequences"][5:])), row)
+    n_checked = 0
+    for row in train.select(range(0, len(train), 37)):
+        key = (row["cell_type"], tuple(row["negative_sequences"]))
+        assert key in halves  # it is the second half of a sample of the same cell type
+        partner = halves[key]
+        assert partner["sample_id"] != row["sample_id"]
+        np.testing.assert_array_equal(row["negative_region_matrix"], partner["region_matrix"][5:])
+        n_checked += 1
+    assert n_checked > 10
+
+
+def test_load_dataset_and_streaming(default_ds):
+    out, _ = default_ds
+    d = datasets.load_dataset(str(out))
+    assert d["validation"].features["region_matrix"].shape == (10, 579)
+    s = load_pretraining_dataset(out, streaming=True)
+    first = next(iter(s["train"]))
+    assert np.array(first["region_matrix"]).shape == (10, 579) and len(first["negative_sequences"]) == 5
+
+
+@pytest.fixture
+def genome_path(tmp_path):
+    p = tmp_path / "genome.fa"
+    shutil.copy(os.path.join(DATA, "genome_pieces.fa"), p)
+    return str(p)
+
+
+def _bed(tmp_path, name, rows):
+    p = tmp_path / name
+    p.write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in rows))
+    return str(p)
+
+
+def test_genome_and_bed_build(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)] + [("piece2", 50 + 150 * i, 90 + 150 * i) for i in range(8)])
+    b = _bed(tmp_path, "B.bed", [("piece1", 5 + 250 * i, 45 + 250 * i) for i in range(11)] + [("piece2", 10 + 200 * i, 60 + 200 * i) for i in range(4)])
+    info = build_pretraining_dataset(
+        tmp_path / "out", peaks=[a, b], genome=genome_path, motifs=MOTIFS, regions_per_sample=4,
+        bases_per_region=30, validation_chroms=["piece2"], progress=False, samples_per_shard=2, matrix_dtype="float16",
+    )
+    assert info["num_samples_per_cell_type"] == {"train": {"A": 3, "B": 2}, "validation": {"A": 2}}
+    assert info["dropped_single_samples"] == {"validation": {"B": 1}}  # no other B sample to pair with
+    assert sorted(os.listdir(tmp_path / "out" / "data")) == [
+        "train-00000-of-00003.parquet", "train-00001-of-00003.parquet", "train-00002-of-00003.parquet",
+        "validation-00000-of-00001.parquet",
+    ]
+    ds = load_pretraining_dataset(tmp_path / "out")
+    assert ds["train"].features["region_matrix"].dtype == "float16"
+    raw = "".join(l.strip() for l in open(os.path.join(DATA, "genome_pieces.fa")).read().split(">piece2")[0].splitlines()[1:])
+    ex = ds["train"][0]
+    assert ex["sample_id"] == "A:piece1:0" and ex["starts"][0] == 140 - 15 and ex["ends"][0] == 155
+    assert ex["sequences"] == [raw[s:e] for s, e in zip(ex["starts"], ex["ends"])]  # case preserved
+    m = MotifScanner(read_motif_file(MOTIFS)).scan(ex["sequences"]).astype(np.float16)
+    np.testing.assert_array_equal(np.array(ex["region_matrix"], dtype=np.float16), m)
+    assert ds["validation"].num_rows == 2
+
+
+def test_single_sample_split_is_dropped(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(8)] + [("piece2", 50 + 150 * i, 90 + 150 * i) for i in range(4)])
+    info = build_pretraining_dataset(tmp_path / "o", peaks={"A": a}, genome=genome_path, motifs=MOTIFS, regions_per_sample=4,
+                                     bases_per_region=30, validation_chroms=["piece2"], progress=False)
+    assert info["num_samples"] == {"train": 2}
+    assert info["dropped_single_samples"] == {"validation": {"A": 1}}
+
+
+def test_atomic_output(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)])
+    kw = dict(peaks={"A": a}, genome=genome_path, motifs=MOTIFS, regions_per_sample=4, bases_per_region=30, progress=False)
+    out = tmp_path / "ds"
+    build_pretraining_dataset(out, **kw)
+    before = sorted(os.listdir(out / "data"))
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        build_pretraining_dataset(out, **kw)
+    # a failing rebuild leaves the old dataset untouched and no temp directory
+    bad = _bed(tmp_path, "bad.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)] + [("chrQ", 1, 50)])
+    with pytest.raises(DataFormatError, match=r"missing from the FASTA .*chrQ \(first at .*bad.bed:13\)"):
+        build_pretraining_dataset(out, **{**kw, "peaks": {"A": bad}}, overwrite=True)
+    assert sorted(os.listdir(out / "data")) == before
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".ds")] == []
+    # an interruption in the middle of writing: same guarantee
+    import modeling_genebert.dataset_scripts.pretraining as pt
+
+    orig = pt._block_rows
+    calls = {"n": 0}
+
+    def boom(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return orig(*args, **kwargs)
+
+    pt._block_rows = boom
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build_pretraining_dataset(out, **{**kw, "negative_pool_size": 2}, overwrite=True)
+    finally:
+        pt._block_rows = orig
+    assert sorted(os.listdir(out / "data")) == before
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".ds")] == []
+    info = build_pretraining_dataset(out, **{**kw, "seed": 3}, overwrite=True)
+    assert info["parameters"]["seed"] == 3 and json.load(open(out / "build_info.json"))["parameters"]["seed"] == 3
+
+
+def test_errors(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)])
+    few = _bed(tmp_path, "few.bed", [("piece1", 10, 50), ("piece1", 60, 90)])
+    empty = _bed(tmp_path, "empty.bed", [])
+    kw = dict(genome=genome_path, motifs=MOTIFS, regions_per_sample=4, bases_per_region=30, progress=False)
+    with pytest.raises(DataFormatError, match=r"cell type\(s\) with no accessible region: \['E'\]"):
+        build_pretraining_dataset(tmp_path / "o1", peaks={"A": a, "E": empty}, **kw)
+    with pytest.raises(DataFormatError, match=r"fewer regions than regions_per_sample=4: F \(2\)"):
+        build_pretraining_dataset(tmp_path / "o2", peaks={"A": a, "F": few}, **kw)
+    oob = _bed(tmp_path, "oob.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)] + [("piece2", 2400, 2600)])
+    with pytest.raises(DataFormatError, match=r"oob.bed:13: interval piece2:2400-2600 is out of bounds: piece2 has 2500 bases"):
+        build_pretraining_dataset(tmp_path / "o3", peaks={"A": oob}, **kw)
+    with pytest.raises(ValueError, match="carry no sequence: pass genome="):
+        build_pretraining_dataset(tmp_path / "o4", peaks={"A": a}, **{**kw, "genome": None})
+    with pytest.raises(DataFormatError, match=r"cell type\(s\) \['Z'\] not in the input"):
+        build_pretraining_dataset(tmp_path / "o5", peaks={"A": a}, cell_types=["Z"], **kw)
+    with pytest.raises(ValueError, match="exactly one region source"):
+        build_pretraining_dataset(tmp_path / "o6", peaks={"A": a}, region_table=a, **kw)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".o")]
+
+
+def test_non_finite_region_matrix_is_rejected(tmp_path, genome_path, monkeypatch):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(8)])
+    orig = MotifScanner.scan
+
+    def nan_scan(self, seqs, **kw):
+        out = orig(self, seqs, **kw)
+        out[3, 1] = np.nan
+        return out
+
+    monkeypatch.setattr(MotifScanner, "scan", nan_scan)
+    with pytest.raises(DataFormatError, match=r"non-finite value in the region matrix of sample A:piece1:0"):
+        build_pretraining_dataset(tmp_path / "o", peaks={"A": a}, genome=genome_path, motifs=MOTIFS,
+                                  regions_per_sample=4, bases_per_region=30, progress=False)
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_dhs_table_with_test_split_and_regions_api(tmp_path):
+    info = build_pretraining_dataset(tmp_path / "dhs", dhs_table=os.path.join(DATA, "dhs_subset.tsv.gz"), motifs=MOTIFS,
+                                     regions_per_sample=4, progress=False)
+    assert info["num_samples"] == {"train": 12, "validation": 6, "test": 6}
+    ds = load_pretraining_dataset(tmp_path / "dhs")
+    assert set(ds["test"]["chrom"]) == {"chr1"} and set(ds["validation"]["chrom"]) == {"chr2"}
+    # chromosome lists override the file's labels
+    info = build_pretraining_dataset(tmp_path / "dhs2", dhs_table=os.path.join(DATA, "dhs_subset.tsv.gz"), motifs=MOTIFS,
+                                     regions_per_sample=4, validation_chroms=["chr3"], progress=False)
+    assert info["num_samples"] == {"train": 12, "validation": 12}
+    regs = {"X": [Region("c1", i * 100, i * 100 + 20, sequence="ACGTAC" * 10, seq_start=i * 100 - 20) for i in range(6)]}
+    info = build_pretraining_dataset(tmp_path / "py", regions=regs, motifs=MOTIFS, regions_per_sample=3, bases_per_region=20, progress=False)
+    assert info["num_samples"] == {"train": 2}
+
+
+def test_cli_pretraining(tmp_path, genome_path, capsys):
+    t = tmp_path / "atlas.tsv"
+    rows = "".join(f"piece1\t{100 + 200 * i}\t{180 + 200 * i}\t{i % 2}\t1\n" for i in range(12))
+    t.write_text("chrom\tstart\tend\tT\tB\n" + rows)
+    rc = cli.main(["pretraining", "--output", str(tmp_path / "o"), "--region-table", str(t), "--genome", genome_path,
+                   "--motifs", MOTIFS, "--regions-per-sample", "3", "--bases-per-region", "40", "--no-progress",
+                   "--aggregation", "logsumexp"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["num_tfs"] == 3 and out["num_samples_per_cell_type"] == {"train": {"B": 4, "T": 2}}
+    with pytest.raises(SystemExit):
+        cli.main(["pretraining", "--help"])
+    assert "--bases-per-region" in capsys.readouterr().out
