@@ -14,7 +14,9 @@ from modeling_genebert.training import pretrain
 class DigestCallback(TrainerCallback):
     def on_train_end(self, args, state, control, model=None, **kwargs):
         digest = hashlib.sha256()
-        for name, tensor in sorted(model.state_dict().items()):
+        # parameters only: BatchNorm running statistics are per-process by design (DDP broadcasts
+        # rank 0's buffers at each forward, then every rank updates them with its own batch)
+        for name, tensor in sorted(model.named_parameters()):
             digest.update(name.encode())
             digest.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
