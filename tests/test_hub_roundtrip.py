@@ -46,7 +46,8 @@ REMOTE = textwrap.dedent(
     """
     import sys
     repo = sys.argv[2]
-    sys.path[:] = [p for p in sys.path if p not in ("", ".") and not p.startswith(repo)]
+    # drop the checkout (a virtualenv may live inside it: keep its site-packages)
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and (not p.startswith(repo) or "site-packages" in p)]
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "") + repr(f)]
     try:
         import modeling_genebert
