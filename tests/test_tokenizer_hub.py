@@ -47,7 +47,7 @@ REMOTE = textwrap.dedent(
             if name.split(".")[0] == "modeling_genebert":
                 raise ModuleNotFoundError(name)
     sys.meta_path.insert(0, Block())
-    sys.path = [p for p in sys.path if not p.startswith(sys.argv[2])]
+    sys.path = [p for p in sys.path if not p.startswith(sys.argv[2]) or "site-packages" in p]
     try:
         import modeling_genebert
         raise SystemExit("the package is still importable")
