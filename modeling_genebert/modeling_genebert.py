@@ -19,10 +19,12 @@ This file is exported as Hub remote code: it imports only torch, transformers, t
 
 import math
 import os
+import pickle
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from torch import nn
 from transformers import BertModel, PreTrainedModel
 from transformers import initialization as init
@@ -123,6 +125,23 @@ class GeneBertPreTrainedModel(PreTrainedModel):
             return
         super()._initialize_weights(module, is_custom_code)
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Load as transformers does, but turn a damaged weights file into an error that names it.
+
+        safetensors alone reports "incomplete metadata" without the file or a remedy, and bytes
+        flipped inside a tensor load silently; non-finite weights are therefore rejected by name.
+        """
+        try:
+            model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except SafetensorError as error:
+            raise OSError(
+                f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupted ({error}); "
+                "save or download the folder again"
+            ) from error
+        _check_finite((model[0] if isinstance(model, tuple) else model).state_dict(), str(pretrained_model_name_or_path))
+        return model
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also list every registered GeneBERT head in ``auto_map``: one folder serves all AutoModel* classes."""
         auto_map = dict(getattr(self.config, "auto_map", None) or {})
@@ -190,7 +209,14 @@ class GeneBertPreTrainedModel(PreTrainedModel):
         return encoder.load_timm_weights(str(file))
 
 
+def _check_finite(state: dict[str, torch.Tensor], source: str) -> None:
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{source}: weight {name!r} contains NaN or inf; the weights file is corrupted")
+
+
 def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors only: safetensors, or a legacy ``.bin`` with ``weights_only=True`` (no arbitrary unpickling)."""
     path = str(path)
     if os.path.isdir(path):
         for name in ("model.safetensors", "pytorch_model.bin"):
@@ -199,11 +225,21 @@ def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
                 break
         else:
             raise FileNotFoundError(f"no model.safetensors or pytorch_model.bin in {path}")
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
 
-        return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise OSError(f"{path}: cannot read weights: it holds objects other than tensors, which are never "
+                      "unpickled (weights_only=True); convert it to safetensors from a trusted source") from error
+    except (SafetensorError, RuntimeError, EOFError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise OSError(f"{path}: cannot read weights ({reason}); the file is truncated or corrupted") from error
+    _check_finite(state, path)
+    return state
 
 
 class GeneBertModel(GeneBertPreTrainedModel):

@@ -60,7 +60,7 @@ def test_matches_transformers_machinery(tok, pair, truncation, max_length, paddi
         assert mine[key] == ref[key], key
 
 
-@pytest.mark.parametrize("padding_side, truncation_side", itertools.product(["left", "right"], repeat=2))
+@pytest.mark.parametrize("padding_side, truncation_side", list(itertools.product(["left", "right"], repeat=2)))
 def test_sides_and_multiple_of(padding_side, truncation_side):
     tok = GeneBertTokenizer(k=5, padding_side=padding_side, truncation_side=truncation_side)
     kwargs = dict(truncation=True, max_length=61, padding=True, pad_to_multiple_of=None,

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, bases_per_window, split_into_windows, warn_truncated
+
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
 
@@ -100,14 +102,30 @@ def embed_sequences(
     pooling: str = "cls",
     batch_size: int = 64,
     max_length: int = 512,
-    region_matrix: np.ndarray | None = None,
+    long_inputs: str = "truncate",
+    window_overlap: int | None = None,
+    window_aggregation: str = "mean",
 ) -> np.ndarray:
-    """``float32 [n, dim]`` embeddings (see the module docstring for the poolings)."""
+    """``float32 [n, dim]`` embeddings (see the module docstring for the poolings).
+
+    Sequences longer than the model's window are truncated with a warning, or with
+    ``long_inputs="sliding_window"`` embedded window by window (``window_overlap`` bases,
+    default half a window) and aggregated per sequence by ``window_aggregation``.
+    """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    if long_inputs not in LONG_INPUT_MODES:
+        raise ValueError(f"long_inputs must be one of {LONG_INPUT_MODES}, got {long_inputs!r}")
     if pooling == "projected" and getattr(model, "sequence_projection", None) is None:
         raise ValueError("pooling 'projected' needs a folder whose model has the SRM projection (a pre-training folder)")
     max_length = min(max_length, model.config.sequence_config.max_position_embeddings)
+    window = bases_per_window(tokenizer, max_length)
+    owners = None
+    if long_inputs == "sliding_window":
+        overlap = window // 2 if window_overlap is None else window_overlap
+        sequences, owners = split_into_windows(sequences, window, overlap, tokenizer.stride)
+    else:
+        warn_truncated(sequences, window, "embedding")
     chunks = []
     for lo in range(0, len(sequences), batch_size):
         batch = tokenizer(
@@ -125,7 +143,12 @@ def embed_sequences(
             vectors = output.sequence_embeds
         chunks.append(vectors.float().cpu().numpy())
     dim = model.config.sequence_config.hidden_size if pooling != "projected" else model.config.projection_dim
-    return np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
+    embeddings = np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
+    if owners is not None:
+        embeddings = aggregate_windows(embeddings, owners, window_aggregation)
+        if pooling == "projected":  # a mean of unit vectors is shorter than 1: back onto the sphere
+            embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
+    return embeddings
 
 
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, metadata: dict[str, Any], columns: dict[str, list]) -> Path:
@@ -165,13 +188,16 @@ def embed_dataset(
     batch_size: int = 64,
     max_length: int = 512,
     seed: int = 0,
+    long_inputs: str = "truncate",
+    window_overlap: int | None = None,
+    window_aggregation: str = "mean",
 ) -> dict[str, Any]:
     """Embed ``dataset`` with the folder's encoder and write ``output``; returns a summary."""
     model, tokenizer = load_encoder(model_name_or_path)
     records = read_records(dataset, split=split, max_samples=max_samples, seed=seed)
     embeddings = embed_sequences(
         model, tokenizer, records["sequence"], pooling=pooling, batch_size=batch_size, max_length=max_length,
-        region_matrix=records.get("region_matrix"),
+        long_inputs=long_inputs, window_overlap=window_overlap, window_aggregation=window_aggregation,
     )
     columns = {k: records[k] for k in ("sample_id", "cell_type", "label") if k in records}
     metadata = {
@@ -179,6 +205,7 @@ def embed_dataset(
         "dataset": str(dataset),
         "split": split,
         "pooling": pooling,
+        "long_inputs": long_inputs if long_inputs == "truncate" else f"sliding_window ({window_aggregation})",
         "shape": list(embeddings.shape),
         "label_names": records.get("label_names"),
     }
@@ -200,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--max_length", type=int, default=512, help="max tokens per sequence")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long_inputs", choices=LONG_INPUT_MODES, default="truncate",
+                        help="longer sequences: truncate (with a warning) or embed sliding windows and aggregate")
+    parser.add_argument("--window_overlap", type=int, default=None, help="sliding-window overlap in bases (default half a window)")
+    parser.add_argument("--window_aggregation", choices=WINDOW_AGGREGATIONS, default="mean",
+                        help="how window embeddings combine per sequence")
     return parser
 
 

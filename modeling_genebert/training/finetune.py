@@ -41,10 +41,11 @@ from typing import Any
 import numpy as np
 import torch
 import transformers
-from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import EvalPrediction, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from .. import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from .finetune_card import TASK_TITLES, finetuning_model_card, results_table
+from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, bases_per_window, split_into_windows, warn_truncated
 from .metrics import PAPER_METRICS, build_compute_metrics, describe
 
 logger = logging.getLogger("genebert.finetune")
@@ -115,6 +116,16 @@ class FinetuneDataArguments:
     sequence_column: str = field(default="sequence", metadata={"help": "column holding the DNA"})
     label_column: str = field(default="label", metadata={"help": "column holding the class"})
     max_length: int = field(default=512, metadata={"help": "max tokens per sequence ([CLS] and [SEP] included)"})
+    long_inputs: str = field(
+        default="truncate",
+        metadata={
+            "help": "sequences longer than max_length: 'truncate' (keep the first bases, with a warning) or "
+            "'sliding_window' (train on every window with the sequence's label; evaluate by aggregating the "
+            "windows' logits per sequence)"
+        },
+    )
+    window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default half a window)"})
+    window_aggregation: str = field(default="mean", metadata={"help": "sliding windows: per-sequence 'mean' or 'max' of logits"})
     validation_split_percentage: float = field(
         default=10.0, metadata={"help": "held out of train when no validation split is given"}
     )
@@ -369,8 +380,38 @@ class ClassificationCollator:
         return batch
 
 
-def prepare_features(data, tokenizer, max_length: int, region_builder: RegionMatrixBuilder | None = None):
-    """Tokenize (and scan) every split; keeps ``input_ids``/``token_type_ids``/``attention_mask``/``labels``."""
+def prepare_features(
+    data,
+    tokenizer,
+    max_length: int,
+    region_builder: RegionMatrixBuilder | None = None,
+    long_inputs: str = "truncate",
+    window_overlap: int | None = None,
+):
+    """Tokenize (and scan) every split; keeps ``input_ids``/``token_type_ids``/``attention_mask``/``labels``.
+
+    Returns ``(features, owners)``: with ``long_inputs="sliding_window"`` each split holds one row per
+    window and ``owners[split][i]`` is the sequence window ``i`` came from; otherwise ``owners`` is
+    empty and over-long sequences are truncated with a warning.
+    """
+    from datasets import Dataset, DatasetDict, Features
+
+    if long_inputs not in LONG_INPUT_MODES:
+        raise ValueError(f"long_inputs must be one of {LONG_INPUT_MODES}, got {long_inputs!r}")
+    window = bases_per_window(tokenizer, max_length)
+    owners: dict[str, np.ndarray] = {}
+    if long_inputs == "sliding_window":
+        overlap = window // 2 if window_overlap is None else window_overlap
+        windowed = {}
+        for split, ds in data.items():
+            windows, owners[split] = split_into_windows(ds["sequence"], window, overlap, tokenizer.stride)
+            labels = np.asarray(ds["label"])[owners[split]]
+            schema = Features({"sequence": ds.features["sequence"], "label": ds.features["label"]})
+            windowed[split] = Dataset.from_dict({"sequence": windows, "label": labels}, features=schema)
+        data = DatasetDict(windowed)
+    else:
+        for split, ds in data.items():
+            warn_truncated(ds["sequence"], window, f"{split} split")
 
     def encode(batch):
         out = tokenizer(batch["sequence"], truncation=True, max_length=max_length)
@@ -381,7 +422,25 @@ def prepare_features(data, tokenizer, max_length: int, region_builder: RegionMat
         return out
 
     columns = data["train"].column_names
-    return data.map(encode, batched=True, batch_size=512, remove_columns=columns, desc="tokenizing")
+    return data.map(encode, batched=True, batch_size=512, remove_columns=columns, desc="tokenizing"), owners
+
+
+class SequenceLevelMetrics:
+    """``compute_metrics`` over sequences, not windows: aggregates window logits per sequence first.
+
+    Set ``split`` to the split about to be evaluated (its window -> sequence map is in ``owners``).
+    """
+
+    def __init__(self, compute_metrics, owners: dict[str, np.ndarray], aggregation: str, split: str = "validation"):
+        self.compute_metrics, self.owners, self.aggregation, self.split = compute_metrics, owners, aggregation, split
+
+    def __call__(self, eval_prediction: EvalPrediction) -> dict[str, float]:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, (tuple, list)) else logits
+        owners = self.owners[self.split]
+        labels = aggregate_windows(eval_prediction.label_ids, owners, "max")  # windows share their label
+        logits = aggregate_windows(logits, owners, self.aggregation)
+        return self.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
 
 
 # --------------------------------------------------------------------------------------
@@ -443,7 +502,14 @@ def run(argv: list[str] | None = None) -> dict:
     region_shape = (region_builder.rows, region_builder.num_tfs) if region_builder else None
     model, tokenizer, init = load_model_and_tokenizer(model_args, num_labels, id2label, region_shape)
     max_length = min(data_args.max_length, model.config.sequence_config.max_position_embeddings)
-    features = prepare_features(data, tokenizer, max_length, region_builder)
+    if data_args.window_aggregation not in WINDOW_AGGREGATIONS:
+        raise ValueError(f"--window_aggregation must be one of {WINDOW_AGGREGATIONS}, got {data_args.window_aggregation!r}")
+    features, owners = prepare_features(
+        data, tokenizer, max_length, region_builder, data_args.long_inputs, data_args.window_overlap
+    )
+    compute_metrics = build_compute_metrics(splice=splice, neither_label=data_args.splice_neither_label, id2label=id2label)
+    if owners:
+        compute_metrics = SequenceLevelMetrics(compute_metrics, owners, data_args.window_aggregation)
 
     trainer = Trainer(
         model=model,
@@ -452,9 +518,7 @@ def run(argv: list[str] | None = None) -> dict:
         eval_dataset=features["validation"],
         data_collator=ClassificationCollator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=build_compute_metrics(
-            splice=splice, neither_label=data_args.splice_neither_label, id2label=id2label
-        ),
+        compute_metrics=compute_metrics,
     )
     train_cpu, train_wall = time.process_time(), time.perf_counter()
     train_result = trainer.train()
@@ -463,6 +527,8 @@ def run(argv: list[str] | None = None) -> dict:
     results: dict[str, dict[str, float]] = {}
     for split in ("validation", "test"):
         if split in features:
+            if owners:
+                compute_metrics.split = split
             metrics = trainer.evaluate(features[split], metric_key_prefix=split)
             results[split] = _round({k.removeprefix(f"{split}_"): v for k, v in metrics.items()
                                      if not k.endswith(("_runtime", "_per_second", "epoch"))})
@@ -486,6 +552,9 @@ def run(argv: list[str] | None = None) -> dict:
         "warmup_steps": training_args.warmup_steps,
         "weight_decay": training_args.weight_decay,
         "max_length": max_length,
+        "long_inputs": data_args.long_inputs,
+        **({"window_overlap": data_args.window_overlap, "window_aggregation": data_args.window_aggregation,
+            "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
         "classifier_dropout": model_args.classifier_dropout,
         "seed": training_args.seed,
     }
@@ -550,6 +619,7 @@ __all__ = [
     "FinetuneModelArguments",
     "FinetuneTrainingArguments",
     "RegionMatrixBuilder",
+    "SequenceLevelMetrics",
     "TASKS",
     "genebert_config_from_bert",
     "load_model_and_tokenizer",
