@@ -157,7 +157,7 @@ class MotifScanner:
         idx = torch.stack([word[:, k * q : k * q + L] + q * 5**k for q in range(nc)], dim=-1)
         with torch.no_grad():
             s = torch.nn.functional.embedding_bag(idx.reshape(-1, nc), self.table, mode="sum")
-        return s.view(n, L, -1)
+        return s.view(n, L, self.table.shape[1])
 
     def scan(
         self,
@@ -196,7 +196,8 @@ class MotifScanner:
             thr = thr.expand(m) if thr.numel() == 1 else thr
         for lo in range(0, n, batch_size):
             batch = sequences[lo : lo + batch_size]
-            s = self.position_scores(batch)  # (b, L, S*M)
+            # (b, L, S*M); at least one (unscoreable) position, so a batch of empty sequences gets fill_value
+            s = self.position_scores(batch, length=max(1, max(map(len, batch))))
             b = s.shape[0]
             s = s.view(b, -1, m)  # strands folded into the position axis
             if aggregation == "max":

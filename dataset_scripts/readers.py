@@ -4,6 +4,8 @@ Every reader returns accessible regions per cell type as :class:`Region` records
 (0-based, half-open coordinates, like BED). Malformed input raises
 :class:`DataFormatError` whose message names the file, the line, the field and the
 offending value, e.g. ``peaks.bed:7: field 'start': not an integer (value 'abc')``.
+Text files are UTF-8 (a byte-order mark is skipped), plain or gzip, with LF or CRLF line
+ends; other bytes, a damaged gzip stream and csv-level errors are named by file and line too.
 
 * :class:`Genome` -- random access to a FASTA via :mod:`pyfaidx` (case preserved, so
   soft-masked lower case survives), with checks that name every chromosome missing
@@ -27,8 +29,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -36,6 +40,8 @@ import numpy as np
 
 IUPAC = set("ACGTNRYSWKMBDHV")
 _SEQ_RE = re.compile(r"^[ACGTNRYSWKMBDHVacgtnryswkmbdhv]*$")
+_SEQ_CHARS = IUPAC | {c.lower() for c in IUPAC}
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as errors="surrogateescape" keeps them
 _REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+?)[:_-](?P<start>\d+)[-_](?P<end>\d+)$")
 
 
@@ -72,23 +78,71 @@ class Region:
         return self.summit if self.summit is not None else (self.start + self.end) // 2
 
 
+class _TextFile(io.TextIOWrapper):
+    """UTF-8 text (a byte-order mark skipped) whose lines are checked as they are read: bytes that
+    are not UTF-8 and damaged gzip data raise :class:`DataFormatError` naming the file and line."""
+
+    def __init__(self, raw, path: str, gzipped: bool):
+        super().__init__(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        self.path, self.gzipped, self.lineno = path, gzipped, 0
+
+    def readline(self, size: int = -1) -> str:
+        try:
+            line = super().readline(size)
+        except (EOFError, OSError, zlib.error) as e:  # truncated or corrupt gzip stream
+            if not self.gzipped:
+                raise
+            raise DataFormatError(f"{self.path}: damaged gzip data after line {self.lineno}: {e}") from None
+        if line:
+            self.lineno += 1
+            bad = None if line.isascii() else _UNDECODABLE.search(line)
+            if bad:
+                byte = ord(bad.group()) - 0xDC00
+                raise DataFormatError(f"{self.path}:{self.lineno}: not UTF-8 text (byte 0x{byte:02x} at column {bad.start() + 1})")
+        return line
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
 def open_text(path: str | os.PathLike):
-    """Open a text file, transparently gunzipping ``.gz``."""
+    """Open a UTF-8 text file, transparently gunzipping ``.gz``; see :class:`_TextFile`."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist")
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return _TextFile(gzip.open(path, "rb"), path, gzipped=True)
+    return _TextFile(open(path, "rb"), path, gzipped=False)
+
+
+def _csv_rows(path: str, fh, delimiter: str):
+    """``(line number, fields)`` per record; a record's number is its first physical line (a
+    quoted field may span several); csv errors (e.g. a field over the size limit) name the line."""
+    reader = csv.reader(fh, delimiter=delimiter)
+    while True:
+        lineno = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataFormatError(f"{path}:{lineno}: {e}") from None
+        yield lineno, row
 
 
 def _int(path, line, field, value) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise _err(path, line, field, "not an integer", value) from None
+    if not isinstance(value, str) and number != value:  # e.g. 10.5 in a float column: not truncated
+        raise _err(path, line, field, "not an integer", value)
+    return number
 
 
 def _float(path, line, field, value) -> float:
@@ -110,10 +164,34 @@ def _check_interval(path, line, chrom, start, end) -> None:
         raise _err(path, line, "end", f"end must be greater than start ({start})", end)
 
 
+def _summit(path, line, field, value, start, end) -> int:
+    summit = _int(path, line, field, value)
+    if not start <= summit < end:
+        raise _err(path, line, field, f"summit outside the interval {start}-{end}", value)
+    return summit
+
+
+def _check_unique(path, header, columns) -> None:
+    """A column read by name must appear once (else one of the copies would be silently ignored)."""
+    for c in dict.fromkeys(columns):
+        if header.count(c) > 1:
+            raise _err(path, 1, c, f"column name appears {header.count(c)} times in the header", c)
+
+
+def _blank(row) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _check_width(path, line, row, header, delimiter) -> None:
+    if len(row) != len(header):
+        raise _err(path, line, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row)[:80])
+
+
 def natural_key(chrom: str):
     """Sort key putting chr2 before chr10 (numbers numerically, then names)."""
     c = chrom[3:] if chrom.lower().startswith("chr") else chrom
-    return (0, int(c), "") if c.isdigit() else (1, 0, c)
+    # the full name last: chr1 / 1 / chr01 stay apart (regions are grouped by name after sorting)
+    return (0, int(c), "", chrom) if c.isascii() and c.isdigit() else (1, 0, c, chrom)
 
 
 # --------------------------------------------------------------------------- FASTA
@@ -136,6 +214,8 @@ class Genome:
                 f"{self.path}: gzip FASTA must be bgzip-compressed for random access "
                 f"(bgzip it, or gunzip it): {e}"
             ) from e
+        except (pyfaidx.FastaIndexingError, ValueError) as e:  # ragged lines, no '>' header, duplicate names, not UTF-8
+            raise DataFormatError(f"{self.path}: not a valid FASTA file: {e}") from e
         self.lengths = {name: len(rec) for name, rec in self._fasta.records.items()}
 
     def check(self, regions: Iterable[Region], window: int | None = None) -> None:
@@ -168,7 +248,13 @@ class Genome:
             raise DataFormatError(f"chromosome {chrom!r} is missing from the FASTA {self.path}")
         if start < 0 or end > n or end < start:
             raise DataFormatError(f"interval {chrom}:{start}-{end} is out of bounds ({chrom} has {n} bases in {self.path})")
-        return self._fasta[chrom][start:end]
+        bases = self._fasta[chrom][start:end]
+        if not _SEQ_RE.fullmatch(bases):  # e.g. blanks at line ends, which pyfaidx counts as bases
+            bad = next(i for i, ch in enumerate(bases) if ch not in _SEQ_CHARS)
+            raise DataFormatError(
+                f"{self.path}: {chrom}:{start + bad}: field 'sequence': not a nucleotide code (value {bases[bad]!r})"
+            )
+        return bases
 
     def close(self) -> None:
         self._fasta.close()
@@ -196,8 +282,8 @@ def read_bed(path: str | os.PathLike, fmt: str | None = None, cell_type: str | N
     with open_text(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             line = raw.rstrip("\r\n")
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
+            if not line.strip() or line.startswith("#") or line.split(maxsplit=1)[0] in ("track", "browser"):
+                continue  # (a chromosome named e.g. "track7" is data)
             f = line.split("\t")
             if len(f) < 3:
                 raise _err(path, lineno, "end", f"expected at least 3 tab-separated columns, got {len(f)}", line)
@@ -264,16 +350,16 @@ def read_region_table(
 
     Coordinates come from ``chrom``/``start``/``end`` columns (common aliases accepted)
     or a single ``region`` column (``chr1:100-200``); an optional ``summit`` column
-    (absolute position) is used. Every other column is a cell type unless
+    (absolute position, inside the interval) is used. Every other column is a cell type unless
     ``cell_types`` names the ones to use. Streams the file line by line.
     """
     path = os.fspath(path)
     delimiter = delimiter or _delimiter(path)
     out: dict[str, list[Region]] = {}
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        rows = _csv_rows(path, fh, delimiter)
         try:
-            header = next(reader)
+            _, header = next(rows)
         except StopIteration:
             raise DataFormatError(f"{path}: empty file (no header line)") from None
         cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
@@ -289,14 +375,14 @@ def read_region_table(
             raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header {header}")
         if not cell_types:
             raise DataFormatError(f"{path}:1: no cell-type columns in the header {header}")
+        _check_unique(path, header, [*coord, *cell_types])
         idx = {c: i for i, c in enumerate(header)}
         for ct in cell_types:
             out[ct] = []
-        for lineno, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
+        for lineno, row in rows:
+            if _blank(row):
                 continue
-            if len(row) != len(header):
-                raise _err(path, lineno, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row))
+            _check_width(path, lineno, row, header, delimiter)
             if cregion:
                 try:
                     chrom, start, end = parse_region_name(row[idx[cregion]])
@@ -307,7 +393,7 @@ def read_region_table(
                 start = _int(path, lineno, cstart, row[idx[cstart]])
                 end = _int(path, lineno, cend, row[idx[cend]])
             _check_interval(path, lineno, chrom, start, end)
-            summit = _int(path, lineno, csummit, row[idx[csummit]]) if csummit else None
+            summit = _summit(path, lineno, csummit, row[idx[csummit]], start, end) if csummit else None
             origin = f"{path}:{lineno}"
             for ct in cell_types:
                 if _float(path, lineno, ct, row[idx[ct]]) > threshold:
@@ -343,7 +429,10 @@ def read_h5ad_pseudobulk(
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist")
-    ad = anndata.read_h5ad(path, backed="r")
+    try:
+        ad = anndata.read_h5ad(path, backed="r")
+    except (OSError, KeyError) as e:  # not HDF5, or HDF5 without the AnnData groups
+        raise DataFormatError(f"{path}: not a readable AnnData .h5ad file ({type(e).__name__}: {e})") from e
     try:
         if cell_type_key in ad.obs.columns:
             cells_axis, labels, peaks = 0, ad.obs[cell_type_key], ad.var
@@ -360,7 +449,7 @@ def read_h5ad_pseudobulk(
         labels = labels.astype(str).to_numpy()
         types = sorted(pd.unique(labels))
         type_idx = {t: i for i, t in enumerate(types)}
-        codes = np.array([type_idx[x] for x in labels])
+        codes = np.array([type_idx[x] for x in labels], dtype=np.int64)
         n_cells = len(labels)
         sums = np.zeros((len(types), len(coords)), dtype=np.float64)
         for lo in range(0, n_cells, chunk_size):
@@ -372,6 +461,12 @@ def read_h5ad_pseudobulk(
             part = g @ block
             sums += part.toarray() if sp.issparse(part) else np.asarray(part)
         counts = np.bincount(codes, minlength=len(types))
+        if not np.isfinite(sums).all():
+            t, j = np.argwhere(~np.isfinite(sums))[0]
+            raise DataFormatError(
+                f"{path}: field 'X': non-finite accessibility value in peak {j} ({coords[j][3]!r}) of cell type "
+                f"{types[t]!r} (value {sums[t, j]})"
+            )
     finally:
         if ad.isbacked:
             ad.file.close()
@@ -396,8 +491,9 @@ def _peak_coordinates(path: str, peaks, axis_name: str) -> list[tuple[str, int, 
             where = f"{axis_name} row {i} ({names[i]!r})"
             start = _int(path, where, cstart, s)
             end = _int(path, where, cend, e)
-            _check_interval(path, where, str(c), start, end)
-            out.append((str(c), start, end, names[i]))
+            c = "" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)  # missing: not "nan"
+            _check_interval(path, where, c, start, end)
+            out.append((c, start, end, names[i]))
         return out
     for i, name in enumerate(names):
         try:
@@ -450,9 +546,9 @@ def read_sequence_table(
         raise ValueError(f"anchor must be auto/start/summit/centre, got {anchor!r}")
     out: dict[str, list[Region]] = {}
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        rows = _csv_rows(path, fh, delimiter)
         try:
-            header = next(reader)
+            _, header = next(rows)
         except StopIteration:
             raise DataFormatError(f"{path}: empty file (no header line)") from None
         cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
@@ -466,43 +562,37 @@ def read_sequence_table(
         if split_column is not None and split_column not in header:
             raise DataFormatError(f"{path}:1: no split column {split_column!r} in the header")
         idx = {c: i for i, c in enumerate(header)}
-        rows = iter(reader)
         first = None
         if cell_type_columns is None:
-            first = next(rows, None)
+            first = next(((n, row) for n, row in rows if not _blank(row)), None)  # the first data line
+            if first is not None:
+                _check_width(path, *first, header, delimiter)
             skip = {cchrom, cstart, cend, csummit, sequence_column, split_column}
             cell_type_columns = [
-                c for c in header if c not in skip and first is not None and len(first) == len(header) and first[idx[c]].strip() in ("0", "1")
+                c for c in header if c not in skip and first is not None and first[1][idx[c]].strip() in ("0", "1")
             ]
         missing = [c for c in cell_type_columns if c not in header]
         if missing:
             raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header")
         if not cell_type_columns:
             raise DataFormatError(f"{path}:1: no cell-type columns found; pass cell_type_columns")
+        _check_unique(path, header, [c for c in (cchrom, cstart, cend, csummit, sequence_column, split_column) if c] + list(cell_type_columns))
         names = {c: (cell_type_names or {}).get(c, c) for c in cell_type_columns}
         for c in cell_type_columns:
             out[names[c]] = []
 
-        def all_rows():
-            if first is not None:
-                yield 2, first
-                yield from enumerate(rows, start=3)
-            else:
-                yield from enumerate(rows, start=2)
-
-        for lineno, row in all_rows():
-            if not row or (len(row) == 1 and not row[0].strip()):
+        for lineno, row in itertools.chain([first] if first is not None else [], rows):
+            if _blank(row):
                 continue
-            if len(row) != len(header):
-                raise _err(path, lineno, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row)[:80])
+            _check_width(path, lineno, row, header, delimiter)
             chrom = row[idx[cchrom]].strip()
             start = _int(path, lineno, cstart, row[idx[cstart]])
             end = _int(path, lineno, cend, row[idx[cend]])
             _check_interval(path, lineno, chrom, start, end)
-            summit = _int(path, lineno, csummit, row[idx[csummit]]) if csummit else None
+            summit = _summit(path, lineno, csummit, row[idx[csummit]], start, end) if csummit else None
             seq = row[idx[sequence_column]].strip()
-            if not seq or not _SEQ_RE.match(seq):
-                bad = next((ch for ch in seq if ch.upper() not in IUPAC), "")
+            if not seq or not _SEQ_RE.fullmatch(seq):
+                bad = next((ch for ch in seq if ch not in _SEQ_CHARS), "")
                 raise _err(path, lineno, sequence_column, f"not a DNA sequence (character {bad!r})" if seq else "empty sequence", seq[:60])
             how = anchor
             if how == "auto":
@@ -513,6 +603,8 @@ def read_sequence_table(
                 seq_start = summit - len(seq) // 2
             else:
                 seq_start = (start + end) // 2 - len(seq) // 2
+            if seq_start < 0:
+                raise _err(path, lineno, sequence_column, f"with anchor={how!r} its {len(seq)} bases would start at genome position {seq_start} (< 0)", seq[:60])
             if window is not None:
                 if len(seq) < window:
                     raise _err(path, lineno, sequence_column, f"sequence of {len(seq)} bases is shorter than the {window}-base window", seq[:60])

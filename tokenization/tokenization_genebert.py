@@ -369,7 +369,7 @@ class GeneBertTokenizer(PreTrainedTokenizer):
 
     def _truncated_counts(self, counts, add_special_tokens, strategy, max_length):
         """Tokens kept per segment, by the same rules as ``PythonBackend.truncate_sequences``."""
-        if strategy == TruncationStrategy.DO_NOT_TRUNCATE or max_length is None:
+        if strategy == TruncationStrategy.DO_NOT_TRUNCATE or not max_length:  # 0 truncates nothing there either
             return counts
         budget = max_length - (self.num_special_tokens_to_add(len(counts) == 2) if add_special_tokens else 0)
         if len(counts) == 1 or strategy == TruncationStrategy.ONLY_FIRST:
@@ -382,7 +382,8 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         first_remove = np.minimum(np.abs(b - a), remove)
         second = remove - first_remove
         a_remove = np.where(a > b, first_remove + second // 2, second // 2)
-        return [a - a_remove, b - (remove - a_remove)]
+        # max_length below the special tokens asks to remove more than there is: both end empty
+        return [np.maximum(a - a_remove, 0), np.maximum(b - (remove - a_remove), 0)]
 
     def _default_spans(self, batch, n_tokens):
         """(batch, n_tokens, 2) base spans of the k-mers of whitespace-free strings."""

@@ -476,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str] | None = None) -> dict:
     """Run a fine-tuning; returns the results dict that is also written to ``results.json``."""
     model_args, data_args, training_args = parse_args(argv)
+    if not torch.cuda.is_available():
+        training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
     if data_args.task not in TASKS:
         raise ValueError(f"unknown task {data_args.task!r}; choose one of {sorted(TASKS)}")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
