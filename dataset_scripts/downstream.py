@@ -30,7 +30,20 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .readers import IUPAC, DataFormatError, Genome, _delimiter, _err, _int, natural_key, open_text
+from .readers import (
+    IUPAC,
+    DataFormatError,
+    Genome,
+    _blank,
+    _check_unique,
+    _check_width,
+    _csv_rows,
+    _delimiter,
+    _err,
+    _int,
+    natural_key,
+    open_text,
+)
 
 TASK_LABEL_NAMES = {
     "promoter": {"0": "non_promoter", "1": "promoter"},
@@ -60,25 +73,23 @@ def _check_seq(path, line, field, seq: str) -> str:
 # --------------------------------------------------------------------------- readers
 def read_labelled_table(path, sequence_column: str = "sequence", label_column: str = "label", delimiter: str | None = None):
     """CSV/TSV -> ``[(sequence, raw label, line number)]`` (header required)."""
-    import csv
-
     path = os.fspath(path)
     delimiter = delimiter or _delimiter(path)
     out = []
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, None)
+        rows = _csv_rows(path, fh, delimiter)
+        header = next(rows, (1, None))[1]
         if header is None:
             raise DataFormatError(f"{path}: empty file (no header line)")
         for col in (sequence_column, label_column):
             if col not in header:
                 raise DataFormatError(f"{path}:1: no column {col!r} in the header {header}")
+        _check_unique(path, header, [sequence_column, label_column])
         si, li = header.index(sequence_column), header.index(label_column)
-        for lineno, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
+        for lineno, row in rows:
+            if _blank(row):
                 continue
-            if len(row) != len(header):
-                raise _err(path, lineno, header[min(len(row), len(header) - 1)], f"expected {len(header)} columns, got {len(row)}", delimiter.join(row)[:80])
+            _check_width(path, lineno, row, header, delimiter)
             label = row[li].strip()
             if not label:
                 raise _err(path, lineno, label_column, "empty label", row[li])
@@ -311,17 +322,17 @@ def build_tfbs_dataset(
         if _is_fasta(path):
             seqs = [(s, w) for s, _, w in read_labelled_fasta(path, label="1")]
         elif label_column is None:
-            import csv
-
             seqs = []
+            delimiter = _delimiter(path)
             with open_text(path) as fh:
-                reader = csv.reader(fh, delimiter=_delimiter(path))
-                header = next(reader, None)
+                rows = _csv_rows(path, fh, delimiter)
+                header = next(rows, (1, None))[1]
                 if header is None or sequence_column not in header:
                     raise DataFormatError(f"{path}:1: no column {sequence_column!r} in the header {header}")
                 si = header.index(sequence_column)
-                for lineno, row in enumerate(reader, start=2):
-                    if row:
+                for lineno, row in rows:
+                    if not _blank(row):
+                        _check_width(path, lineno, row, header, delimiter)
                         seqs.append((_check_seq(path, lineno, sequence_column, row[si]), lineno))
         else:
             seqs = [(s, w) for s, lab, w in read_labelled_table(path, sequence_column, label_column) if lab == "1"]

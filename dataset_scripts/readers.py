@@ -208,7 +208,7 @@ class Genome:
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"genome FASTA {self.path} does not exist")
         try:
-            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False, rebuild=False)
+            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False, rebuild=True)  # a stale .fai (FASTA newer) is rebuilt
         except pyfaidx.UnsupportedCompressionFormat as e:
             raise DataFormatError(
                 f"{self.path}: gzip FASTA must be bgzip-compressed for random access "

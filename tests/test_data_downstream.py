@@ -135,3 +135,21 @@ def test_cli_finetuning(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["finetuning", "--help"])
     assert "--negatives-per-positive" in capsys.readouterr().out
+
+
+def test_labelled_table_errors_name_file_line_and_field(tmp_path):
+    from modeling_genebert.dataset_scripts.downstream import read_labelled_table
+    from modeling_genebert.dataset_scripts.readers import DataFormatError
+
+    cases = {
+        "ragged.csv": ("sequence,label\nACGT,1\nACGT,0,extra\n", r"ragged.csv:3: field 'label': expected 2 columns, got 3"),
+        "dup.csv": ("sequence,label,label\nACGT,1,0\n", r"dup.csv:1: field 'label': column name appears 2 times"),
+        "quoted.csv": ('sequence,label\n"ACGT",1\n"AC\nGT",1\nACXT,0\n', r"quoted.csv:5: field 'sequence'.*'X'"),
+        "huge.csv": ("sequence,label\n\"" + "A" * 200_000 + "\",1\n", r"huge.csv:2: field larger than field limit"),
+    }
+    for name, (text, pattern) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataFormatError, match=pattern):
+            read_labelled_table(tmp_path / name)
+    (tmp_path / "crlf.csv").write_bytes(b"sequence,label\r\nacgt,1\r\n\r\nGGCC,0\r\n")
+    assert read_labelled_table(tmp_path / "crlf.csv") == [("acgt", "1", 2), ("GGCC", "0", 4)]  # case kept: soft-masking

@@ -171,3 +171,18 @@ def test_sequence_table_errors(tmp_path):
     assert [r.seq_start for r in out["A"]] == [0, 10]  # anchor auto: len == end - start
     with pytest.raises(DataFormatError, match=r"seqs.tsv:2: field 'sequence': sequence of 8 bases is shorter than the 50-base window"):
         read_sequence_table(t, window=50)
+
+
+def test_a_stale_fasta_index_is_rebuilt(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">c1\nACGTACGTAC\nGT\n")
+    g = Genome(fasta)
+    assert g.fetch("c1", 0, 12) == "ACGTACGTACGT"
+    g.close()
+    fasta.write_text(">c1\nTTTT\nGGGG\nCC\n>c2\nAAAA\n")  # same name, new layout: the old .fai would misread it
+    later = os.stat(tmp_path / "g.fa.fai").st_mtime + 5
+    os.utime(fasta, (later, later))
+    g = Genome(fasta)
+    assert g.lengths == {"c1": 10, "c2": 4}
+    assert g.fetch("c1", 0, 10) == "TTTTGGGGCC"
+    g.close()
