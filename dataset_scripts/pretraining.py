@@ -54,6 +54,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -438,6 +439,7 @@ def build_pretraining_dataset(
     """
     t0 = time.time()
     output_dir = os.path.abspath(os.fspath(output_dir))
+    _recover_interrupted_builds(output_dir)
     if os.path.exists(output_dir) and not overwrite:
         raise FileExistsError(f"{output_dir} exists; pass overwrite=True to replace it")
     if regions_per_sample < 2:
@@ -498,7 +500,7 @@ def build_pretraining_dataset(
 
     parent = os.path.dirname(output_dir)
     os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{os.path.basename(output_dir)}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = os.path.join(parent, f".{os.path.basename(output_dir)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     data_dir = os.path.join(tmp, "data")
     os.makedirs(data_dir)
     rng = np.random.default_rng(seed)
@@ -562,7 +564,7 @@ def build_pretraining_dataset(
             fh.write(_dataset_card(features, mset, info))
         # atomic publish
         if os.path.exists(output_dir):
-            old = os.path.join(parent, f".{os.path.basename(output_dir)}.old-{uuid.uuid4().hex[:8]}")
+            old = os.path.join(parent, f".{os.path.basename(output_dir)}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             os.replace(output_dir, old)
             os.replace(tmp, output_dir)
             shutil.rmtree(old, ignore_errors=True)
@@ -622,6 +624,40 @@ DEFAULT_ATTRIBUTION = (
     "modeling_genebert/dataset_scripts/data/ (Apache-2.0 for academic and non-profit use). "
     "Motifs: JASPAR 2018 (Khan et al. 2018, CC BY 4.0) via pyjaspar."
 )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover_interrupted_builds(output_dir: str) -> None:
+    """Undo what a killed build (SIGKILL, power loss) of ``output_dir`` left behind.
+
+    Its temporary folder is removed; if it died between the two renames that replace an
+    existing dataset, the previous dataset (kept as ``.NAME.old-PID-*``) is put back, so a
+    rerun never finds the old data gone. Folders of builds still running are left alone.
+    """
+    parent, base = os.path.split(output_dir)
+    if not os.path.isdir(parent):
+        return
+    pattern = re.compile(rf"\.{re.escape(base)}\.(tmp|old)-(\d+)-[0-9a-f]{{8}}")
+    for name in sorted(os.listdir(parent)):
+        match = pattern.fullmatch(name)
+        if not match or _process_alive(int(match.group(2))):
+            continue
+        path = os.path.join(parent, name)
+        if match.group(1) == "old" and not os.path.exists(output_dir):
+            os.replace(path, output_dir)
+            logger.warning("%s: restored the previous dataset from an interrupted replacement", output_dir)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            logger.warning("%s: removed %s left by an interrupted build", output_dir, name)
 
 
 def build_default_pretraining_dataset(output_dir: str | os.PathLike, **options) -> dict:

@@ -249,3 +249,44 @@ def test_cli_pretraining(tmp_path, genome_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["pretraining", "--help"])
     assert "--bases-per-region" in capsys.readouterr().out
+
+
+def test_sigkilled_build_leaves_no_output_and_a_rerun_cleans_up(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "atlas"
+    code = "import sys; from modeling_genebert.dataset_scripts.build import main_pretraining; sys.exit(main_pretraining())"
+    process = subprocess.Popen([sys.executable, "-c", code, "--output", str(out), "--no-progress"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not any(".tmp-" in name for name in os.listdir(tmp_path)):
+        assert process.poll() is None, process.stderr.read()[-2000:]
+        assert time.time() < deadline
+        time.sleep(0.01)
+    time.sleep(0.5)  # mid-way: scanning / writing shards
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists(), "a killed build published its output"
+    assert [n for n in os.listdir(tmp_path) if ".tmp-" in n], "expected the killed build's temp folder"
+    info = build_default_pretraining_dataset(out, progress=False, bases_per_region=8)
+    assert sorted(os.listdir(tmp_path)) == ["atlas"]  # the stale temp folder is gone
+    assert load_pretraining_dataset(out)["train"].num_rows == info["num_samples"]["train"]
+
+
+def test_previous_dataset_is_restored_after_a_kill_between_renames(tmp_path, genome_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    old = tmp_path / f".ds.old-{int(dead.stdout)}-0123abcd"
+    old.mkdir()
+    (old / "build_info.json").write_text('{"kept": true}')
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)])
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        build_pretraining_dataset(tmp_path / "ds", peaks={"A": a}, genome=genome_path, motifs=MOTIFS,
+                                  regions_per_sample=4, bases_per_region=30, progress=False)
+    assert json.loads((tmp_path / "ds" / "build_info.json").read_text()) == {"kept": True}
+    assert not old.exists()
