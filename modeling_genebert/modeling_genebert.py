@@ -285,6 +285,14 @@ class GeneBertModel(GeneBertPreTrainedModel):
             Raw PWM max log-odds scores, one row per region in input order; without it only the
             sequence side runs.
         """
+        length = (input_ids if input_ids is not None else inputs_embeds).shape[1]
+        limit = self.config.sequence_config.max_position_embeddings
+        if length > limit and position_ids is None:  # BERT's own error here is an opaque shape mismatch
+            raise ValueError(
+                f"input of {length} tokens is longer than the model's max_position_embeddings ({limit}): "
+                f"tokenize with truncation=True, max_length={limit}, or cover long sequences with sliding "
+                "windows (modeling_genebert.training.long_inputs, --long_inputs sliding_window)"
+            )
         outputs = self.bert(
             input_ids,
             attention_mask=attention_mask,

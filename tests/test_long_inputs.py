@@ -141,3 +141,10 @@ def test_finetune_with_sliding_windows_sees_the_tail(tmp_path):
     truncated = finetune.run(["--model_name_or_path", str(config), "--output_dir", str(tmp_path / "t"), *common])
     assert truncated["hyperparameters"]["long_inputs"] == "truncate"
     assert truncated["results"]["validation"]["roc_auc"] < 0.75, truncated["results"]
+
+
+def test_too_long_input_to_the_model_is_a_clear_error(encoder):
+    model, _ = encoder
+    with pytest.raises(ValueError, match=r"input of 70 tokens is longer than the model's max_position_embeddings \(64\)"):
+        model(input_ids=torch.full((1, 70), 7))
+    assert model(input_ids=torch.full((1, 64), 7)).last_hidden_state.shape == (1, 64, 32)
