@@ -148,3 +148,15 @@ def test_too_long_input_to_the_model_is_a_clear_error(encoder):
     with pytest.raises(ValueError, match=r"input of 70 tokens is longer than the model's max_position_embeddings \(64\)"):
         model(input_ids=torch.full((1, 70), 7))
     assert model(input_ids=torch.full((1, 64), 7)).last_hidden_state.shape == (1, 64, 32)
+
+
+def test_options_are_checked_before_any_work():
+    from modeling_genebert.training.long_inputs import fit_to_window
+
+    tok = GeneBertTokenizer(k=4)
+    with pytest.raises(ValueError, match="window aggregation must be one of"):
+        fit_to_window(["ACGT"], tok, 20, "sliding_window", window_aggregation="median")
+    assert fit_to_window(["ACGT" * 10], tok, 20) == (["ACGT" * 10], None)
+    windows, owners = fit_to_window(["ACGT" * 10], tok, 20, "sliding_window")  # 21-base windows at 0, 11, 19
+    sequence = "ACGT" * 10
+    assert windows == [sequence[0:21], sequence[11:32], sequence[19:40]] and owners.tolist() == [0, 0, 0]

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, bases_per_window, split_into_windows, warn_truncated
+from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
@@ -114,18 +114,12 @@ def embed_sequences(
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    if long_inputs not in LONG_INPUT_MODES:
-        raise ValueError(f"long_inputs must be one of {LONG_INPUT_MODES}, got {long_inputs!r}")
     if pooling == "projected" and getattr(model, "sequence_projection", None) is None:
         raise ValueError("pooling 'projected' needs a folder whose model has the SRM projection (a pre-training folder)")
     max_length = min(max_length, model.config.sequence_config.max_position_embeddings)
-    window = bases_per_window(tokenizer, max_length)
-    owners = None
-    if long_inputs == "sliding_window":
-        overlap = window // 2 if window_overlap is None else window_overlap
-        sequences, owners = split_into_windows(sequences, window, overlap, tokenizer.stride)
-    else:
-        warn_truncated(sequences, window, "embedding")
+    sequences, owners = fit_to_window(
+        sequences, tokenizer, max_length, long_inputs, window_overlap, window_aggregation, "embedding"
+    )
     chunks = []
     for lo in range(0, len(sequences), batch_size):
         batch = tokenizer(

@@ -45,7 +45,7 @@ from transformers import EvalPrediction, HfArgumentParser, Trainer, TrainingArgu
 
 from .. import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from .finetune_card import TASK_TITLES, finetuning_model_card, results_table
-from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, bases_per_window, split_into_windows, warn_truncated
+from .long_inputs import aggregate_windows, fit_to_window
 from .metrics import PAPER_METRICS, build_compute_metrics, describe
 
 logger = logging.getLogger("genebert.finetune")
@@ -387,6 +387,7 @@ def prepare_features(
     region_builder: RegionMatrixBuilder | None = None,
     long_inputs: str = "truncate",
     window_overlap: int | None = None,
+    window_aggregation: str = "mean",
 ):
     """Tokenize (and scan) every split; keeps ``input_ids``/``token_type_ids``/``attention_mask``/``labels``.
 
@@ -396,22 +397,20 @@ def prepare_features(
     """
     from datasets import Dataset, DatasetDict, Features
 
-    if long_inputs not in LONG_INPUT_MODES:
-        raise ValueError(f"long_inputs must be one of {LONG_INPUT_MODES}, got {long_inputs!r}")
-    window = bases_per_window(tokenizer, max_length)
     owners: dict[str, np.ndarray] = {}
-    if long_inputs == "sliding_window":
-        overlap = window // 2 if window_overlap is None else window_overlap
-        windowed = {}
-        for split, ds in data.items():
-            windows, owners[split] = split_into_windows(ds["sequence"], window, overlap, tokenizer.stride)
-            labels = np.asarray(ds["label"])[owners[split]]
-            schema = Features({"sequence": ds.features["sequence"], "label": ds.features["label"]})
-            windowed[split] = Dataset.from_dict({"sequence": windows, "label": labels}, features=schema)
+    windowed = {}
+    for split, ds in data.items():
+        windows, owned_by = fit_to_window(
+            ds["sequence"], tokenizer, max_length, long_inputs, window_overlap, window_aggregation, f"{split} split"
+        )
+        if owned_by is None:
+            continue
+        owners[split] = owned_by
+        schema = Features({"sequence": ds.features["sequence"], "label": ds.features["label"]})
+        labels = np.asarray(ds["label"])[owned_by]
+        windowed[split] = Dataset.from_dict({"sequence": windows, "label": labels}, features=schema)
+    if windowed:
         data = DatasetDict(windowed)
-    else:
-        for split, ds in data.items():
-            warn_truncated(ds["sequence"], window, f"{split} split")
 
     def encode(batch):
         out = tokenizer(batch["sequence"], truncation=True, max_length=max_length)
@@ -504,10 +503,9 @@ def run(argv: list[str] | None = None) -> dict:
     region_shape = (region_builder.rows, region_builder.num_tfs) if region_builder else None
     model, tokenizer, init = load_model_and_tokenizer(model_args, num_labels, id2label, region_shape)
     max_length = min(data_args.max_length, model.config.sequence_config.max_position_embeddings)
-    if data_args.window_aggregation not in WINDOW_AGGREGATIONS:
-        raise ValueError(f"--window_aggregation must be one of {WINDOW_AGGREGATIONS}, got {data_args.window_aggregation!r}")
     features, owners = prepare_features(
-        data, tokenizer, max_length, region_builder, data_args.long_inputs, data_args.window_overlap
+        data, tokenizer, max_length, region_builder,
+        data_args.long_inputs, data_args.window_overlap, data_args.window_aggregation,
     )
     compute_metrics = build_compute_metrics(splice=splice, neither_label=data_args.splice_neither_label, id2label=id2label)
     if owners:

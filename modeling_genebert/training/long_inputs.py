@@ -70,6 +70,30 @@ def split_into_windows(sequences: Sequence[str], window: int, overlap: int, stri
     return windows, np.asarray(owners, dtype=np.int64)
 
 
+def fit_to_window(
+    sequences: Sequence[str],
+    tokenizer,
+    max_length: int,
+    long_inputs: str = "truncate",
+    window_overlap: int | None = None,
+    window_aggregation: str = "mean",
+    where: str = "input",
+) -> tuple[Sequence[str], np.ndarray | None]:
+    """What to feed the model for ``long_inputs``: ``(sequences, None)`` after warning about those the
+    tokenizer will truncate, or ``(windows, owners)`` for ``"sliding_window"`` (``window_overlap`` bases,
+    default half a window). Options are checked here, before any model work."""
+    if long_inputs not in LONG_INPUT_MODES:
+        raise ValueError(f"long_inputs must be one of {LONG_INPUT_MODES}, got {long_inputs!r}")
+    if window_aggregation not in WINDOW_AGGREGATIONS:
+        raise ValueError(f"window aggregation must be one of {WINDOW_AGGREGATIONS}, got {window_aggregation!r}")
+    window = bases_per_window(tokenizer, max_length)
+    if long_inputs == "truncate":
+        warn_truncated(sequences, window, where)
+        return sequences, None
+    overlap = window // 2 if window_overlap is None else window_overlap
+    return split_into_windows(sequences, window, overlap, tokenizer.stride)
+
+
 def aggregate_windows(values: np.ndarray, owners: np.ndarray, how: str = "mean") -> np.ndarray:
     """Per-sequence ``mean`` or ``max`` of per-window rows (``owners`` as from :func:`split_into_windows`)."""
     if how not in WINDOW_AGGREGATIONS:
@@ -85,6 +109,6 @@ def aggregate_windows(values: np.ndarray, owners: np.ndarray, how: str = "mean")
         np.add.at(out, owners, values)
         out /= np.bincount(owners, minlength=count).reshape(-1, *[1] * (values.ndim - 1))
         return out.astype(values.dtype)
-    out = np.full((count, *values.shape[1:]), -np.inf, dtype=values.dtype)
+    out = values[np.unique(owners, return_index=True)[1]].copy()  # each sequence's first window: any dtype
     np.maximum.at(out, owners, values)
     return out
