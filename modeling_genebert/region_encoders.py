@@ -7,6 +7,7 @@ Motif scanning never happens here: the matrix comes from the data side.
 This file is exported as Hub remote code: it imports only torch, transformers and timm.
 """
 
+import os
 import re
 
 import torch
@@ -195,7 +196,12 @@ class TimmRegionEncoder(nn.Module):
 
     @torch.no_grad()
     def load_timm_weights(self, file: str) -> dict:
-        """ImageNet init from a local timm weights file, through timm's own loader (adapts channels, pos-embeds)."""
+        """ImageNet init from a local timm weights file, through timm's own loader (adapts channels, pos-embeds).
+
+        The file must exist: without it timm would fall back to downloading from the Hub.
+        """
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"{file}: no such timm weights file (GeneBERT never downloads weights)")
         loaded = self.create_backbone(pretrained=True, pretrained_cfg_overlay=dict(file=file))
         result = self.backbone.load_state_dict(loaded.state_dict(), strict=False)
         return {"missing_keys": list(result.missing_keys), "unexpected_keys": list(result.unexpected_keys)}

@@ -101,6 +101,13 @@ def test_imagenet_init_from_a_local_file(tmp_path, monkeypatch, suffix):
         torch.testing.assert_close(model.genebert.region_encoder.backbone.state_dict()[name], value)
 
 
+def test_missing_timm_weights_file_is_an_error_not_a_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = GeneBertForPreTraining(config(ENCODERS["timm-swin-native"]))
+    with pytest.raises(FileNotFoundError, match="missing.safetensors: no such timm weights file"):
+        model.load_region_encoder_weights(tmp_path / "missing.safetensors")
+
+
 def test_load_region_weights_needs_timm():
     with pytest.raises(ValueError, match="timm"):
         GeneBertForPreTraining(config(ENCODERS["native"])).load_region_encoder_weights("missing.pth")
