@@ -102,6 +102,10 @@ class GeneBertConfig(PreTrainedConfig):
     srm_pooling: str = "mean"
     # sequence classification: concatenate the region embedding to [CLS] (zeros when no region_matrix is given)
     classifier_region_fusion: bool = False
+    # sequence classification features: "cls" (BERT's pooler on [CLS], as the paper) or "mean" (masked
+    # mean of the last hidden states, as ModernBERT's option): the representation SRM pre-trains
+    # when srm_pooling="mean", whereas the [CLS] pooler learns only from NGSP.
+    classifier_pooling: str = "cls"
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
     # the MGM decoder shares the k-mer embedding matrix (read by transformers' weight tying)
@@ -110,6 +114,8 @@ class GeneBertConfig(PreTrainedConfig):
     def validate_architecture(self):
         if self.srm_pooling not in ("mean", "cls"):
             raise ValueError(f"srm_pooling must be 'mean' or 'cls', got {self.srm_pooling!r}")
+        if self.classifier_pooling not in ("mean", "cls"):
+            raise ValueError(f"classifier_pooling must be 'mean' or 'cls', got {self.classifier_pooling!r}")
         if self.srm_temperature_init <= 0:
             raise ValueError(f"srm_temperature_init must be positive, got {self.srm_temperature_init}")
 

@@ -242,6 +242,14 @@ def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
+def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over real (non-padding) tokens, so padding never changes a sequence's representation."""
+    if attention_mask is None:
+        return hidden_states.mean(dim=1)
+    weights = attention_mask.unsqueeze(-1).to(hidden_states.dtype)
+    return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
+
 class GeneBertModel(GeneBertPreTrainedModel):
     """Both encoders and the SRM projections; returns a :class:`GeneBertModelOutput`.
 
@@ -264,10 +272,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
         """E_seq before projection: the [CLS] state or the mean over real (non-padding) tokens."""
         if self.config.srm_pooling == "cls":
             return last_hidden_state[:, 0]
-        if attention_mask is None:
-            return last_hidden_state.mean(dim=1)
-        weights = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
-        return (last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+        return masked_mean(last_hidden_state, attention_mask)
 
     @can_return_tuple
     def forward(
@@ -466,7 +471,8 @@ class GeneBertForMaskedLM(GeneBertPreTrainedModel):
 
 
 class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
-    """Classifier on the pooled [CLS]; with ``config.classifier_region_fusion`` the region embedding is concatenated.
+    """Classifier on the pooled [CLS] (or, with ``config.classifier_pooling="mean"``, the masked mean
+    of the last hidden states); with ``config.classifier_region_fusion`` the region embedding is concatenated.
 
     With fusion on and no ``region_matrix``, the region part is a zero vector: the centre of the
     unit sphere the region embeddings live on, i.e. "no region evidence", so sequence-only inputs
@@ -478,7 +484,8 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         self.num_labels = config.num_labels
         seq = config.sequence_config
         self.fusion = config.classifier_region_fusion
-        self.genebert = GeneBertModel(config, add_region_encoder=self.fusion)
+        self.mean_pooling = config.classifier_pooling == "mean"
+        self.genebert = GeneBertModel(config, add_pooling_layer=not self.mean_pooling, add_region_encoder=self.fusion)
         dropout = seq.classifier_dropout if seq.classifier_dropout is not None else seq.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(seq.hidden_size + (config.projection_dim if self.fusion else 0), config.num_labels)
@@ -508,7 +515,11 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
             return_dict=True,
             **kwargs,
         )
-        features = self.dropout(outputs.pooler_output)
+        if self.mean_pooling:
+            features = masked_mean(outputs.last_hidden_state, attention_mask)
+        else:
+            features = outputs.pooler_output
+        features = self.dropout(features)
         if self.fusion:
             region = outputs.region_embeds
             if region is None:

@@ -152,6 +152,11 @@ def test_pretrained_and_from_scratch_initialisation(genebert_folder):
     assert init.startswith("random")
     assert not torch.allclose(scratch.genebert.bert.encoder.layer[0].attention.self.query.weight, reference)
     assert scratch.config.sequence_config.hidden_size == 32 and tokenizer.kmer == 4
+    mean, _, _ = load_model_and_tokenizer(
+        FinetuneModelArguments(model_name_or_path=str(genebert_folder), classifier_pooling="mean"), 2, id2label, None
+    )
+    assert mean.config.classifier_pooling == "mean" and mean.genebert.bert.pooler is None
+    torch.testing.assert_close(mean.genebert.bert.encoder.layer[0].attention.self.query.weight, reference)
 
 
 def test_dnabert_folder_baseline_loads_bert_weights(tmp_path):

@@ -286,6 +286,23 @@ def test_sequence_classification_region_fusion():
     assert plain.genebert.region_encoder is None
 
 
+def test_sequence_classification_mean_pooling():
+    torch.manual_seed(0)
+    model = GeneBertForSequenceClassification(tiny_config(num_labels=2, classifier_pooling="mean")).eval()
+    assert model.genebert.bert.pooler is None  # the [CLS] pooler is unused, so not built
+    ids = batch()["input_ids"][:2]
+    padded = torch.cat([ids, torch.zeros(2, 5, dtype=ids.dtype)], dim=1)
+    mask = torch.cat([torch.ones_like(ids), torch.zeros(2, 5, dtype=ids.dtype)], dim=1)
+    with torch.no_grad():
+        logits = model(ids).logits
+        hidden = model.genebert(ids).last_hidden_state
+        padded_logits = model(padded, attention_mask=mask).logits
+    torch.testing.assert_close(logits, model.classifier(hidden.mean(dim=1)))
+    torch.testing.assert_close(padded_logits, logits)  # padding does not move the mean
+    with pytest.raises(StrictDataclassClassValidationError, match="classifier_pooling must be 'mean' or 'cls', got 'max'"):
+        tiny_config(classifier_pooling="max")
+
+
 def test_token_classification_ignores_minus_100():
     model = GeneBertForTokenClassification(tiny_config(num_labels=3)).eval()
     data = batch()

@@ -98,6 +98,14 @@ class FinetuneModelArguments:
         default="max", metadata={"help": "per-TF aggregation of PWM scores: max (paper), mean, logsumexp, count"}
     )
     classifier_dropout: float | None = field(default=None, metadata={"help": "dropout before the classifier"})
+    classifier_pooling: str | None = field(
+        default=None,
+        metadata={
+            "help": "classifier features: cls (BERT's [CLS] pooler, the paper) or mean (masked mean of the last "
+            "hidden states, what SRM pre-trains); default: the model's config (cls)",
+            "choices": ["cls", "mean"],
+        },
+    )
 
 
 @dataclass
@@ -292,6 +300,8 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
     label2id = {v: k for k, v in id2label.items()}
     overrides: dict[str, Any] = dict(num_labels=num_labels, id2label=id2label, label2id=label2id)
     overrides["classifier_region_fusion"] = region_shape is not None
+    if model_args.classifier_pooling is not None:
+        overrides["classifier_pooling"] = model_args.classifier_pooling
     path = model_args.model_name_or_path
 
     def fit_region(config: GeneBertConfig, pretrained: bool) -> None:
@@ -556,6 +566,7 @@ def run(argv: list[str] | None = None) -> dict:
         **({"window_overlap": data_args.window_overlap, "window_aggregation": data_args.window_aggregation,
             "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
         "classifier_dropout": model_args.classifier_dropout,
+        "classifier_pooling": model.config.classifier_pooling,
         "seed": training_args.seed,
     }
     compute = {
