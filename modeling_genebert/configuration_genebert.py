@@ -13,6 +13,9 @@ import math
 from huggingface_hub.dataclasses import strict
 from transformers import BertConfig, PreTrainedConfig
 
+# how a sequence's hidden states become one vector (srm_pooling, classifier_pooling)
+POOLINGS = ("mean", "cls")
+
 
 @strict
 class GeneBertSequenceConfig(BertConfig):
@@ -112,10 +115,9 @@ class GeneBertConfig(PreTrainedConfig):
     tie_word_embeddings: bool = True
 
     def validate_architecture(self):
-        if self.srm_pooling not in ("mean", "cls"):
-            raise ValueError(f"srm_pooling must be 'mean' or 'cls', got {self.srm_pooling!r}")
-        if self.classifier_pooling not in ("mean", "cls"):
-            raise ValueError(f"classifier_pooling must be 'mean' or 'cls', got {self.classifier_pooling!r}")
+        for name in ("srm_pooling", "classifier_pooling"):
+            if getattr(self, name) not in POOLINGS:
+                raise ValueError(f"{name} must be 'mean' or 'cls', got {getattr(self, name)!r}")
         if self.srm_temperature_init <= 0:
             raise ValueError(f"srm_temperature_init must be positive, got {self.srm_temperature_init}")
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..modeling_genebert import masked_mean
 from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 
 POOLINGS = ("cls", "mean", "projected")
@@ -131,8 +132,7 @@ def embed_sequences(
         if pooling == "cls":
             vectors = output.last_hidden_state[:, 0]
         elif pooling == "mean":
-            keep = (~special & batch["attention_mask"].bool()).unsqueeze(-1).to(output.last_hidden_state.dtype)
-            vectors = (output.last_hidden_state * keep).sum(1) / keep.sum(1).clamp(min=1)
+            vectors = masked_mean(output.last_hidden_state, ~special & batch["attention_mask"].bool())
         else:
             vectors = output.sequence_embeds
         chunks.append(vectors.float().cpu().numpy())

@@ -44,6 +44,7 @@ import transformers
 from transformers import EvalPrediction, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from .. import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
+from ..configuration_genebert import POOLINGS
 from .finetune_card import TASK_TITLES, finetuning_model_card, results_table
 from .long_inputs import aggregate_windows, fit_to_window
 from .metrics import PAPER_METRICS, build_compute_metrics, describe
@@ -103,7 +104,7 @@ class FinetuneModelArguments:
         metadata={
             "help": "classifier features: cls (BERT's [CLS] pooler, the paper) or mean (masked mean of the last "
             "hidden states, what SRM pre-trains); default: the model's config (cls)",
-            "choices": ["cls", "mean"],
+            "choices": list(POOLINGS),
         },
     )
 
