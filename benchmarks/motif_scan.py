@@ -31,10 +31,10 @@ def main(argv=None) -> float:
 
     import torch
 
-    from modeling_genebert.dataset_scripts.motif_scan import MotifScanner
-    from modeling_genebert.dataset_scripts.motifs import fetch_jaspar_bio_motifs, load_jaspar_motifs
-    from modeling_genebert.dataset_scripts.pretraining import default_atlas_path
-    from modeling_genebert.dataset_scripts.readers import read_dhs_table
+    from dataset_scripts.motif_scan import MotifScanner
+    from dataset_scripts.motifs import fetch_jaspar_bio_motifs, load_jaspar_motifs
+    from dataset_scripts.pretraining import default_atlas_path
+    from dataset_scripts.readers import read_dhs_table
 
     regions = read_dhs_table(default_atlas_path())
     seqs = [r.sequence for rs in regions.values() for r in rs]

@@ -29,9 +29,9 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
-from modeling_genebert.dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
-from modeling_genebert.training.collator import GeneBertPretrainingCollator
-from modeling_genebert.training.trainer import GeneBertTrainer
+from dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
+from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
+from modeling_genebert.pretraining.trainer import GeneBertTrainer
 
 
 class StepClock(TrainerCallback):

@@ -1,13 +1,13 @@
 """Builders that turn genomics files (FASTA, peaks, motifs) into HF datasets.
 
-Installed as ``modeling_genebert.dataset_scripts``. Imports the tokenizer at most, never models.
+Installed as ``dataset_scripts``. Imports the tokenizer at most, never models.
 
 * :mod:`.motifs` -- JASPAR (pyjaspar, offline) / user motif files -> log-odds matrices.
 * :mod:`.motif_scan` -- the vectorized (torch) scanner, both strands, N handling.
 * :mod:`.readers` -- FASTA, BED / narrowPeak, region tables, AnnData pseudo-bulk, sequence tables.
 * :mod:`.pretraining` -- the pre-training sample builder (sharded Parquet + dataset card).
 * :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
-* :mod:`.build` -- the command line (``python -m modeling_genebert.dataset_scripts.build``).
+* :mod:`.build` -- the command line (``python -m dataset_scripts.build``).
 """
 
 from .downstream import (

@@ -1,7 +1,7 @@
 """Command line: build GeneBERT pre-training and fine-tuning datasets.
 
-    python -m modeling_genebert.dataset_scripts.build pretraining --output DIR [options]
-    python -m modeling_genebert.dataset_scripts.build finetuning --output DIR --task T --train F [options]
+    python -m dataset_scripts.build pretraining --output DIR [options]
+    python -m dataset_scripts.build finetuning --output DIR --task T --train F [options]
 
 ``main_pretraining`` / ``main_finetuning`` are the entry points meant for the console
 scripts ``genebert-build-pretraining`` / ``genebert-build-finetuning``. Every option is
@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in ("pretraining", "finetuning"):
         print(
-            "usage: python -m modeling_genebert.dataset_scripts.build {pretraining,finetuning} [options]\n"
+            "usage: python -m dataset_scripts.build {pretraining,finetuning} [options]\n"
             "  pretraining  build the pre-training dataset (see: ... pretraining --help)\n"
             "  finetuning   build a fine-tuning dataset (see: ... finetuning --help)"
         )

@@ -300,7 +300,7 @@ def _dataset_card(features, motifs: MotifSet, info: dict) -> str:
 
 # GeneBERT pre-training dataset
 
-Built by `modeling_genebert.dataset_scripts` (schema version {SCHEMA_VERSION}) from
+Built by `dataset_scripts` (schema version {SCHEMA_VERSION}) from
 {info['source']}. Paired DNA sequence / region-matrix samples for GeneBERT pre-training
 (Mo et al., section 3.1 / 4.1): masked genome modelling and next-genome-segment
 prediction on `sequences`, sequence-region matching between `sequences` and
@@ -349,7 +349,7 @@ Split rule: {info['split_rule']}.
 ## Loading
 
 ```python
-from modeling_genebert.dataset_scripts import load_pretraining_dataset
+from dataset_scripts import load_pretraining_dataset
 ds = load_pretraining_dataset("{os.path.basename(info['output_dir'])}")            # DatasetDict
 ds = load_pretraining_dataset("{os.path.basename(info['output_dir'])}", streaming=True)
 # or: datasets.load_dataset("<this folder>")

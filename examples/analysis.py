@@ -8,7 +8,7 @@
         --pretrain_steps 200 --finetune_steps 300
 """
 
-from modeling_genebert.training.analysis import main
+from modeling_genebert.evaluation.analysis import main
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@
         --dataset ~/.cache/genebert/default-mini-atlas --pooling cls --output cls.parquet
 """
 
-from modeling_genebert.training.embed import main
+from modeling_genebert.evaluation.embed import main
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ on-the-fly motif-scan region matrix, or point `--model_name_or_path` at a DNABER
 paper's baseline. Runs under `accelerate launch` too.
 """
 
-from modeling_genebert.training.finetune import main
+from modeling_genebert.finetuning.finetune import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

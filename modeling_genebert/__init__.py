@@ -23,7 +23,7 @@ from .modeling_genebert import (
     GeneBertModel,
     GeneBertPreTrainedModel,
 )
-from .tokenization import GeneBertTokenizer
+from tokenization import GeneBertTokenizer
 
 __version__ = "0.1.0"
 

@@ -296,7 +296,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
             raise ValueError(
                 f"input of {length} tokens is longer than the model's max_position_embeddings ({limit}): "
                 f"tokenize with truncation=True, max_length={limit}, or cover long sequences with sliding "
-                "windows (modeling_genebert.training.long_inputs, --long_inputs sliding_window)"
+                "windows (modeling_genebert.finetuning.long_inputs, --long_inputs sliding_window)"
             )
         outputs = self.bert(
             input_ids,

@@ -1,8 +1,24 @@
 """Shared fixtures: a small real pre-training dataset and a micro GeneBERT config."""
 
 import json
+from pathlib import Path
 
 import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionstart(session):
+    """Every package under test must come from this checkout, not from another one's editable install."""
+    import importlib
+
+    for name in ("modeling_genebert", "tokenization", "dataset_scripts"):
+        where = Path(importlib.import_module(name).__file__).resolve()
+        if not where.is_relative_to(CHECKOUT):
+            raise pytest.UsageError(
+                f"{name} is imported from {where}, not from the checkout under test {CHECKOUT}: "
+                f"reinstall it here with  pip install -e . --config-settings editable_mode=strict"
+            )
 
 NUM_TEST_TFS = 24
 
@@ -10,7 +26,7 @@ NUM_TEST_TFS = 24
 @pytest.fixture(scope="session")
 def test_motifs():
     """The first JASPAR 2018 CORE vertebrate motifs (pyjaspar ships them; no network)."""
-    from modeling_genebert.dataset_scripts.motifs import MotifSet, load_jaspar_motifs
+    from dataset_scripts.motifs import MotifSet, load_jaspar_motifs
 
     full = load_jaspar_motifs()
     n = NUM_TEST_TFS
@@ -20,7 +36,7 @@ def test_motifs():
 @pytest.fixture(scope="session")
 def pretraining_dataset(tmp_path_factory, test_motifs):
     """The embedded K562/HepG2 mini-atlas with short windows and few TFs (fast to train on)."""
-    from modeling_genebert.dataset_scripts.pretraining import build_default_pretraining_dataset
+    from dataset_scripts.pretraining import build_default_pretraining_dataset
 
     path = tmp_path_factory.mktemp("data") / "mini-atlas"
     build_default_pretraining_dataset(path, motifs=test_motifs, bases_per_region=12, progress=False)

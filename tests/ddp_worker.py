@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from modeling_genebert.training import pretrain
+from modeling_genebert.pretraining import pretrain
 
 
 class DigestCallback(TrainerCallback):

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeling_genebert.dataset_scripts import build as cli
-from modeling_genebert.dataset_scripts.downstream import (
+from dataset_scripts import build as cli
+from dataset_scripts.downstream import (
     build_sequence_classification_dataset,
     build_splice_dataset,
     build_tfbs_dataset,
@@ -20,7 +20,7 @@ from modeling_genebert.dataset_scripts.downstream import (
     label_mapping,
     reverse_complement,
 )
-from modeling_genebert.dataset_scripts.readers import DataFormatError
+from dataset_scripts.readers import DataFormatError
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
 PROM = os.path.join(DATA, "gue_prom_core_all_dev.csv")
@@ -138,8 +138,8 @@ def test_cli_finetuning(tmp_path, capsys):
 
 
 def test_labelled_table_errors_name_file_line_and_field(tmp_path):
-    from modeling_genebert.dataset_scripts.downstream import read_labelled_table
-    from modeling_genebert.dataset_scripts.readers import DataFormatError
+    from dataset_scripts.downstream import read_labelled_table
+    from dataset_scripts.readers import DataFormatError
 
     cases = {
         "ragged.csv": ("sequence,label\nACGT,1\nACGT,0,extra\n", r"ragged.csv:3: field 'label': expected 2 columns, got 3"),

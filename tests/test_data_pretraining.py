@@ -8,16 +8,16 @@ import datasets
 import numpy as np
 import pytest
 
-from modeling_genebert.dataset_scripts import build as cli
-from modeling_genebert.dataset_scripts.motif_scan import MotifScanner
-from modeling_genebert.dataset_scripts.motifs import read_motif_file
-from modeling_genebert.dataset_scripts.pretraining import (
+from dataset_scripts import build as cli
+from dataset_scripts.motif_scan import MotifScanner
+from dataset_scripts.motifs import read_motif_file
+from dataset_scripts.pretraining import (
     build_default_pretraining_dataset,
     build_pretraining_dataset,
     load_pretraining_dataset,
     read_dataset_motifs,
 )
-from modeling_genebert.dataset_scripts.readers import DataFormatError, Region
+from dataset_scripts.readers import DataFormatError, Region
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
 MOTIFS = os.path.join(DATA, "three_motifs.jaspar")
@@ -67,8 +67,8 @@ def test_default_schema_and_values(default_ds):
     scanner = MotifScanner(read_motif_file.__globals__["load_jaspar_motifs"]())
     np.testing.assert_allclose(np.array(ex["region_matrix"]), scanner.scan(ex["sequences"]), atol=1e-5)
     # the window is centred on the summit: compare with the mini-atlas row
-    from modeling_genebert.dataset_scripts.pretraining import default_atlas_path
-    from modeling_genebert.dataset_scripts.readers import read_dhs_table
+    from dataset_scripts.pretraining import default_atlas_path
+    from dataset_scripts.readers import read_dhs_table
 
     regs = {(r.chrom, r.summit): r for r in read_dhs_table(default_atlas_path())[ex["cell_type"]]}
     summit = ex["starts"][0] + 25
@@ -161,7 +161,7 @@ def test_atomic_output(tmp_path, genome_path):
     assert sorted(os.listdir(out / "data")) == before
     assert [p for p in os.listdir(tmp_path) if p.startswith(".ds")] == []
     # an interruption in the middle of writing: same guarantee
-    import modeling_genebert.dataset_scripts.pretraining as pt
+    import dataset_scripts.pretraining as pt
 
     orig = pt._block_rows
     calls = {"n": 0}
@@ -258,7 +258,7 @@ def test_sigkilled_build_leaves_no_output_and_a_rerun_cleans_up(tmp_path):
     import time
 
     out = tmp_path / "atlas"
-    code = "import sys; from modeling_genebert.dataset_scripts.build import main_pretraining; sys.exit(main_pretraining())"
+    code = "import sys; from dataset_scripts.build import main_pretraining; sys.exit(main_pretraining())"
     process = subprocess.Popen([sys.executable, "-c", code, "--output", str(out), "--no-progress"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120

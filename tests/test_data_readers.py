@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from modeling_genebert.dataset_scripts.readers import (
+from dataset_scripts.readers import (
     DataFormatError,
     Genome,
     Region,

@@ -20,8 +20,8 @@ from modeling_genebert import (
     GeneBertForSequenceClassification,
     GeneBertTokenizer,
 )
-from modeling_genebert.training import finetune
-from modeling_genebert.training.finetune import (
+from modeling_genebert.finetuning import finetune
+from modeling_genebert.finetuning.finetune import (
     ClassificationCollator,
     FinetuneModelArguments,
     RegionMatrixBuilder,
@@ -162,7 +162,7 @@ def test_pretrained_and_from_scratch_initialisation(genebert_folder):
 def test_dnabert_folder_baseline_loads_bert_weights(tmp_path):
     from transformers import BertConfig, BertForMaskedLM
 
-    from modeling_genebert.tokenization.tokenization_genebert import kmer_vocab
+    from tokenization.tokenization_genebert import kmer_vocab
 
     torch.manual_seed(0)
     bert = BertForMaskedLM(

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
-from modeling_genebert.training import analysis, embed
+from modeling_genebert.evaluation import analysis, embed
 
 DATA = Path(__file__).parent / "data" / "finetune"
 

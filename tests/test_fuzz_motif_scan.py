@@ -16,8 +16,8 @@ from Bio.motifs.jaspar import calculate_pseudocounts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeling_genebert.dataset_scripts.motif_scan import MotifScanner, encode
-from modeling_genebert.dataset_scripts.motifs import motif_set_from_bio
+from dataset_scripts.motif_scan import MotifScanner, encode
+from dataset_scripts.motifs import motif_set_from_bio
 
 # generated inputs per test (reported in the hardening issue); the whole file runs in ~6 s
 EXAMPLES = {

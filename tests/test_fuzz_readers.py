@@ -37,9 +37,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from modeling_genebert.dataset_scripts.motifs import read_motif_file
-from modeling_genebert.dataset_scripts.pretraining import build_pretraining_dataset
-from modeling_genebert.dataset_scripts.readers import (
+from dataset_scripts.motifs import read_motif_file
+from dataset_scripts.pretraining import build_pretraining_dataset
+from dataset_scripts.readers import (
     DataFormatError,
     Genome,
     Region,

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from modeling_genebert.training.callbacks import MaskRatioScheduleCallback
-from modeling_genebert.training.masking import apply_mgm_masking, span_mask
+from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
+from modeling_genebert.pretraining.masking import apply_mgm_masking, span_mask
 
 
 def runs(row: torch.Tensor) -> list[tuple[int, int]]:

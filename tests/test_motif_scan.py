@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from Bio.motifs.jaspar import calculate_pseudocounts
 
-from modeling_genebert.dataset_scripts.motif_scan import MotifScanner, encode
-from modeling_genebert.dataset_scripts.motifs import (
+from dataset_scripts.motif_scan import MotifScanner, encode
+from dataset_scripts.motifs import (
     MotifSet,
     fetch_jaspar_bio_motifs,
     jaspar_releases,

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from modeling_genebert import GeneBertTokenizer
-from modeling_genebert.training.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
-from modeling_genebert.training.pretrain import last_complete_checkpoint, run
+from modeling_genebert.pretraining.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
+from modeling_genebert.pretraining.pretrain import last_complete_checkpoint, run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -141,7 +141,7 @@ def test_last_complete_checkpoint_skips_a_half_written_one(tmp_path):
 
 def cli(args, **kwargs):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.Popen([sys.executable, "-m", "modeling_genebert.training.pretrain", *args],
+    return subprocess.Popen([sys.executable, "-m", "modeling_genebert.pretraining.pretrain", *args],
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 

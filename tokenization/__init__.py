@@ -1,4 +1,4 @@
-"""The k-mer tokenizer (installed as ``modeling_genebert.tokenization``)."""
+"""The k-mer tokenizer (installed as ``tokenization``)."""
 
 from .tokenization_genebert import GeneBertTokenizer
 

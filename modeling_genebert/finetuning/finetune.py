@@ -43,11 +43,13 @@ import torch
 import transformers
 from transformers import EvalPrediction, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
-from .. import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
-from ..configuration_genebert import POOLINGS
-from .finetune_card import TASK_TITLES, finetuning_model_card, results_table
-from .long_inputs import aggregate_windows, fit_to_window
-from .metrics import PAPER_METRICS, build_compute_metrics, describe
+from dataset_scripts import MotifScanner, build_sequence_classification_dataset, load_motifs
+from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.cards.finetune_card import TASK_TITLES, finetuning_model_card, results_table
+from modeling_genebert.cards.model_card import save_model_card
+from modeling_genebert.configuration_genebert import POOLINGS
+from modeling_genebert.evaluation.metrics import PAPER_METRICS, build_compute_metrics, describe
+from modeling_genebert.finetuning.long_inputs import aggregate_windows, fit_to_window
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -195,8 +197,6 @@ def load_task_data(data_args: FinetuneDataArguments, seed: int):
             data["validation"] = data.pop("dev")
     else:
         # the data side's builder: CSV / TSV (gz) / FASTA -> sequence + ClassLabel label, mapping recorded
-        from ..dataset_scripts import build_sequence_classification_dataset
-
         if not data_args.train_file:
             raise ValueError("give --train_file (and --validation_file) or --dataset_path")
         files = {"train": data_args.train_file}
@@ -240,9 +240,6 @@ class RegionMatrixBuilder:
     """Sequence -> ``rows x TFs`` matrix of PWM scores (max log-odds by default), via the data side's scanner."""
 
     def __init__(self, motifs: str | None = None, rows: int = 1, aggregation: str = "max", device: str = "cpu"):
-        from ..dataset_scripts.motif_scan import MotifScanner
-        from ..dataset_scripts.motifs import load_motifs
-
         self.motif_set = load_motifs(motifs)
         self.scanner = MotifScanner(self.motif_set, device=device)
         self.rows, self.aggregation = rows, aggregation
@@ -611,8 +608,6 @@ def run(argv: list[str] | None = None) -> dict:
             seed=training_args.seed,
             compute=compute,
         )
-        from .model_card import save_model_card
-
         save_model_card(card, output_dir)
         results_file = Path(data_args.results_file or output_dir / "results.json")
         results_file.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Embed a dataset with a GeneBERT folder and write the vectors to a file.
 
-``python -m modeling_genebert.training.embed --model_name_or_path DIR --dataset DATA --output emb.npy``
+``python -m modeling_genebert.evaluation.embed --model_name_or_path DIR --dataset DATA --output emb.npy``
 
 Inputs (``--dataset``):
 
@@ -35,8 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..modeling_genebert import masked_mean
-from .long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
+from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
+from modeling_genebert import GeneBertModel, GeneBertTokenizer
+from modeling_genebert.modeling_genebert import masked_mean
+from modeling_genebert.finetuning.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
@@ -46,8 +48,6 @@ logger = logging.getLogger("genebert.embed")
 
 def load_encoder(path: str):
     """``(GeneBertModel, tokenizer)`` from any GeneBERT folder (pre-training, MLM, classifier, base)."""
-    from .. import GeneBertModel, GeneBertTokenizer
-
     model = GeneBertModel.from_pretrained(path).eval()
     try:
         tokenizer = GeneBertTokenizer.from_pretrained(path)
@@ -59,8 +59,6 @@ def load_encoder(path: str):
 def read_records(dataset: str, split: str = "validation", max_samples: int | None = None, seed: int = 0) -> dict[str, Any]:
     """Sequences plus metadata columns from a table / FASTA file or a pre-training dataset folder."""
     if Path(dataset).is_dir() and (Path(dataset) / "build_info.json").exists():
-        from ..dataset_scripts import load_pretraining_dataset
-
         data = load_pretraining_dataset(dataset)
         if split not in data:
             raise ValueError(f"{dataset} has no split {split!r} (it has {sorted(data)})")
@@ -75,8 +73,6 @@ def read_records(dataset: str, split: str = "validation", max_samples: int | Non
             "cell_type": list(ds["cell_type"]),
             "region_matrix": np.asarray(rows["region_matrix"], dtype=np.float32),
         }
-    from ..dataset_scripts import build_sequence_classification_dataset
-
     try:
         ds = build_sequence_classification_dataset({"data": dataset})["data"]
         labels = ds.features["label"].names
@@ -209,7 +205,7 @@ def embed_dataset(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_genebert.training.embed",
+        prog="python -m modeling_genebert.evaluation.embed",
         description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
     )
     parser.add_argument("--model_name_or_path", required=True, help="a GeneBERT folder")

@@ -20,11 +20,12 @@ import transformers
 from transformers import HfArgumentParser, TrainingArguments, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from .. import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
-from .callbacks import MaskRatioScheduleCallback
-from .collator import GeneBertPretrainingCollator
-from .model_card import pretraining_model_card, save_model_card
-from .trainer import COMPONENTS, GeneBertTrainer
+from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
+from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
+from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
+from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
+from modeling_genebert.pretraining.trainer import COMPONENTS, GeneBertTrainer
 
 logger = logging.getLogger("genebert.pretrain")
 
@@ -137,8 +138,6 @@ def build_config(model_args: ModelArguments, num_tfs: int, regions_per_sample: i
 
 def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     """The pre-training DatasetDict (train + validation); builds the embedded default once."""
-    from ..dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
-
     path = data_args.dataset_path
     if path is None:
         cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))

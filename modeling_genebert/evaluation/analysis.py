@@ -1,6 +1,6 @@
 """The paper's analyses (section 5) as commands that run at small scale on a CPU.
 
-``python -m modeling_genebert.training.analysis <command> [options]``; every command
+``python -m modeling_genebert.evaluation.analysis <command> [options]``; every command
 takes step / sample / seed budgets, writes ``results.json`` and ``table.md`` to its
 ``--output_dir`` and prints the table. Each pre-training is a call of
 ``genebert-pretrain``'s ``main(argv)``, each fine-tuning one of ``genebert-finetune``'s.
@@ -38,7 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import METRIC_DESCRIPTIONS
+from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
+from modeling_genebert import GeneBertConfig, GeneBertTokenizer
+from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records
+from modeling_genebert.evaluation.metrics import METRIC_DESCRIPTIONS
+from modeling_genebert.finetuning.finetune import run as finetune_run
+from modeling_genebert.pretraining.pretrain import run as pretrain_run
 
 logger = logging.getLogger("genebert.analysis")
 
@@ -56,8 +61,6 @@ TABLE_METRICS = ("precision", "recall", "roc_auc", "f1", "mcc")
 # --------------------------------------------------------------------------------------
 def default_dataset() -> str:
     """The embedded mini-atlas, built once into the cache (as ``genebert-pretrain`` does)."""
-    from ..dataset_scripts import build_default_pretraining_dataset
-
     cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
     path = cache / "default-mini-atlas"
     if not path.exists():
@@ -67,8 +70,6 @@ def default_dataset() -> str:
 
 def dataset_shape(path: str) -> tuple[int, int]:
     """``(regions_per_sample, num_tfs)`` of a pre-training dataset."""
-    from ..dataset_scripts import load_pretraining_dataset
-
     feature = load_pretraining_dataset(path, split="train").features["region_matrix"]
     return int(feature.shape[0]), int(feature.shape[1])
 
@@ -83,8 +84,6 @@ def region_encoder_overrides(spec: str) -> dict[str, Any]:
 
 def write_config(path: Path, preset: str, dataset: str, region: dict[str, Any] | None = None, **overrides) -> Path:
     """A GeneBertConfig JSON for ``genebert-pretrain --config_file`` (region shape = the dataset's)."""
-    from .. import GeneBertConfig
-
     regions, num_tfs = dataset_shape(dataset)
     config = GeneBertConfig.from_preset(
         preset, region_config=dict(num_tfs=num_tfs, regions_per_sample=regions, **(region or {})), **overrides
@@ -97,8 +96,6 @@ def write_config(path: Path, preset: str, dataset: str, region: dict[str, Any] |
 def pretrain(output_dir: Path, dataset: str, seed: int, steps: int, batch_size: int, config_file: Path | None = None,
              weights: dict[str, float] | None = None, preset: str = "tiny", extra: str = "") -> dict:
     """One ``genebert-pretrain`` run; returns its summary (``output_dir`` = the final folder)."""
-    from .pretrain import run as pretrain_run
-
     argv = [
         "--dataset_path", dataset, "--output_dir", str(output_dir), "--seed", str(seed),
         "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
@@ -116,8 +113,6 @@ def pretrain(output_dir: Path, dataset: str, seed: int, steps: int, batch_size: 
 def finetune(model: str | None, output_dir: Path, args: argparse.Namespace, seed: int, from_scratch: bool = False,
              preset: str = "tiny") -> dict:
     """One ``genebert-finetune`` run on the promoter set; returns its summary."""
-    from .finetune import run as finetune_main
-
     argv = [
         "--task", args.task, "--train_file", args.train_file, "--output_dir", str(output_dir), "--seed", str(seed),
         "--max_steps", str(args.finetune_steps), "--per_device_train_batch_size", str(args.finetune_batch_size),
@@ -135,7 +130,7 @@ def finetune(model: str | None, output_dir: Path, args: argparse.Namespace, seed
     if from_scratch:
         argv += ["--from_scratch"]
     argv += shlex.split(args.finetune_args)
-    return finetune_main(argv)
+    return finetune_run(argv)
 
 
 def aggregate(runs: list[dict[str, float]], metrics=TABLE_METRICS) -> dict[str, dict[str, float]]:
@@ -186,8 +181,6 @@ def run_variants(variants: dict[str, dict[str, Any] | None], args: argparse.Name
             pre = None
             if variant is None:
                 # no pre-training objective: a folder holding only the config + tokenizer, fine-tuned --from_scratch
-                from .. import GeneBertConfig, GeneBertTokenizer
-
                 config = GeneBertConfig.from_json_file(str(write_config(run_dir / "config.json", args.preset, dataset)))
                 folder = run_dir / "init"
                 config.save_pretrained(folder)
@@ -290,8 +283,6 @@ def tsne_panels(embeddings: dict[str, np.ndarray], cell_types: list[str], png: P
 
 
 def fig2(args) -> dict:
-    from .embed import embed_sequences, load_encoder, read_records
-
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset = args.dataset or default_dataset()
@@ -354,7 +345,7 @@ def _common(parser: argparse.ArgumentParser, finetuning: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_genebert.training.analysis",
+        prog="python -m modeling_genebert.evaluation.analysis",
         description="GeneBERT's section-5 analyses at small scale (Fig. 2, Tables 5, 7, 8).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .masking import apply_mgm_masking
+from modeling_genebert.pretraining.masking import apply_mgm_masking
 
 logger = logging.getLogger(__name__)
 

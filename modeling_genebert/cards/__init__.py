@@ -1,0 +1,1 @@
+"""Model cards: the shared renderer, the pre-training card and the fine-tuning card."""

@@ -1,0 +1,1 @@
+"""Evaluation room: metrics, embeddings (``genebert-embed``) and the paper's analyses (``genebert-analysis``)."""

@@ -1,0 +1,1 @@
+"""Fine-tuning room: task data -> features -> Trainer -> folder + card, ``genebert-finetune``."""

@@ -1,0 +1,1 @@
+"""Pre-training room: collator (pairing, span masking), Trainer, schedule callbacks, ``genebert-pretrain``."""
