@@ -99,8 +99,9 @@ def main():
             "tiny",
             sequence_config=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                                  intermediate_size=3072),
-            region_config=dict(encoder_type="timm", timm_model_name="swin_tiny_patch4_window7_224",
-                               timm_input_mode="native", num_tfs=NUM_TFS, regions_per_sample=REGIONS),
+            region_config=dict(encoder="timm",
+                               encoder_kwargs=dict(model_name="swin_tiny_patch4_window7_224", input_mode="native"),
+                               num_tfs=NUM_TFS, regions_per_sample=REGIONS),
             projection_dim=256,
         )
         ratio_b = compare("(b) BERT-base + swin_tiny (native 12x580)", base, args.base_batch_size, args.base_rounds)

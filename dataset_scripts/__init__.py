@@ -1,11 +1,15 @@
 """Builders that turn genomics files (FASTA, peaks, motifs) into HF datasets.
 
-Installed as ``dataset_scripts``. Imports the tokenizer at most, never models.
+Installed as ``dataset_scripts``. Imports the tokenizer at most, never models; importing it
+(or any of its modules) loads neither torch nor transformers (torch comes in when a
+:class:`MotifScanner` is built).
 
 * :mod:`.motifs` -- JASPAR (pyjaspar, offline) / user motif files -> log-odds matrices.
 * :mod:`.motif_scan` -- the vectorized (torch) scanner, both strands, N handling.
 * :mod:`.readers` -- FASTA, BED / narrowPeak, region tables, AnnData pseudo-bulk, sequence tables.
+* :mod:`.region_sources` -- one object per region source (DHS table, peaks, AnnData, ...).
 * :mod:`.pretraining` -- the pre-training sample builder (sharded Parquet + dataset card).
+* :mod:`.shard_writer` / :mod:`.publish` -- Parquet shards per split; atomic output folders.
 * :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
 * :mod:`.build` -- the command line (``python -m dataset_scripts.build``).
 """
@@ -39,13 +43,30 @@ from .readers import (
     read_region_table,
     read_sequence_table,
 )
+from .region_sources import (
+    AnnDataPseudobulk,
+    DhsTable,
+    PeakFiles,
+    RegionSource,
+    RegionsInPython,
+    RegionTable,
+    SequenceTable,
+    region_source,
+)
 
 __all__ = [
+    "AnnDataPseudobulk",
     "DataFormatError",
+    "DhsTable",
     "Genome",
     "MotifScanner",
     "MotifSet",
+    "PeakFiles",
     "Region",
+    "RegionSource",
+    "RegionTable",
+    "RegionsInPython",
+    "SequenceTable",
     "build_default_pretraining_dataset",
     "build_pretraining_dataset",
     "build_sequence_classification_dataset",
@@ -66,6 +87,7 @@ __all__ = [
     "read_peak_files",
     "read_region_table",
     "read_sequence_table",
+    "region_source",
     "save_downstream_dataset",
     "scan_sequences",
 ]

@@ -11,7 +11,6 @@ stay importable without torch or transformers.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from typing import Callable
@@ -35,14 +34,13 @@ def fail(message: str) -> int:
     return 2
 
 
-def console_script(run: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], int]:
-    """Wrap ``run(argv)`` as a console entry point: 0 on success, 2 and ``error: ...`` on bad input.
+def console_script(run: Callable[[list[str] | None], object], prog: str = "genebert") -> Callable[[list[str] | None], int]:
+    """Wrap ``run(argv)`` as the console entry point ``prog``: 0 on success, 2 and ``error: ...`` on bad input.
 
     The wrapper never returns ``run``'s result: the console-script shim passes the return
     value to ``sys.exit``, which would print a dict and exit 1.
     """
 
-    @functools.wraps(run)
     def main(argv: list[str] | None = None) -> int:
         try:
             run(argv)
@@ -52,6 +50,7 @@ def console_script(run: Callable[[list[str] | None], object]) -> Callable[[list[
             return fail(f"{error} (set {DEBUG_VARIABLE}=1 to see the traceback)")
         return 0
 
+    main.__doc__ = f"Console entry point ({prog}): exit 0, or 2 with 'error: ...' on stderr for bad input."
     return main
 
 

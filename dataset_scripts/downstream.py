@@ -8,10 +8,10 @@ split's ``info.description``; :func:`save_downstream_dataset` also writes it to
 
 * :func:`build_sequence_classification_dataset` -- generic: one file per split, CSV/TSV
   with a sequence and a label column (GUE layout: ``sequence,label``), or FASTA with the
-  label in the header (``>id label=1``, ``>id|1`` or ``>id 1``), or one FASTA per class.
-  ``task`` picks default class names: ``promoter`` (0 non_promoter, 1 promoter),
-  ``tfbs`` (0 unbound, 1 bound), ``splice`` (classes 0/1/2, names not given by GUE),
-  ``generic`` (the raw label values).
+  label in the header (``>id label=1``, ``>id|1`` or ``>id 1``), or one FASTA per class;
+  several sequence columns per example (e.g. a ref / alt pair) with ``input_columns``.
+  Default class names come from the caller: the task registry (:mod:`.tasks`) passes
+  each task's own.
 * :func:`build_tfbs_dataset` -- TF binding sites as in the paper: positives from a file,
   negatives = a seeded dinucleotide-preserving shuffle of each positive
   (:func:`dinucleotide_shuffle`, the Altschul-Erickson algorithm).
@@ -45,12 +45,6 @@ from .readers import (
     open_text,
 )
 
-TASK_LABEL_NAMES = {
-    "promoter": {"0": "non_promoter", "1": "promoter"},
-    "tfbs": {"0": "unbound", "1": "bound"},
-    "splice": None,  # GUE does not state which of 0/1/2 is donor / acceptor / neither
-    "generic": None,
-}
 SPLICE_LABELS = ("neither", "acceptor", "donor")
 _FASTA_EXT = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 _HEADER_LABELS = (re.compile(r"label=(\S+)"), re.compile(r"\|([^|\s]+)\s*$"), re.compile(r"\s(\S+)\s*$"))
@@ -71,8 +65,8 @@ def _check_seq(path, line, field, seq: str) -> str:
 
 
 # --------------------------------------------------------------------------- readers
-def read_labelled_table(path, sequence_column: str = "sequence", label_column: str = "label", delimiter: str | None = None):
-    """CSV/TSV -> ``[(sequence, raw label, line number)]`` (header required)."""
+def read_labelled_rows(path, input_columns: Sequence[str], label_column: str = "label", delimiter: str | None = None):
+    """CSV/TSV -> ``[({column: sequence}, raw label, line number)]`` for every input column (header required)."""
     path = os.fspath(path)
     delimiter = delimiter or _delimiter(path)
     out = []
@@ -81,11 +75,12 @@ def read_labelled_table(path, sequence_column: str = "sequence", label_column: s
         header = next(rows, (1, None))[1]
         if header is None:
             raise DataFormatError(f"{path}: empty file (no header line)")
-        for col in (sequence_column, label_column):
+        for col in (*input_columns, label_column):
             if col not in header:
                 raise DataFormatError(f"{path}:1: no column {col!r} in the header {header}")
-        _check_unique(path, header, [sequence_column, label_column])
-        si, li = header.index(sequence_column), header.index(label_column)
+        _check_unique(path, header, [*input_columns, label_column])
+        where = {col: header.index(col) for col in input_columns}
+        li = header.index(label_column)
         for lineno, row in rows:
             if _blank(row):
                 continue
@@ -93,8 +88,25 @@ def read_labelled_table(path, sequence_column: str = "sequence", label_column: s
             label = row[li].strip()
             if not label:
                 raise _err(path, lineno, label_column, "empty label", row[li])
-            out.append((_check_seq(path, lineno, sequence_column, row[si]), label, lineno))
+            inputs = {col: _check_seq(path, lineno, col, row[i]) for col, i in where.items()}
+            out.append((inputs, label, lineno))
     return out
+
+
+def read_labelled_table(path, sequence_column: str = "sequence", label_column: str = "label", delimiter: str | None = None):
+    """CSV/TSV -> ``[(sequence, raw label, line number)]`` (header required)."""
+    rows = read_labelled_rows(path, [sequence_column], label_column, delimiter)
+    return [(inputs[sequence_column], label, lineno) for inputs, label, lineno in rows]
+
+
+def has_column(path, column: str) -> bool:
+    """Whether a CSV/TSV file's header names ``column`` (FASTA files have no columns)."""
+    path = os.fspath(path)
+    if _is_fasta(path):
+        return False
+    with open_text(path) as fh:
+        header = next(_csv_rows(path, fh, _delimiter(path)), (1, None))[1]
+    return header is not None and column in [h.strip() for h in header]
 
 
 def read_labelled_fasta(path, label: str | None = None):
@@ -123,16 +135,25 @@ def read_labelled_fasta(path, label: str | None = None):
     return out
 
 
-def _read_split(spec, sequence_column, label_column):
-    """A split spec: a path, or ``{label: fasta_path}`` (one FASTA per class)."""
+def _read_split(spec, sequence_column, label_column, input_columns=None):
+    """A split spec: a path, or ``{label: fasta_path}`` (one FASTA per class); an empty split is an error."""
     if isinstance(spec, Mapping):
         rows = []
         for lab, p in spec.items():
             rows += read_labelled_fasta(p, label=str(lab))
-        return rows
-    if _is_fasta(spec):
-        return read_labelled_fasta(spec)
-    return read_labelled_table(spec, sequence_column, label_column)
+    elif input_columns is not None:
+        if _is_fasta(spec):
+            raise DataFormatError(f"{os.fspath(spec)}: a FASTA holds one sequence per example; this task reads "
+                                  f"the columns {list(input_columns)} of a CSV/TSV")
+        rows = read_labelled_rows(spec, input_columns, label_column)
+    elif _is_fasta(spec):
+        rows = read_labelled_fasta(spec)
+    else:
+        rows = read_labelled_table(spec, sequence_column, label_column)
+    if not rows:
+        raise DataFormatError(f"{os.fspath(spec) if not isinstance(spec, Mapping) else dict(spec)}: no examples "
+                              "(the file holds a header at most)")
+    return rows
 
 
 def _sort_labels(values):
@@ -162,10 +183,12 @@ def _label_mapping(raw_labels: set[str], label_names) -> tuple[list[str], dict[s
     return names, mapping
 
 
-def _to_datasetdict(split_rows: Mapping[str, list], names: list[str], mapping: dict[str, int], task: str, sources: Mapping[str, str]):
+def _to_datasetdict(split_rows: Mapping[str, list], names: list[str], mapping: dict[str, int], task: str,
+                    sources: Mapping[str, str], input_columns: Sequence[str] = ("sequence",)):
+    """Rows ``(sequence or {column: sequence}, raw label, where)`` -> ``DatasetDict`` of the input columns + ``label``."""
     from datasets import ClassLabel, Dataset, DatasetDict, DatasetInfo, Features, Value
 
-    features = Features({"sequence": Value("string"), "label": ClassLabel(names=names)})
+    features = Features({**{c: Value("string") for c in input_columns}, "label": ClassLabel(names=names)})
     description = json.dumps({"task": task, "label_names": names, "label_mapping": mapping, "sources": dict(sources)})
     out = {}
     for split, rows in split_rows.items():
@@ -175,8 +198,12 @@ def _to_datasetdict(split_rows: Mapping[str, list], names: list[str], mapping: d
                 path = sources.get(split, split)
                 raise _err(path, where, "label", f"unknown label; known labels: {sorted(mapping)}", raw)
             labels.append(mapping[raw])
+        if tuple(input_columns) == ("sequence",):
+            columns = {"sequence": [r[0] for r in rows]}
+        else:
+            columns = {c: [r[0][c] for r in rows] for c in input_columns}
         out[split] = Dataset.from_dict(
-            {"sequence": [r[0] for r in rows], "label": labels},
+            {**columns, "label": labels},
             features=features,
             info=DatasetInfo(description=description, features=features),
         )
@@ -189,33 +216,37 @@ def build_sequence_classification_dataset(
     label_names=None,
     sequence_column: str = "sequence",
     label_column: str = "label",
+    default_label_names=None,
+    input_columns: Sequence[str] | None = None,
 ):
-    """CSV / TSV / FASTA files -> ``DatasetDict`` with ``sequence`` and ``label`` (ClassLabel).
+    """CSV / TSV / FASTA files -> ``DatasetDict`` with the input columns and ``label`` (ClassLabel).
 
     Args:
         data_files: ``{split: path}`` (a single path means ``{"train": path}``); a path may
             be a CSV/TSV (``sequence_column``, ``label_column``; gzip allowed) or a FASTA
             with labels in the headers; a split may also be ``{label: fasta_path}``.
-        task: ``promoter`` / ``tfbs`` / ``splice`` / ``generic``: sets default class names.
+        task: the task name recorded with the mapping (the task registry,
+            :mod:`dataset_scripts.tasks`, calls this with its own defaults).
         label_names: class names: a list (class id -> name; raw labels may be ids or
-            names) or a dict (raw label -> name). Default: the task's names, else the
-            sorted raw labels (0..K-1 kept as ids).
+            names) or a dict (raw label -> name). Default: ``default_label_names`` when the
+            raw labels are among its keys or values, else the sorted raw labels (0..K-1 kept as ids).
+        input_columns: read these CSV/TSV columns as the example's sequences (e.g.
+            ``["ref_sequence", "alt_sequence"]``) instead of the one ``sequence_column``.
 
-    The mapping is recorded in each split's ``info.description`` (JSON).
+    The mapping is recorded in each split's ``info.description`` (JSON). An empty split is an error.
     """
-    if task not in TASK_LABEL_NAMES:
-        raise ValueError(f"task must be one of {list(TASK_LABEL_NAMES)}, got {task!r}")
     if isinstance(data_files, (str, os.PathLike)):
         data_files = {"train": data_files}
-    split_rows = {s: _read_split(p, sequence_column, label_column) for s, p in data_files.items()}
+    split_rows = {s: _read_split(p, sequence_column, label_column, input_columns) for s, p in data_files.items()}
     raw = {lab for rows in split_rows.values() for _, lab, _ in rows}
-    if label_names is None and TASK_LABEL_NAMES[task] is not None:
-        default = TASK_LABEL_NAMES[task]
-        if raw <= set(default) | set(default.values()):
+    if label_names is None and default_label_names is not None:
+        default = default_label_names
+        known = set(default) | set(default.values()) if isinstance(default, Mapping) else set(default) | {str(i) for i in range(len(default))}
+        if raw <= known:
             label_names = default
     names, mapping = _label_mapping(raw, label_names)
     sources = {s: (os.fspath(p) if not isinstance(p, Mapping) else ", ".join(map(os.fspath, p.values()))) for s, p in data_files.items()}
-    return _to_datasetdict(split_rows, names, mapping, task, sources)
+    return _to_datasetdict(split_rows, names, mapping, task, sources, input_columns or ("sequence",))
 
 
 def label_mapping(dataset) -> dict:
@@ -435,7 +466,9 @@ __all__ = [
     "dinucleotide_counts",
     "dinucleotide_shuffle",
     "label_mapping",
+    "has_column",
     "read_labelled_fasta",
+    "read_labelled_rows",
     "read_labelled_table",
     "read_splice_sites",
     "reverse_complement",

@@ -2,7 +2,8 @@
 
 The same code runs on CPU and GPU (pass ``device``). Scores are the log2-odds sums of
 :mod:`.motifs` matrices and equal Biopython's ``PSSM.calculate`` at every position
-(float32 arithmetic; agreement to 1e-4 is tested on real sequences).
+(float32 arithmetic; agreement to 1e-4 is tested on real sequences). torch is imported
+only when a :class:`MotifScanner` is built or used, so importing this module stays light.
 
 How windows are scored
 ----------------------
@@ -34,12 +35,14 @@ Aggregations per (sequence, motif), over positions and (by default) both strands
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
-import torch
 
 from .motifs import MotifSet
+
+if TYPE_CHECKING:  # torch is imported where a scanner is built, so the data side imports light
+    import torch
 
 AGGREGATIONS = ("max", "mean", "logsumexp", "count")
 _UNKNOWN = 4
@@ -102,6 +105,8 @@ class MotifScanner:
     CHUNK = 3
 
     def __init__(self, motifs: MotifSet, device: str | torch.device = "cpu", both_strands: bool = True):
+        import torch
+
         self.motifs = motifs
         self.device = torch.device(device)
         self.both_strands = both_strands
@@ -144,6 +149,8 @@ class MotifScanner:
         Position ``p`` is the window starting at base ``p`` (Biopython's indexing for both
         strands); ``L`` is the longest sequence (or ``length``).
         """
+        import torch
+
         codes_np = encode(sequences, length)
         n, L = codes_np.shape
         k, nc = self.CHUNK, self.n_chunks
@@ -174,6 +181,8 @@ class MotifScanner:
         ``count``) and ``fill_value`` (``"min"`` = the motif's lowest possible score, or
         a number) for sequences without any scoreable window.
         """
+        import torch
+
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         sequences = list(sequences)

@@ -38,9 +38,11 @@ Output layout (loadable with ``datasets.load_dataset(out_dir)``, streaming inclu
 Memory stays flat in the number of regions apart from the region coordinates
 themselves: sequences are fetched, scanned and written block by block
 (``negative_pool_size`` samples at a time; the Parquet shards are written
-incrementally). The output appears atomically: it is built in a temporary sibling
-directory and renamed at the end; an existing output is only replaced (atomically)
-with ``overwrite=True``.
+incrementally, :mod:`.shard_writer`). The output appears atomically (:mod:`.publish`):
+it is built in a temporary sibling directory and renamed at the end; an existing output
+is only replaced (atomically) with ``overwrite=True``. Where the regions come from is
+one :class:`~.region_sources.RegionSource`; the dataset card is filled from
+``templates/pretraining_dataset_card.md``.
 
 Negatives for next-genome-segment prediction: for each sample, another sample of the same
 cell type and split is drawn uniformly (``numpy`` RNG seeded with ``seed``) from the
@@ -51,13 +53,12 @@ dropped with a warning (counted in ``build_info.json``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import re
-import shutil
+import string
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from typing import Mapping, Sequence
@@ -66,23 +67,18 @@ import numpy as np
 
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
-from .readers import (
-    DataFormatError,
-    Genome,
-    Region,
-    natural_key,
-    read_dhs_table,
-    read_h5ad_pseudobulk,
-    read_peak_files,
-    read_region_table,
-    read_sequence_table,
-)
+from .publish import AtomicOutput
+from .readers import DataFormatError, Genome, Region, natural_key
+from .region_sources import RegionSource, region_source
+from .shard_writer import ShardWriters
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SPLITS = ("train", "validation", "test")
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
+CARD_TEMPLATE = "pretraining_dataset_card.md"
+MATRIX_DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
 def default_atlas_path() -> str:
@@ -94,19 +90,18 @@ def pretraining_features(regions_per_sample: int, num_tfs: int, matrix_dtype: st
     """The :class:`datasets.Features` of the pre-training schema."""
     from datasets import Array2D, Features, List, Value
 
-    r = regions_per_sample
-    neg = r - r // 2
+    negative_regions = regions_per_sample - regions_per_sample // 2
     return Features(
         {
             "sample_id": Value("string"),
             "cell_type": Value("string"),
             "chrom": Value("string"),
-            "starts": List(Value("int64"), length=r),
-            "ends": List(Value("int64"), length=r),
-            "sequences": List(Value("string"), length=r),
-            "region_matrix": Array2D(shape=(r, num_tfs), dtype=matrix_dtype),
-            "negative_sequences": List(Value("string"), length=neg),
-            "negative_region_matrix": Array2D(shape=(neg, num_tfs), dtype=matrix_dtype),
+            "starts": List(Value("int64"), length=regions_per_sample),
+            "ends": List(Value("int64"), length=regions_per_sample),
+            "sequences": List(Value("string"), length=regions_per_sample),
+            "region_matrix": Array2D(shape=(regions_per_sample, num_tfs), dtype=matrix_dtype),
+            "negative_sequences": List(Value("string"), length=negative_regions),
+            "negative_region_matrix": Array2D(shape=(negative_regions, num_tfs), dtype=matrix_dtype),
         }
     )
 
@@ -118,253 +113,316 @@ class _Sample:
     index: int
     regions: list[Region]
 
+    @property
+    def sample_id(self) -> str:
+        return f"{self.cell_type}:{self.chrom}:{self.index}"
+
 
 # --------------------------------------------------------------------------- inputs
-def _load_regions(
-    regions, dhs_table, sequence_table, peaks, region_table, h5ad, bases_per_region, threshold, cell_type_key, sequence_table_options
-) -> tuple[dict[str, list[Region]], str]:
-    given = [x is not None for x in (regions, dhs_table, sequence_table, peaks, region_table, h5ad)]
-    if sum(given) != 1:
-        raise ValueError(
-            "give exactly one region source: regions=, dhs_table=, sequence_table=, peaks=, region_table= or h5ad= "
-            f"(got {sum(given)})"
-        )
-    if regions is not None:
-        return {k: list(v) for k, v in regions.items()}, "regions given in Python"
-    if dhs_table is not None:
-        return read_dhs_table(dhs_table, window=bases_per_region), f"DHS table {os.path.basename(os.fspath(dhs_table))}"
-    if sequence_table is not None:
-        opts = dict(sequence_table_options or {})
-        opts.setdefault("window", bases_per_region)
-        return read_sequence_table(sequence_table, **opts), f"sequence table {os.path.basename(os.fspath(sequence_table))}"
-    if peaks is not None:
-        return read_peak_files(peaks), "peak files " + ", ".join(
-            os.path.basename(os.fspath(p)) for p in (peaks.values() if isinstance(peaks, Mapping) else peaks)
-        )
-    if region_table is not None:
-        return read_region_table(region_table, threshold=threshold), f"region table {os.path.basename(os.fspath(region_table))}"
-    return (
-        read_h5ad_pseudobulk(h5ad, cell_type_key=cell_type_key, threshold=threshold),
-        f"AnnData pseudo-bulk {os.path.basename(os.fspath(h5ad))}",
-    )
+def _check_parameters(parameters: dict) -> None:
+    """Reject sample / scan parameters no build can use (before any file is read)."""
+    if parameters["regions_per_sample"] < 2:
+        raise ValueError(f"regions_per_sample must be >= 2 (NGSP needs two segments), got {parameters['regions_per_sample']}")
+    if parameters["bases_per_region"] < 1:
+        raise ValueError(f"bases_per_region must be >= 1, got {parameters['bases_per_region']}")
+    if parameters["negative_pool_size"] < 2:
+        raise ValueError(f"negative_pool_size must be >= 2, got {parameters['negative_pool_size']}")
+    if parameters["matrix_dtype"] not in MATRIX_DTYPES:
+        raise ValueError(f"matrix_dtype must be float32 or float16, got {parameters['matrix_dtype']!r}")
+    if parameters["aggregation"] not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {parameters['aggregation']!r}")
 
 
-def _prepare(regions: dict[str, list[Region]], cell_types, regions_per_sample: int) -> dict[str, list[Region]]:
+def _select_and_sort(regions_by_cell_type: dict[str, list[Region]], cell_types, regions_per_sample: int) -> dict[str, list[Region]]:
+    """Keep ``cell_types`` (all if None), check each has enough regions, sort them and drop duplicate intervals."""
     if cell_types is not None:
-        unknown = [c for c in cell_types if c not in regions]
+        unknown = [c for c in cell_types if c not in regions_by_cell_type]
         if unknown:
-            raise DataFormatError(f"cell type(s) {unknown} not in the input (it has {sorted(regions)})")
-        regions = {c: regions[c] for c in cell_types}
-    if not regions:
+            raise DataFormatError(f"cell type(s) {unknown} not in the input (it has {sorted(regions_by_cell_type)})")
+        regions_by_cell_type = {c: regions_by_cell_type[c] for c in cell_types}
+    if not regions_by_cell_type:
         raise DataFormatError("the input holds no cell types")
-    empty = sorted(c for c, r in regions.items() if not r)
+    empty = sorted(c for c, regions in regions_by_cell_type.items() if not regions)
     if empty:
         raise DataFormatError(f"cell type(s) with no accessible region: {empty}")
-    too_few = {c: len(r) for c, r in regions.items() if len(r) < regions_per_sample}
+    too_few = {c: len(regions) for c, regions in regions_by_cell_type.items() if len(regions) < regions_per_sample}
     if too_few:
         raise DataFormatError(
             f"cell type(s) with fewer regions than regions_per_sample={regions_per_sample}: "
             + ", ".join(f"{c} ({n})" for c, n in sorted(too_few.items()))
         )
     out = {}
-    for c in sorted(regions):
-        rs = sorted(regions[c], key=lambda r: (natural_key(r.chrom), r.start, r.end))
-        dedup = [r for i, r in enumerate(rs) if i == 0 or (r.chrom, r.start, r.end) != (rs[i - 1].chrom, rs[i - 1].start, rs[i - 1].end)]
-        out[c] = dedup
+    for cell_type in sorted(regions_by_cell_type):
+        ordered = sorted(regions_by_cell_type[cell_type], key=lambda region: (natural_key(region.chrom), region.start, region.end))
+        out[cell_type] = [
+            region
+            for i, region in enumerate(ordered)
+            if i == 0 or (region.chrom, region.start, region.end) != (ordered[i - 1].chrom, ordered[i - 1].start, ordered[i - 1].end)
+        ]
     return out
 
 
-def _split_of(region: Region, validation_chroms, test_chroms, use_labels: bool) -> str:
-    if use_labels:
-        s = region.split or "train"
-        if s not in SPLITS:
-            raise DataFormatError(f"{region.origin}: field 'split': unknown split label (value {region.split!r}); expected one of {SPLITS}")
-        return s
-    if region.chrom in test_chroms:
-        return "test"
-    if region.chrom in validation_chroms:
-        return "validation"
-    return "train"
+def _open_genome(regions_by_cell_type: dict[str, list[Region]], genome, source_description: str, bases_per_region: int):
+    """The FASTA, opened and checked against the regions, when some region carries no sequence.
+
+    A context manager either way (a null one when every region has its sequence).
+    """
+    if all(region.sequence is not None for regions in regions_by_cell_type.values() for region in regions):
+        return contextlib.nullcontext()
+    if genome is None:
+        raise ValueError(f"the regions from {source_description} carry no sequence: pass genome= (a FASTA)")
+    fasta = Genome(genome)
+    try:
+        for regions in regions_by_cell_type.values():
+            fasta.check((region for region in regions if region.sequence is None), window=bases_per_region)
+    except BaseException:
+        fasta.close()
+        raise
+    return fasta
 
 
-def _samples(cell_type: str, regions: list[Region], split_of, r: int) -> dict[str, list[_Sample]]:
-    """Group sorted regions into samples of ``r`` consecutive regions on one chromosome and split."""
-    by_split: dict[str, list[_Sample]] = {}
-    run: list[Region] = []
-    counters: dict[str, int] = {}
+@dataclass(frozen=True)
+class _SplitRule:
+    """Which split a region belongs to: by chromosome lists, or by the source's own labels."""
+
+    use_labels: bool
+    validation_chroms: frozenset = frozenset()
+    test_chroms: frozenset = frozenset()
+
+    @classmethod
+    def choose(cls, regions_by_cell_type: dict[str, list[Region]], validation_chroms, test_chroms) -> "_SplitRule":
+        """The source's labels when it has them and no chromosome list is given; else chromosome lists
+        (default: validation = ``DEFAULT_VALIDATION_CHROMS``)."""
+        if validation_chroms is None and test_chroms is None:
+            if any(region.split is not None for regions in regions_by_cell_type.values() for region in regions):
+                return cls(use_labels=True)
+            validation_chroms = DEFAULT_VALIDATION_CHROMS
+        validation, test = frozenset(validation_chroms or ()), frozenset(test_chroms or ())
+        if validation & test:
+            raise ValueError(f"chromosomes in both validation and test: {sorted(validation & test)}")
+        return cls(use_labels=False, validation_chroms=validation, test_chroms=test)
+
+    @property
+    def description(self) -> str:
+        if self.use_labels:
+            return "the source's own split labels (e.g. DHS data_label: training -> train)"
+        return (
+            f"validation = {sorted(self.validation_chroms, key=natural_key)}, "
+            f"test = {sorted(self.test_chroms, key=natural_key)}, train = the rest"
+        )
+
+    def __call__(self, region: Region) -> str:
+        if self.use_labels:
+            split = region.split or "train"
+            if split not in SPLITS:
+                raise DataFormatError(
+                    f"{region.origin}: field 'split': unknown split label (value {region.split!r}); expected one of {SPLITS}"
+                )
+            return split
+        if region.chrom in self.test_chroms:
+            return "test"
+        if region.chrom in self.validation_chroms:
+            return "validation"
+        return "train"
+
+
+def _cell_type_samples(cell_type: str, regions: list[Region], split_of, regions_per_sample: int) -> dict[str, list[_Sample]]:
+    """Group sorted regions into samples of ``regions_per_sample`` consecutive regions on one chromosome and split."""
+    samples_by_split: dict[str, list[_Sample]] = {}
+    run: list[Region] = []  # consecutive regions on one chromosome, in one split
+    samples_per_chrom: dict[str, int] = {}
 
     def flush():
-        for k in range(0, len(run) - r + 1, r):
+        for first in range(0, len(run) - regions_per_sample + 1, regions_per_sample):
             chrom = run[0].chrom
-            idx = counters.get(chrom, 0)
-            counters[chrom] = idx + 1
-            by_split.setdefault(split_of(run[0]), []).append(_Sample(cell_type, chrom, idx, run[k : k + r]))
+            index = samples_per_chrom.get(chrom, 0)
+            samples_per_chrom[chrom] = index + 1
+            sample = _Sample(cell_type, chrom, index, run[first : first + regions_per_sample])
+            samples_by_split.setdefault(split_of(run[0]), []).append(sample)
 
-    for reg in regions:
-        if run and (reg.chrom != run[-1].chrom or split_of(reg) != split_of(run[-1])):
+    for region in regions:
+        if run and (region.chrom != run[-1].chrom or split_of(region) != split_of(run[-1])):
             flush()
             run = []
-        run.append(reg)
+        run.append(region)
     if run:
         flush()
-    return by_split
+    return samples_by_split
 
 
-def _window(region: Region, b: int, genome: Genome | None) -> tuple[int, int, str]:
-    """(start, end, bases) of the ``b``-base window centred on the summit / centre."""
+def _group_samples(regions_by_cell_type: dict[str, list[Region]], split_of, regions_per_sample: int) -> dict[str, dict[str, list[_Sample]]]:
+    """``{cell_type: {split: [sample, ...]}}``; every cell type must give at least one sample."""
+    samples = {
+        cell_type: _cell_type_samples(cell_type, regions, split_of, regions_per_sample)
+        for cell_type, regions in regions_by_cell_type.items()
+    }
+    if not any(split_samples for by_split in samples.values() for split_samples in by_split.values()):
+        raise DataFormatError(
+            f"no chromosome holds {regions_per_sample} regions of one cell type: no samples (regions_per_sample={regions_per_sample})"
+        )
+    for cell_type, by_split in samples.items():
+        if not any(by_split.values()):
+            raise DataFormatError(f"cell type {cell_type}: no chromosome holds regions_per_sample={regions_per_sample} of its regions")
+    return samples
+
+
+def _region_window(region: Region, bases_per_region: int, genome: Genome | None) -> tuple[int, int, str]:
+    """(start, end, bases) of the ``bases_per_region``-base window centred on the summit / centre."""
+    width = bases_per_region
     if region.sequence is not None:
-        seq, s0 = region.sequence, region.seq_start
-        if len(seq) < b:
-            raise DataFormatError(f"{region.origin}: field 'sequence': {len(seq)} bases, shorter than bases_per_region={b}")
-        lo = min(max(region.centre - b // 2 - s0, 0), len(seq) - b)
-        return s0 + lo, s0 + lo + b, seq[lo : lo + b]
+        sequence, sequence_start = region.sequence, region.seq_start
+        if len(sequence) < width:
+            raise DataFormatError(
+                f"{region.origin}: field 'sequence': {len(sequence)} bases, shorter than bases_per_region={width}"
+            )
+        offset = min(max(region.centre - width // 2 - sequence_start, 0), len(sequence) - width)
+        return sequence_start + offset, sequence_start + offset + width, sequence[offset : offset + width]
     if genome is None:
         raise ValueError(f"{region.origin}: region {region.chrom}:{region.start}-{region.end} has no sequence; pass genome= (a FASTA)")
-    n = genome.lengths[region.chrom]
-    start = min(max(region.centre - b // 2, 0), n - b)
-    return start, start + b, genome.fetch(region.chrom, start, start + b)
+    chrom_length = genome.lengths[region.chrom]
+    start = min(max(region.centre - width // 2, 0), chrom_length - width)
+    return start, start + width, genome.fetch(region.chrom, start, start + width)
 
 
-# --------------------------------------------------------------------------- writing
-class _SplitWriter:
-    """Writes one split's rows into numbered Parquet shards with the datasets ParquetWriter."""
+# --------------------------------------------------------------------------- rows
+@dataclass
+class _RowMaker:
+    """What turning a block of samples into rows needs: the scanner, the genome and the schema's sizes."""
 
-    def __init__(self, root: str, split: str, features, samples_per_shard: int, rows_per_group: int):
-        self.root, self.split, self.features = root, split, features
-        self.samples_per_shard, self.rows_per_group = samples_per_shard, rows_per_group
-        self.paths: list[str] = []
-        self.writer = None
-        self.in_shard = 0
-        self.total = 0
-
-    def _open(self):
-        from datasets.arrow_writer import ParquetWriter
-
-        path = os.path.join(self.root, f"{self.split}-{len(self.paths):05d}.parquet")
-        self.paths.append(path)
-        self.writer = ParquetWriter(features=self.features, path=path, writer_batch_size=self.rows_per_group)
-        self.in_shard = 0
-
-    def write(self, rows: dict[str, list]):
-        n = len(rows["sample_id"])
-        lo = 0
-        while lo < n:
-            if self.writer is None or self.in_shard >= self.samples_per_shard:
-                self.close()
-                self._open()
-            take = min(n - lo, self.samples_per_shard - self.in_shard)
-            self.writer.write_batch({k: v[lo : lo + take] for k, v in rows.items()})
-            self.in_shard += take
-            self.total += take
-            lo += take
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.finalize()
-            self.writer.close()
-            self.writer = None
-
-    def finish(self) -> list[str]:
-        """Close and rename shards to ``{split}-XXXXX-of-YYYYY.parquet``; return the new names."""
-        self.close()
-        names = []
-        for i, p in enumerate(self.paths):
-            name = f"{self.split}-{i:05d}-of-{len(self.paths):05d}.parquet"
-            os.replace(p, os.path.join(self.root, name))
-            names.append(name)
-        return names
+    scanner: MotifScanner
+    genome: Genome | None
+    regions_per_sample: int
+    bases_per_region: int
+    aggregation: str
+    matrix_dtype: str
+    rng: np.random.Generator
 
 
-def _dataset_card(features, motifs: MotifSet, info: dict) -> str:
+def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
+    """Rows of one block of samples, and the block's second halves (the next block's negative pool).
+
+    Each sample's negative is the second half of another sample drawn from this block and
+    ``previous_negatives`` (the previous block's second halves).
+    """
+    windows = [[_region_window(region, maker.bases_per_region, maker.genome) for region in sample.regions] for sample in block]
+    matrices = maker.scanner.scan([bases for sample_windows in windows for _, _, bases in sample_windows], aggregation=maker.aggregation)
+    matrices = matrices.reshape(len(block), maker.regions_per_sample, -1).astype(MATRIX_DTYPES[maker.matrix_dtype])
+    if not np.all(np.isfinite(matrices)):
+        bad = block[int(np.argwhere(~np.isfinite(matrices))[0][0])]
+        raise DataFormatError(f"non-finite value in the region matrix of sample {bad.sample_id} (check the motifs / matrix_dtype)")
+    half = maker.regions_per_sample // 2
+    current_negatives = ([[bases for _, _, bases in sample_windows[half:]] for sample_windows in windows], matrices[:, half:])
+    pool_sequences = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
+    pool_matrices = np.concatenate([current_negatives[1], previous_negatives[1]]) if previous_negatives else current_negatives[1]
+    block_size = len(block)
+    partners = maker.rng.integers(0, len(pool_sequences) - 1, size=block_size)
+    partners = partners + (partners >= np.arange(block_size))  # skip the sample itself (index i in the pool)
+    rows = {
+        "sample_id": [sample.sample_id for sample in block],
+        "cell_type": [sample.cell_type for sample in block],
+        "chrom": [sample.chrom for sample in block],
+        "starts": [[start for start, _, _ in sample_windows] for sample_windows in windows],
+        "ends": [[end for _, end, _ in sample_windows] for sample_windows in windows],
+        "sequences": [[bases for _, _, bases in sample_windows] for sample_windows in windows],
+        "region_matrix": list(matrices),
+        "negative_sequences": [pool_sequences[j] for j in partners],
+        "negative_region_matrix": [pool_matrices[j] for j in partners],
+    }
+    return rows, current_negatives
+
+
+def _write_samples(samples, shards: ShardWriters, maker: _RowMaker, negative_pool_size: int, progress: bool):
+    """Scan and write every sample, ``negative_pool_size`` at a time; return (counts, dropped) per split and cell type.
+
+    A (cell type, split) with a single sample has no NGSP partner: it is dropped with a warning.
+    """
+    from tqdm.auto import tqdm
+
+    counts: dict[str, dict[str, int]] = {split: {} for split in SPLITS}
+    dropped: dict[str, dict[str, int]] = {}
+    total = sum(len(split_samples) for by_split in samples.values() for split_samples in by_split.values())
+    with tqdm(total=total, unit="sample", desc="GeneBERT pre-training samples", disable=not progress) as bar:
+        for cell_type in sorted(samples):
+            for split in SPLITS:
+                split_samples = samples[cell_type].get(split, [])
+                if not split_samples:
+                    continue
+                if len(split_samples) == 1:
+                    logger.warning("cell type %s, split %s: a single sample has no NGSP partner; dropped", cell_type, split)
+                    dropped.setdefault(split, {})[cell_type] = 1
+                    bar.update(1)
+                    continue
+                previous_negatives = None
+                for first in range(0, len(split_samples), negative_pool_size):
+                    block = split_samples[first : first + negative_pool_size]
+                    rows, previous_negatives = _block_rows(block, previous_negatives, maker)
+                    shards.write(split, rows)
+                    counts[split][cell_type] = counts[split].get(cell_type, 0) + len(block)
+                    bar.update(len(block))
+    return counts, dropped
+
+
+# --------------------------------------------------------------------------- metadata
+def _dataset_card(features, motif_set: MotifSet, info: dict) -> str:
+    """README.md of a built dataset: ``templates/pretraining_dataset_card.md`` filled from ``info``."""
     import yaml
 
-    splits = [s for s in SPLITS if info["num_samples"].get(s)]
+    splits = [split for split in SPLITS if info["num_samples"].get(split)]
     meta = {
         "configs": [
-            {"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits]}
+            {"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*.parquet"} for split in splits]}
         ],
         "dataset_info": {
             "features": features._to_yaml_list(),
-            "splits": [{"name": s, "num_examples": info["num_samples"][s]} for s in splits],
+            "splits": [{"name": split, "num_examples": info["num_samples"][split]} for split in splits],
         },
         "tags": ["biology", "genomics", "dna", "chromatin-accessibility", "genebert"],
     }
-    p = info["parameters"]
-    r, t = p["regions_per_sample"], motifs.__len__()
-    counts = "\n".join(
-        f"| {s} | {ct} | {n} |" for s in splits for ct, n in sorted(info["num_samples_per_cell_type"][s].items())
+    parameters = info["parameters"]
+    regions_per_sample = parameters["regions_per_sample"]
+    template = resources.files(__package__).joinpath("templates", CARD_TEMPLATE).read_text(encoding="utf-8")
+    return string.Template(template).substitute(
+        yaml_header=yaml.safe_dump(meta, sort_keys=False),
+        schema_version=SCHEMA_VERSION,
+        source=info["source"],
+        regions_per_sample=regions_per_sample,
+        negative_regions=regions_per_sample - regions_per_sample // 2,
+        num_tfs=len(motif_set),
+        bases_per_region=parameters["bases_per_region"],
+        matrix_dtype=parameters["matrix_dtype"],
+        aggregation=parameters["aggregation"],
+        strands="both strands" if parameters["both_strands"] else "the forward strand",
+        seed=parameters["seed"],
+        motif_source=motif_set.source,
+        pseudocounts=motif_set.pseudocounts,
+        background=motif_set.background,
+        tf_lines="\n".join(f"{i}\t{motif_id}\t{name}" for i, (motif_id, name) in enumerate(zip(motif_set.ids, motif_set.names))),
+        split_rule=info["split_rule"],
+        counts="\n".join(
+            f"| {split} | {cell_type} | {n} |"
+            for split in splits
+            for cell_type, n in sorted(info["num_samples_per_cell_type"][split].items())
+        ),
+        dataset_name=os.path.basename(info["output_dir"]),
+        attribution=info.get("attribution") or "See the source files this dataset was built from for their licences.",
     )
-    tf_lines = "\n".join(f"{i}\t{mid}\t{name}" for i, (mid, name) in enumerate(zip(motifs.ids, motifs.names)))
-    return f"""---
-{yaml.safe_dump(meta, sort_keys=False)}---
 
-# GeneBERT pre-training dataset
 
-Built by `dataset_scripts` (schema version {SCHEMA_VERSION}) from
-{info['source']}. Paired DNA sequence / region-matrix samples for GeneBERT pre-training
-(Mo et al., section 3.1 / 4.1): masked genome modelling and next-genome-segment
-prediction on `sequences`, sequence-region matching between `sequences` and
-`region_matrix`.
-
-## Schema
-
-One row = one sample = R = {r} consecutive accessible regions (sorted by chromosome,
-start) of one cell type on one chromosome; num_tfs = {t}.
-
-| column | type | meaning |
-|---|---|---|
-| `sample_id` | string | `<cell type>:<chrom>:<k>`, k = the sample's index on that chromosome |
-| `cell_type` | string | |
-| `chrom` | string | |
-| `starts`, `ends` | List(int64, length={r}) | 0-based half-open genome coordinates of each region's window (the bases stored) |
-| `sequences` | List(string, length={r}) | {p['bases_per_region']} bases per region, centred on the summit if known else the region centre, case as in the source |
-| `region_matrix` | Array2D(({r}, {t}), {p['matrix_dtype']}) | row i = TF-binding vector of region i, from its stored window: {p['aggregation']} log2-odds over {'both strands' if p['both_strands'] else 'the forward strand'} |
-| `negative_sequences` | List(string, length={r - r // 2}) | second half of another sample of the same cell type and split (seed {p['seed']}) |
-| `negative_region_matrix` | Array2D(({r - r // 2}, {t}), {p['matrix_dtype']}) | its region-matrix rows |
-
-Windows containing N (or another non-ACGT code) get no score; a region without any
-scoreable window for a motif gets that motif's lowest possible score.
-
-## Motifs
-
-{motifs.source}; pseudocounts {motifs.pseudocounts}; background {motifs.background}.
-The matrix columns follow `motifs.json` (`ids`, `names`); the same list as
-`index<TAB>id<TAB>name`:
-
-<details><summary>{t} TFs</summary>
-
-```
-{tf_lines}
-```
-</details>
-
-## Splits and counts
-
-Split rule: {info['split_rule']}.
-
-| split | cell type | samples |
-|---|---|---|
-{counts}
-
-## Loading
-
-```python
-from dataset_scripts import load_pretraining_dataset
-ds = load_pretraining_dataset("{os.path.basename(info['output_dir'])}")            # DatasetDict
-ds = load_pretraining_dataset("{os.path.basename(info['output_dir'])}", streaming=True)
-# or: datasets.load_dataset("<this folder>")
-```
-
-## Source data and licence
-
-{info.get('attribution') or 'See the source files this dataset was built from for their licences.'}
-"""
+def _write_metadata(build_dir: str, info: dict, motif_set: MotifSet, features) -> None:
+    """motifs.json, build_info.json and the dataset card (README.md)."""
+    with open(os.path.join(build_dir, "motifs.json"), "w") as fh:
+        json.dump(motif_set.to_json(), fh, indent=1)
+    with open(os.path.join(build_dir, "build_info.json"), "w") as fh:
+        json.dump(info, fh, indent=1)
+    with open(os.path.join(build_dir, "README.md"), "w") as fh:
+        fh.write(_dataset_card(features, motif_set, info))
 
 
 # --------------------------------------------------------------------------- the builder
 def build_pretraining_dataset(
     output_dir: str | os.PathLike,
     *,
+    source: RegionSource | None = None,
     regions: Mapping[str, Sequence[Region]] | None = None,
     dhs_table: str | os.PathLike | None = None,
     sequence_table: str | os.PathLike | None = None,
@@ -397,6 +455,8 @@ def build_pretraining_dataset(
     """Build the pre-training dataset (schema in the module docstring) at ``output_dir``.
 
     Region sources (give exactly one):
+        source: a :class:`~.region_sources.RegionSource` (``DhsTable(path)``,
+            ``PeakFiles({...})``, ...); the keyword arguments below are shorthands for them.
         regions: ``{cell_type: [Region, ...]}`` built in Python.
         dhs_table: a DNA-Diffusion / ENCODE DHS table (sequence included; its
             ``data_label`` gives the splits unless chromosome lists are passed).
@@ -437,183 +497,59 @@ def build_pretraining_dataset(
         a summary dict (also written to ``build_info.json``): counts per split and cell
         type, number of TFs, seconds taken, output path.
     """
-    t0 = time.time()
-    output_dir = os.path.abspath(os.fspath(output_dir))
-    _recover_interrupted_builds(output_dir)
-    if os.path.exists(output_dir) and not overwrite:
-        raise FileExistsError(f"{output_dir} exists; pass overwrite=True to replace it")
-    if regions_per_sample < 2:
-        raise ValueError(f"regions_per_sample must be >= 2 (NGSP needs two segments), got {regions_per_sample}")
-    if bases_per_region < 1:
-        raise ValueError(f"bases_per_region must be >= 1, got {bases_per_region}")
-    if negative_pool_size < 2:
-        raise ValueError(f"negative_pool_size must be >= 2, got {negative_pool_size}")
-    if matrix_dtype not in ("float32", "float16"):
-        raise ValueError(f"matrix_dtype must be float32 or float16, got {matrix_dtype!r}")
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-    r = regions_per_sample
-    b = bases_per_region
-
-    by_ct, source = _load_regions(
-        regions, dhs_table, sequence_table, peaks, region_table, h5ad, b, threshold, cell_type_key, sequence_table_options
-    )
-    by_ct = _prepare(by_ct, cell_types, r)
-
-    fasta = None
-    if any(reg.sequence is None for rs in by_ct.values() for reg in rs):
-        if genome is None:
-            raise ValueError(f"the regions from {source} carry no sequence: pass genome= (a FASTA)")
-        fasta = Genome(genome)
-        for rs in by_ct.values():
-            fasta.check((x for x in rs if x.sequence is None), window=b)
-
-    use_labels = validation_chroms is None and test_chroms is None and any(
-        reg.split is not None for rs in by_ct.values() for reg in rs
-    )
-    if use_labels:
-        split_rule = "the source's own split labels (e.g. DHS data_label: training -> train)"
-        vset, tset = set(), set()
-    else:
-        vset = set(DEFAULT_VALIDATION_CHROMS if validation_chroms is None and test_chroms is None else (validation_chroms or ()))
-        tset = set(test_chroms or ())
-        if vset & tset:
-            raise ValueError(f"chromosomes in both validation and test: {sorted(vset & tset)}")
-        split_rule = f"validation = {sorted(vset, key=natural_key)}, test = {sorted(tset, key=natural_key)}, train = the rest"
-
-    def split_of(reg):
-        return _split_of(reg, vset, tset, use_labels)
-
-    samples = {ct: _samples(ct, rs, split_of, r) for ct, rs in by_ct.items()}
-    total = sum(len(v) for d in samples.values() for v in d.values())
-    if total == 0:
-        raise DataFormatError(f"no chromosome holds {r} regions of one cell type: no samples (regions_per_sample={r})")
-    for ct, d in samples.items():
-        if not any(d.values()):
-            raise DataFormatError(f"cell type {ct}: no chromosome holds regions_per_sample={r} of its regions")
-
-    mset = load_motifs(motifs, **(motif_options or {}))
-    scanner = MotifScanner(mset, device=device, both_strands=both_strands)
-    t_count = len(mset)
-    features = pretraining_features(r, t_count, matrix_dtype)
-    np_dtype = np.float32 if matrix_dtype == "float32" else np.float16
-
-    parent = os.path.dirname(output_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{os.path.basename(output_dir)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    data_dir = os.path.join(tmp, "data")
-    os.makedirs(data_dir)
-    rng = np.random.default_rng(seed)
-    counts: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
-    dropped: dict[str, dict[str, int]] = {}
-    writers: dict[str, _SplitWriter] = {}
-    try:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit="sample", desc="GeneBERT pre-training samples", disable=not progress)
-        for ct in sorted(samples):
-            for split in SPLITS:
-                ss = samples[ct].get(split, [])
-                if not ss:
-                    continue
-                if len(ss) == 1:
-                    logger.warning("cell type %s, split %s: a single sample has no NGSP partner; dropped", ct, split)
-                    dropped.setdefault(split, {})[ct] = 1
-                    bar.update(1)
-                    continue
-                if split not in writers:
-                    writers[split] = _SplitWriter(data_dir, split, features, samples_per_shard, rows_per_row_group)
-                prev = None
-                for lo in range(0, len(ss), negative_pool_size):
-                    block = ss[lo : lo + negative_pool_size]
-                    rows, prev = _block_rows(block, prev, scanner, fasta, b, r, aggregation, np_dtype, rng)
-                    writers[split].write(rows)
-                    counts[split][ct] = counts[split].get(ct, 0) + len(block)
-                    bar.update(len(block))
-        bar.close()
-        shards = {s: w.finish() for s, w in writers.items()}
-        num = {s: sum(counts[s].values()) for s in SPLITS if counts[s]}
-        info = {
-            "schema_version": SCHEMA_VERSION,
-            "output_dir": output_dir,
-            "source": source,
-            "split_rule": split_rule,
-            "num_tfs": t_count,
-            "num_samples": num,
-            "num_samples_per_cell_type": {s: counts[s] for s in num},
-            "num_regions_per_cell_type": {ct: len(rs) for ct, rs in by_ct.items()},
-            "dropped_single_samples": dropped,
-            "shards": shards,
-            "parameters": {
-                "regions_per_sample": r,
-                "bases_per_region": b,
-                "aggregation": aggregation,
-                "both_strands": both_strands,
-                "matrix_dtype": matrix_dtype,
-                "seed": seed,
-                "negative_pool_size": negative_pool_size,
-            },
-            "attribution": attribution,
-        }
-        with open(os.path.join(tmp, "motifs.json"), "w") as fh:
-            json.dump(mset.to_json(), fh, indent=1)
-        info["seconds"] = round(time.time() - t0, 2)
-        with open(os.path.join(tmp, "build_info.json"), "w") as fh:
-            json.dump(info, fh, indent=1)
-        with open(os.path.join(tmp, "README.md"), "w") as fh:
-            fh.write(_dataset_card(features, mset, info))
-        # atomic publish
-        if os.path.exists(output_dir):
-            old = os.path.join(parent, f".{os.path.basename(output_dir)}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-            os.replace(output_dir, old)
-            os.replace(tmp, output_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, output_dir)
-    except BaseException:
-        for w in writers.values():
-            try:
-                w.close()
-            except Exception:
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if fasta is not None:
-            fasta.close()
-    info["seconds"] = round(time.time() - t0, 2)
-    return info
-
-
-def _block_rows(block: list[_Sample], prev, scanner: MotifScanner, fasta, b: int, r: int, aggregation: str, np_dtype, rng):
-    windows = [[_window(reg, b, fasta) for reg in s.regions] for s in block]
-    seqs = [w[2] for ws in windows for w in ws]
-    mats = scanner.scan(seqs, aggregation=aggregation).reshape(len(block), r, -1)
-    mats = mats.astype(np_dtype)
-    if not np.all(np.isfinite(mats)):
-        i = int(np.argwhere(~np.isfinite(mats))[0][0])
-        s = block[i]
-        raise DataFormatError(f"non-finite value in the region matrix of sample {s.cell_type}:{s.chrom}:{s.index} (check the motifs / matrix_dtype)")
-    h = r // 2
-    cur_neg = ([[w[2] for w in ws[h:]] for ws in windows], mats[:, h:])
-    pool_seqs = cur_neg[0] + (prev[0] if prev else [])
-    pool_mats = np.concatenate([cur_neg[1], prev[1]]) if prev else cur_neg[1]
-    n = len(block)
-    pool = len(pool_seqs)
-    partners = rng.integers(0, pool - 1, size=n)
-    partners = partners + (partners >= np.arange(n))  # skip the sample itself (index i in the pool)
-    rows = {
-        "sample_id": [f"{s.cell_type}:{s.chrom}:{s.index}" for s in block],
-        "cell_type": [s.cell_type for s in block],
-        "chrom": [s.chrom for s in block],
-        "starts": [[w[0] for w in ws] for ws in windows],
-        "ends": [[w[1] for w in ws] for ws in windows],
-        "sequences": [[w[2] for w in ws] for ws in windows],
-        "region_matrix": list(mats),
-        "negative_sequences": [pool_seqs[j] for j in partners],
-        "negative_region_matrix": [pool_mats[j] for j in partners],
+    started = time.time()
+    output = AtomicOutput(output_dir, overwrite=overwrite)
+    parameters = {
+        "regions_per_sample": regions_per_sample,
+        "bases_per_region": bases_per_region,
+        "aggregation": aggregation,
+        "both_strands": both_strands,
+        "matrix_dtype": matrix_dtype,
+        "seed": seed,
+        "negative_pool_size": negative_pool_size,
     }
-    return rows, cur_neg
+    _check_parameters(parameters)
+    source = region_source(
+        source=source, regions=regions, dhs_table=dhs_table, sequence_table=sequence_table,
+        sequence_table_options=sequence_table_options, peaks=peaks, region_table=region_table, h5ad=h5ad,
+        cell_type_key=cell_type_key, threshold=threshold,
+    )
+    regions_by_cell_type = _select_and_sort(source.load(window=bases_per_region), cell_types, regions_per_sample)
+    with _open_genome(regions_by_cell_type, genome, source.description, bases_per_region) as fasta:
+        split_rule = _SplitRule.choose(regions_by_cell_type, validation_chroms, test_chroms)
+        samples = _group_samples(regions_by_cell_type, split_rule, regions_per_sample)
+        motif_set = load_motifs(motifs, **(motif_options or {}))
+        features = pretraining_features(regions_per_sample, len(motif_set), matrix_dtype)
+        maker = _RowMaker(
+            scanner=MotifScanner(motif_set, device=device, both_strands=both_strands),
+            genome=fasta,
+            regions_per_sample=regions_per_sample,
+            bases_per_region=bases_per_region,
+            aggregation=aggregation,
+            matrix_dtype=matrix_dtype,
+            rng=np.random.default_rng(seed),
+        )
+        with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, samples_per_shard, rows_per_row_group) as shards:
+            counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)
+            num_samples = {split: sum(counts[split].values()) for split in SPLITS if counts[split]}
+            info = {
+                "schema_version": SCHEMA_VERSION,
+                "output_dir": output.path,
+                "source": source.description,
+                "split_rule": split_rule.description,
+                "num_tfs": len(motif_set),
+                "num_samples": num_samples,
+                "num_samples_per_cell_type": {split: counts[split] for split in num_samples},
+                "num_regions_per_cell_type": {cell_type: len(regions) for cell_type, regions in regions_by_cell_type.items()},
+                "dropped_single_samples": dropped,
+                "shards": shards.finish(),
+                "parameters": parameters,
+                "attribution": attribution,
+                "seconds": round(time.time() - started, 2),
+            }
+            _write_metadata(build_dir, info, motif_set, features)
+    info["seconds"] = round(time.time() - started, 2)
+    return info
 
 
 # --------------------------------------------------------------------------- the default
@@ -621,43 +557,9 @@ DEFAULT_ATTRIBUTION = (
     "Embedded mini-atlas: ENCODE DNase I hypersensitive sites (hg38) specific to K562 or HepG2, "
     "chr2-chr8, from the DHS index of Meuleman et al. 2020 (Nature 584:244-251) as published in the "
     "DNA-Diffusion repository (pinellolab); licence: see LICENSE-DNA-Diffusion.md shipped in "
-    "modeling_genebert/dataset_scripts/data/ (Apache-2.0 for academic and non-profit use). "
+    "dataset_scripts/data/ (Apache-2.0 for academic and non-profit use). "
     "Motifs: JASPAR 2018 (Khan et al. 2018, CC BY 4.0) via pyjaspar."
 )
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, owned by another user
-    return True
-
-
-def _recover_interrupted_builds(output_dir: str) -> None:
-    """Undo what a killed build (SIGKILL, power loss) of ``output_dir`` left behind.
-
-    Its temporary folder is removed; if it died between the two renames that replace an
-    existing dataset, the previous dataset (kept as ``.NAME.old-PID-*``) is put back, so a
-    rerun never finds the old data gone. Folders of builds still running are left alone.
-    """
-    parent, base = os.path.split(output_dir)
-    if not os.path.isdir(parent):
-        return
-    pattern = re.compile(rf"\.{re.escape(base)}\.(tmp|old)-(\d+)-[0-9a-f]{{8}}")
-    for name in sorted(os.listdir(parent)):
-        match = pattern.fullmatch(name)
-        if not match or _process_alive(int(match.group(2))):
-            continue
-        path = os.path.join(parent, name)
-        if match.group(1) == "old" and not os.path.exists(output_dir):
-            os.replace(path, output_dir)
-            logger.warning("%s: restored the previous dataset from an interrupted replacement", output_dir)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-            logger.warning("%s: removed %s left by an interrupted build", output_dir, name)
 
 
 def build_default_pretraining_dataset(output_dir: str | os.PathLike, **options) -> dict:
@@ -697,27 +599,27 @@ def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, s
         raise FileNotFoundError(f"{path} is not a GeneBERT pre-training dataset (no build_info.json)")
     with open(info_path) as fh:
         info = json.load(fh)
-    mot = read_dataset_motifs(path)
-    p = info["parameters"]
-    features = pretraining_features(p["regions_per_sample"], mot["num_tfs"], p["matrix_dtype"])
-    files = {s: sorted(glob.glob(os.path.join(path, "data", f"{s}-*.parquet"))) for s in SPLITS}
-    files = {s: f for s, f in files.items() if f}
-    if split is not None and split not in files:
-        raise ValueError(f"{path} has no split {split!r} (it has {sorted(files)})")
-    ds = load_dataset("parquet", data_files=files, features=features, streaming=streaming, split=split)
-    desc = json.dumps(
+    motifs = read_dataset_motifs(path)
+    parameters = info["parameters"]
+    features = pretraining_features(parameters["regions_per_sample"], motifs["num_tfs"], parameters["matrix_dtype"])
+    shards = {name: sorted(glob.glob(os.path.join(path, "data", f"{name}-*.parquet"))) for name in SPLITS}
+    shards = {name: files for name, files in shards.items() if files}
+    if split is not None and split not in shards:
+        raise ValueError(f"{path} has no split {split!r} (it has {sorted(shards)})")
+    dataset = load_dataset("parquet", data_files=shards, features=features, streaming=streaming, split=split)
+    description = json.dumps(
         {
-            "tf_ids": mot["ids"],
-            "tf_names": mot["names"],
-            "num_tfs": mot["num_tfs"],
-            "motif_source": mot.get("source"),
-            "regions_per_sample": p["regions_per_sample"],
-            "bases_per_region": p["bases_per_region"],
+            "tf_ids": motifs["ids"],
+            "tf_names": motifs["names"],
+            "num_tfs": motifs["num_tfs"],
+            "motif_source": motifs.get("source"),
+            "regions_per_sample": parameters["regions_per_sample"],
+            "bases_per_region": parameters["bases_per_region"],
         }
     )
-    for d in [ds] if split is not None else ds.values():
-        d.info.description = desc
-    return ds
+    for split_dataset in [dataset] if split is not None else dataset.values():
+        split_dataset.info.description = description
+    return dataset
 
 
 __all__ = [

@@ -1,20 +1,30 @@
 """GeneBERT configuration: a composite config in the style of ``CLIPConfig``.
 
-One sub-config per modality (sequence encoder = BERT over k-mers, region encoder =
-native transformer or any timm backbone over the ``regions x TFs`` matrix), plus the
-projection / SRM temperature and the three loss weights of the paper's Eq. 4, so every
-ablation of Table 5 is a config switch.
+One sub-config per modality (sequence encoder = BERT over k-mers, region encoder = a
+registered encoder over the ``regions x TFs`` matrix, named by ``encoder`` with its options in
+``encoder_kwargs``), plus the projection / SRM temperature and the three loss weights of the
+paper's Eq. 4, so every ablation of Table 5 is a config switch.
 
-This file is exported verbatim as Hub remote code: it imports only transformers.
+This file is exported verbatim as Hub remote code: it imports transformers and huggingface_hub,
+and (inside ``validate_architecture``) its sibling region_encoders, whose encoders validate their
+own options.
 """
 
 import math
+from dataclasses import field
 
 from huggingface_hub.dataclasses import strict
 from transformers import BertConfig, PreTrainedConfig
 
 # how a sequence's hidden states become one vector (srm_pooling, classifier_pooling)
 POOLINGS = ("mean", "cls")
+
+# region-config fields written before the region-encoder registry: read (converted), never written
+LEGACY_TIMM_FIELDS = {
+    "timm_model_name": "model_name", "timm_input_mode": "input_mode", "timm_img_size": "img_size",
+    "timm_in_chans": "in_chans",
+}
+LEGACY_TIMM_DEFAULTS = {"model_name": "swin_tiny_patch4_window7_224", "input_mode": "resize", "in_chans": 3}
 
 
 @strict
@@ -42,14 +52,22 @@ class GeneBertSequenceConfig(BertConfig):
 
 @strict
 class GeneBertRegionConfig(PreTrainedConfig):
-    """Region-matrix encoder: ``encoder_type`` "native" (small transformer over rows) or "timm"."""
+    """Region-matrix encoder: ``encoder`` names a registered encoder (built-ins "native", a small
+    transformer over rows, and "timm", any timm backbone), ``encoder_kwargs`` holds its options.
+
+    Configs saved with the older flat fields (``encoder_type``, ``timm_model_name``,
+    ``timm_input_mode``, ``timm_img_size``, ``timm_in_chans``, ``timm_kwargs``) load converted.
+    """
 
     model_type = "genebert_region"
     base_config_key = "region_config"
 
     num_tfs: int = 579
     regions_per_sample: int = 10
-    encoder_type: str = "native"
+    encoder: str = "native"
+    # options of the named encoder, validated by its class (timm: model_name, input_mode, img_size,
+    # in_chans, and any timm.create_model keyword)
+    encoder_kwargs: dict = field(default_factory=dict)
     # native encoder
     hidden_size: int = 128
     num_hidden_layers: int = 2
@@ -59,26 +77,29 @@ class GeneBertRegionConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-12
     initializer_range: float = 0.02
     max_regions: int = 64  # size of the native encoder's row-position table (any row count up to this works)
-    # timm encoder
-    timm_model_name: str = "swin_tiny_patch4_window7_224"
-    timm_input_mode: str = "resize"  # "resize" (paper) or "native"
-    timm_img_size: list[int] | tuple[int, int] | None = None
-    timm_in_chans: int = 3
-    timm_kwargs: dict | None = None
+
+    def __post_init__(self, **kwargs):
+        if "encoder_type" in kwargs or "timm_kwargs" in kwargs or LEGACY_TIMM_FIELDS.keys() & kwargs.keys():
+            self._convert_legacy_fields(kwargs)
+        super().__post_init__(**kwargs)
+
+    def _convert_legacy_fields(self, kwargs: dict) -> None:
+        """``encoder_type`` + ``timm_*`` (popped from ``kwargs``) -> ``encoder`` + ``encoder_kwargs``."""
+        encoder_type = kwargs.pop("encoder_type", None)
+        legacy = {new: kwargs.pop(old) for old, new in LEGACY_TIMM_FIELDS.items() if old in kwargs}
+        timm_kwargs = kwargs.pop("timm_kwargs", None) or {}
+        if encoder_type is not None:
+            self.encoder = encoder_type
+        if self.encoder == "timm":
+            legacy = {key: value for key, value in legacy.items() if value is not None}
+            self.encoder_kwargs = {**LEGACY_TIMM_DEFAULTS, **legacy, **timm_kwargs, **self.encoder_kwargs}
 
     def validate_architecture(self):
-        if self.max_regions < self.regions_per_sample:
-            raise ValueError(f"max_regions ({self.max_regions}) < regions_per_sample ({self.regions_per_sample})")
-        if self.hidden_size % self.num_attention_heads != 0:
-            raise ValueError(
-                f"hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads ({self.num_attention_heads})"
-            )
-        if self.encoder_type not in ("native", "timm"):
-            raise ValueError(f"encoder_type must be 'native' or 'timm', got {self.encoder_type!r}")
-        if self.timm_input_mode not in ("resize", "native"):
-            raise ValueError(f"timm_input_mode must be 'resize' or 'native', got {self.timm_input_mode!r}")
         if self.num_tfs < 1 or self.regions_per_sample < 1:
             raise ValueError("num_tfs and regions_per_sample must be positive")
+        from .region_encoders import validate_region_encoder_config
+
+        validate_region_encoder_config(self)
 
 
 @strict
@@ -99,9 +120,7 @@ class GeneBertConfig(PreTrainedConfig):
     ngsp_weight: float | int = 1.0
     srm_weight: float | int = 0.5
     # E_seq for SRM: "mean" (masked mean of the last hidden states) or "cls" (the [CLS] state, as
-    # DESIGN.md reads the paper). Measured on the mini-atlas (tiny preset, from scratch): with "cls"
-    # the [CLS] states of unrelated samples start at cosine 0.99999 and SRM stayed at chance for
-    # 80 steps; with "mean" validation retrieval reached 19% (chance 3%) in 100 steps.
+    # DESIGN.md reads the paper); why "mean" is the default: README, "Design notes".
     srm_pooling: str = "mean"
     # sequence classification: concatenate the region embedding to [CLS] (zeros when no region_matrix is given)
     classifier_region_fusion: bool = False
@@ -134,15 +153,16 @@ class GeneBertConfig(PreTrainedConfig):
                     kmer=6, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                     intermediate_size=512, max_position_embeddings=512,
                 ),
-                region_config=dict(encoder_type="native", hidden_size=64, num_hidden_layers=1,
+                region_config=dict(encoder="native", hidden_size=64, num_hidden_layers=1,
                                    num_attention_heads=4, intermediate_size=128),
                 projection_dim=64,
             ),
             "paper": dict(
                 sequence_config=dict(kmer=6),
                 region_config=dict(
-                    encoder_type="timm", timm_model_name="swin_base_patch4_window12_384",
-                    timm_input_mode="resize", timm_img_size=[384, 384],
+                    encoder="timm",
+                    encoder_kwargs=dict(model_name="swin_base_patch4_window12_384", input_mode="resize",
+                                        img_size=[384, 384]),
                 ),
                 projection_dim=256,
                 srm_pooling="cls",
@@ -153,7 +173,10 @@ class GeneBertConfig(PreTrainedConfig):
         kwargs = presets[name]
         for key in ("sequence_config", "region_config"):
             if key in overrides and isinstance(overrides[key], dict):
-                kwargs[key] = {**kwargs[key], **overrides.pop(key)}
+                override = overrides.pop(key)
+                if "encoder" in override and "encoder_kwargs" not in override:  # another encoder: not the preset's options
+                    kwargs[key].pop("encoder_kwargs", None)
+                kwargs[key] = {**kwargs[key], **override}
         kwargs.update(overrides)
         seq = kwargs["sequence_config"]
         seq.setdefault("vocab_size", 5 + 4 ** seq.get("kmer", 6))

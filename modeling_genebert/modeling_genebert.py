@@ -14,12 +14,17 @@ so DNABERT / BERT checkpoints map onto it key by key. Pre-training losses (paper
 Total loss = mgm_weight * MGM + ngsp_weight * NGSP + srm_weight * SRM; a component whose weight is 0
 or whose inputs are absent is not computed and is returned as None.
 
-This file is exported as Hub remote code: it imports only torch, transformers, timm and its siblings.
+``GENEBERT_HEADS`` lists every head once, by the transformers Auto class that serves it: the package
+registers them from it and ``save_pretrained`` writes them all into ``auto_map``. DNABERT / BERT
+checkpoint import lives in ``modeling_genebert.convert_checkpoints`` (not remote code).
+
+This file is exported as Hub remote code: it imports torch, safetensors (for its error type),
+transformers and its siblings configuration_genebert and region_encoders (which imports timm when
+a timm encoder is built).
 """
 
 import math
 import os
-import pickle
 from dataclasses import dataclass
 
 import torch
@@ -34,7 +39,7 @@ from transformers.utils import ModelOutput, logging
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_genebert import GeneBertConfig
-from .region_encoders import NativeRegionEncoder, TimmRegionEncoder, build_region_encoder
+from .region_encoders import NativeRegionEncoder, TimmRegionEncoder, create_region_encoder
 
 logger = logging.get_logger(__name__)
 
@@ -118,8 +123,9 @@ class GeneBertPreTrainedModel(PreTrainedModel):
             init.constant_(module.logit_scale, self.config.logit_scale_init_value)
 
     def _initialize_weights(self, module, is_custom_code: bool = False):
-        # transformers skips modules without direct parameters in custom code; the timm encoder has none
-        if isinstance(module, TimmRegionEncoder):
+        # a region encoder over a third-party backbone (timm) re-initialises it itself; transformers
+        # would skip it in custom code anyway (no direct parameters)
+        if hasattr(module, "reset_backbone"):
             module.reset_backbone()
             module._is_hf_initialized = True
             return
@@ -139,19 +145,14 @@ class GeneBertPreTrainedModel(PreTrainedModel):
                 f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupted ({error}); "
                 "save or download the folder again"
             ) from error
-        _check_finite((model[0] if isinstance(model, tuple) else model).state_dict(), str(pretrained_model_name_or_path))
+        loaded = model[0] if isinstance(model, tuple) else model
+        check_finite_weights(loaded.state_dict(), str(pretrained_model_name_or_path))
         return model
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also list every registered GeneBERT head in ``auto_map``: one folder serves all AutoModel* classes."""
         auto_map = dict(getattr(self.config, "auto_map", None) or {})
-        for cls in (
-            GeneBertModel,
-            GeneBertForPreTraining,
-            GeneBertForMaskedLM,
-            GeneBertForSequenceClassification,
-            GeneBertForTokenClassification,
-        ):
+        for cls in GENEBERT_HEADS.values():
             if cls._auto_class is not None:
                 auto_map.setdefault(cls._auto_class, f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
         if auto_map:
@@ -164,82 +165,24 @@ class GeneBertPreTrainedModel(PreTrainedModel):
     def set_input_embeddings(self, value):
         self.base_model.bert.embeddings.word_embeddings = value
 
-    @torch.no_grad()
-    def load_sequence_encoder_weights(self, path: str | os.PathLike) -> dict:
-        """Initialise the sequence encoder (and MGM/NGSP heads where present) from a BERT/DNABERT checkpoint.
-
-        ``path`` is a folder (or file) with ``model.safetensors`` or ``pytorch_model.bin`` of a
-        ``BertForMaskedLM`` / ``BertForPreTraining`` / ``BertModel``. Returns (and logs) the
-        sequence-side ``missing_keys`` and the checkpoint's ``unexpected_keys``.
-        """
-        state = _read_state_dict(path)
-        bert_prefix = "bert." if self is self.base_model else f"{self.base_model_prefix}.bert."
-        own = self.state_dict()
-        mapped, unexpected = {}, []
-        for key, value in state.items():
-            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
-            if key.startswith("bert."):
-                target = bert_prefix + key[len("bert.") :]
-            elif key.startswith("cls."):
-                target = key
-            else:  # a bare BertModel checkpoint
-                target = bert_prefix + key
-            if target in own:
-                mapped[target] = value
-            else:
-                unexpected.append(key)
-        for key, value in mapped.items():
-            if own[key].shape != value.shape:
-                raise ValueError(f"{key}: checkpoint shape {tuple(value.shape)} != model shape {tuple(own[key].shape)}")
-        self.load_state_dict(mapped, strict=False)
-        self.tie_weights()
-        tied = set(getattr(self, "all_tied_weights_keys", {}))
-        sequence_side = [k for k in own if k.startswith(bert_prefix) or k.startswith("cls.")]
-        missing = [k for k in sequence_side if k not in mapped and k not in tied and not k.endswith("position_ids")]
-        info = {"missing_keys": missing, "unexpected_keys": unexpected}
-        if missing or unexpected:
-            logger.warning(f"Sequence encoder init from {path}: missing {missing}, unexpected {unexpected}")
-        return info
-
     def load_region_encoder_weights(self, file: str | os.PathLike) -> dict:
-        """ImageNet init of a timm region encoder from a local weights file (Algorithm 1, line 4)."""
+        """Init the region encoder from a local weights file, e.g. ImageNet for timm (Algorithm 1, line 4)."""
         encoder = getattr(self.base_model, "region_encoder", None)
-        if not isinstance(encoder, TimmRegionEncoder):
-            raise ValueError("load_region_encoder_weights needs region_config.encoder_type='timm'")
-        return encoder.load_timm_weights(str(file))
+        if encoder is None:
+            raise ValueError(f"{type(self).__name__} has no region encoder")
+        if not hasattr(encoder, "load_pretrained_weights"):
+            raise ValueError(
+                f"region encoder {self.config.region_config.encoder!r} loads no weights file; "
+                "load_region_encoder_weights needs one that does, e.g. region_config.encoder='timm'"
+            )
+        return encoder.load_pretrained_weights(str(file))
 
 
-def _check_finite(state: dict[str, torch.Tensor], source: str) -> None:
+def check_finite_weights(state: dict[str, torch.Tensor], source: str) -> None:
+    """Reject NaN / inf weights by name (a damaged file can load without any other error)."""
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"{source}: weight {name!r} contains NaN or inf; the weights file is corrupted")
-
-
-def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors only: safetensors, or a legacy ``.bin`` with ``weights_only=True`` (no arbitrary unpickling)."""
-    path = str(path)
-    if os.path.isdir(path):
-        for name in ("model.safetensors", "pytorch_model.bin"):
-            if os.path.isfile(os.path.join(path, name)):
-                path = os.path.join(path, name)
-                break
-        else:
-            raise FileNotFoundError(f"no model.safetensors or pytorch_model.bin in {path}")
-    try:
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise OSError(f"{path}: cannot read weights: it holds objects other than tensors, which are never "
-                      "unpickled (weights_only=True); convert it to safetensors from a trusted source") from error
-    except (SafetensorError, RuntimeError, EOFError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise OSError(f"{path}: cannot read weights ({reason}); the file is truncated or corrupted") from error
-    _check_finite(state, path)
-    return state
 
 
 def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -262,7 +205,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
         self.bert = BertModel._from_config(config.sequence_config, add_pooling_layer=add_pooling_layer)
         self.region_encoder = self.sequence_projection = self.region_projection = self.logit_scale = None
         if add_region_encoder:
-            self.region_encoder = build_region_encoder(config.region_config)
+            self.region_encoder = create_region_encoder(config.region_config)
             self.sequence_projection = nn.Linear(config.sequence_config.hidden_size, config.projection_dim, bias=False)
             self.region_projection = nn.Linear(self.region_encoder.output_dim, config.projection_dim, bias=False)
             self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
@@ -593,7 +536,18 @@ class GeneBertForTokenClassification(GeneBertPreTrainedModel):
         )
 
 
+# every head, keyed by the transformers Auto class that serves it (registration and auto_map)
+GENEBERT_HEADS = {
+    "AutoModel": GeneBertModel,
+    "AutoModelForPreTraining": GeneBertForPreTraining,
+    "AutoModelForMaskedLM": GeneBertForMaskedLM,
+    "AutoModelForSequenceClassification": GeneBertForSequenceClassification,
+    "AutoModelForTokenClassification": GeneBertForTokenClassification,
+}
+
+
 __all__ = [
+    "GENEBERT_HEADS",
     "GeneBertPreTrainedModel",
     "GeneBertModel",
     "GeneBertForPreTraining",

@@ -1,14 +1,29 @@
-"""Region-matrix encoders f_reg: a small native transformer over rows, or any timm backbone.
+"""Region-matrix encoders f_reg, registered by name (as timm registers models).
 
-Input is the raw ``[batch, regions, num_tfs]`` matrix of PWM max log-odds scores (roughly
--20..+20 per TF, on no common scale), so both encoders first standardise it (:class:`TFNorm`).
-Motif scanning never happens here: the matrix comes from the data side.
+Contract (:class:`RegionEncoder`): an ``nn.Module`` built as ``cls(region_config)`` that maps the
+raw ``[batch, regions, num_tfs]`` matrix to ``(hidden, pooled)``, ``pooled`` of shape
+``[batch, output_dim]``. ``region_config.encoder`` names the class, ``region_config.encoder_kwargs``
+holds its own options, which its ``validate_config`` classmethod checks. A new encoder is one
+decorated class in one file::
 
-This file is exported as Hub remote code: it imports only torch, transformers and timm.
+    @register_region_encoder("my_encoder")
+    class MyEncoder(nn.Module):
+        @classmethod
+        def validate_config(cls, config): ...   # optional: check config.encoder_kwargs
+        def __init__(self, config): ...         # sets self.output_dim
+        def forward(self, region_matrix): ...   # -> (hidden, pooled)
+
+Built-ins: "native" (a small transformer over rows) and "timm" (any timm backbone). The input is
+PWM max log-odds scores on no common scale, so both first standardise it (:class:`TFNorm`). Motif
+scanning never happens here: the matrix comes from the data side.
+
+This file is exported as Hub remote code: it imports only torch, transformers, timm (when the
+"timm" encoder is built) and its sibling configuration_genebert.
 """
 
 import os
 import re
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -19,13 +34,85 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from .configuration_genebert import GeneBertRegionConfig
 
 
+@runtime_checkable
+class RegionEncoder(Protocol):
+    """What GeneBERT needs of a region encoder (checked when one is created).
+
+    Optional hooks: ``validate_config(config)`` (classmethod, raises ``ValueError`` on bad
+    ``encoder_kwargs``; run by the config's validation and before construction),
+    ``describe(config)`` (classmethod, one line for model cards), ``load_pretrained_weights(file)``
+    (init from a local file) and ``reset_backbone()`` (re-initialise a third-party backbone that
+    transformers built on the meta device; called instead of transformers' generic init).
+    """
+
+    output_dim: int
+
+    def forward(self, region_matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[batch, regions, num_tfs]`` -> ``(hidden, pooled [batch, output_dim])``."""
+        ...
+
+
+REGION_ENCODERS: dict[str, type[nn.Module]] = {}
+
+
+def register_region_encoder(name: str):
+    """Class decorator: make an encoder available as ``GeneBertRegionConfig(encoder=name)``."""
+
+    def register(cls: type[nn.Module]) -> type[nn.Module]:
+        known = REGION_ENCODERS.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"region encoder {name!r} is already registered as {known.__module__}.{known.__qualname__}")
+        REGION_ENCODERS[name] = cls
+        return cls
+
+    return register
+
+
+def list_region_encoders() -> list[str]:
+    return sorted(REGION_ENCODERS)
+
+
+def get_region_encoder_class(name: str) -> type[nn.Module]:
+    if name not in REGION_ENCODERS:
+        raise ValueError(
+            f"unknown region encoder {name!r}; registered: {list_region_encoders()} "
+            "(import the module that registers it before building the model)"
+        )
+    return REGION_ENCODERS[name]
+
+
+def validate_region_encoder_config(config: GeneBertRegionConfig) -> None:
+    """Run the named encoder's own ``validate_config`` (nothing to check for an unregistered name yet)."""
+    validate = getattr(REGION_ENCODERS.get(config.encoder), "validate_config", None)
+    if validate is not None:
+        validate(config)
+
+
+def create_region_encoder(config: GeneBertRegionConfig) -> nn.Module:
+    """Build the encoder ``config.encoder`` names, after its own validation; checks the contract."""
+    cls = get_region_encoder_class(config.encoder)
+    validate_region_encoder_config(config)
+    encoder = cls(config)
+    if not isinstance(encoder, nn.Module) or not isinstance(encoder, RegionEncoder):
+        raise TypeError(f"region encoder {config.encoder!r} ({cls.__name__}) must be an nn.Module with output_dim and forward")
+    return encoder
+
+
+def describe_region_encoder(config: GeneBertRegionConfig) -> str:
+    """One line for model cards: the encoder's ``describe``, else its name and ``encoder_kwargs``."""
+    describe = getattr(REGION_ENCODERS.get(config.encoder), "describe", None)
+    if describe is not None:
+        return describe(config)
+    options = ", ".join(f"{key}={value}" for key, value in config.encoder_kwargs.items())
+    return f"`{config.encoder}`" + (f" ({options})" if options else "")
+
+
 class TFNorm(nn.Module):
     """Standardise each TF's scores over the batch's regions, then LayerNorm each region's TF vector.
 
     Raw max log-odds carry TF-specific offsets (a 20-bp motif never scores like a 6-bp one), so a
-    per-region LayerNorm alone leaves every region looking alike: measured on the mini-atlas, region
-    embeddings of unrelated samples had cosine 0.97 at init. A BatchNorm over TFs (running
-    statistics at evaluation) removes the offsets first.
+    per-region LayerNorm alone leaves every region looking alike (see README, "Design notes"). A
+    BatchNorm over TFs (running statistics at evaluation) removes the offsets first.
     """
 
     def __init__(self, num_tfs: int, eps: float):
@@ -67,11 +154,31 @@ class RegionLayer(GradientCheckpointingLayer):
         return x + self.dropout(self.fc2(F.gelu(self.fc1(self.norm2(x)))))
 
 
+@register_region_encoder("native")
 class NativeRegionEncoder(nn.Module):
-    """Rows as tokens: LayerNorm(TF vector) -> Linear -> + row position -> transformer -> mean over rows.
+    """Rows as tokens: TFNorm -> Linear -> + row position -> transformer -> mean over rows.
 
-    Works for any row count up to ``max_regions``; the fast default on CPUs (~1 ms per batch).
+    Works for any row count up to ``max_regions``; the fast default on CPUs. Its options are the
+    region config's own fields (``hidden_size``, ``num_hidden_layers``, ...): no ``encoder_kwargs``.
     """
+
+    @classmethod
+    def validate_config(cls, config: GeneBertRegionConfig) -> None:
+        if config.encoder_kwargs:
+            raise ValueError(
+                f"the native region encoder takes no encoder_kwargs (got {sorted(config.encoder_kwargs)}); "
+                "set hidden_size, num_hidden_layers, ... on the region config"
+            )
+        if config.max_regions < config.regions_per_sample:
+            raise ValueError(f"max_regions ({config.max_regions}) < regions_per_sample ({config.regions_per_sample})")
+        if config.hidden_size % config.num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({config.hidden_size}) is not a multiple of num_attention_heads ({config.num_attention_heads})"
+            )
+
+    @classmethod
+    def describe(cls, config: GeneBertRegionConfig) -> str:
+        return f"native transformer, {config.num_hidden_layers} layers, hidden {config.hidden_size}"
 
     def __init__(self, config: GeneBertRegionConfig):
         super().__init__()
@@ -95,30 +202,53 @@ class NativeRegionEncoder(nn.Module):
         return x, x.mean(dim=1)
 
 
-def _patch_size_hint(config: GeneBertRegionConfig) -> tuple[int, int]:
-    """Patch size the native timm input must tile: timm_kwargs["patch_size"], else "patchN" in the name, else 1."""
-    patch = (config.timm_kwargs or {}).get("patch_size")
-    if patch is None:
-        match = re.search(r"patch(\d+)", config.timm_model_name)
-        patch = int(match.group(1)) if match else 1
-    return (patch, patch) if isinstance(patch, int) else tuple(patch)
-
-
+@register_region_encoder("timm")
 class TimmRegionEncoder(nn.Module):
     """A timm backbone (``num_classes=0``) over the region matrix seen as a 1-channel image.
 
-    ``timm_input_mode="resize"`` (paper): the matrix is resized (bilinear, antialiased, so every row
-    and column contributes) to the backbone's input size and repeated to ``timm_in_chans``.
-    ``"native"``: the matrix is zero-padded at the bottom/right to an input size that the patch size
-    tiles, so no row or column is silently dropped (a 4x4-patch Swin at height 10 would drop a row).
+    ``encoder_kwargs``: ``model_name`` (required), ``input_mode``, ``img_size``, ``in_chans`` (default
+    3); every other key goes to ``timm.create_model``. ``input_mode="resize"`` (default, the paper's):
+    the matrix is resized (bilinear, antialiased, so every row and column contributes) to the
+    backbone's input size and repeated to ``in_chans``. ``"native"``: the matrix is zero-padded at the
+    bottom/right to an input size that the patch size tiles, so no row or column is silently dropped
+    (a 4x4-patch Swin at height 10 would drop a row).
     """
+
+    OPTIONS = ("model_name", "input_mode", "img_size", "in_chans")
+    INPUT_MODES = ("resize", "native")
+
+    @classmethod
+    def validate_config(cls, config: GeneBertRegionConfig) -> None:
+        kwargs = config.encoder_kwargs
+        if not isinstance(kwargs.get("model_name"), str):
+            raise ValueError("the timm region encoder needs encoder_kwargs['model_name'] (a timm model name)")
+        if kwargs.get("input_mode", "resize") not in cls.INPUT_MODES:
+            raise ValueError(f"encoder_kwargs['input_mode'] must be 'resize' or 'native', got {kwargs['input_mode']!r}")
+        img_size = kwargs.get("img_size")
+        if img_size is not None and (
+            not isinstance(img_size, (list, tuple)) or len(img_size) != 2 or not all(isinstance(v, int) for v in img_size)
+        ):
+            raise ValueError(f"encoder_kwargs['img_size'] must be [height, width], got {img_size!r}")
+        if not isinstance(kwargs.get("in_chans", 3), int):
+            raise ValueError(f"encoder_kwargs['in_chans'] must be an int, got {kwargs['in_chans']!r}")
+        if "num_classes" in kwargs:
+            raise ValueError("encoder_kwargs may not set num_classes: the backbone is built headless (num_classes=0)")
+
+    @classmethod
+    def describe(cls, config: GeneBertRegionConfig) -> str:
+        kwargs = config.encoder_kwargs
+        return f"timm `{kwargs['model_name']}` ({kwargs.get('input_mode', 'resize')} input)"
 
     def __init__(self, config: GeneBertRegionConfig):
         super().__init__()
         self.config = config
-        self.mode = config.timm_input_mode
+        options = config.encoder_kwargs
+        self.model_name = options["model_name"]
+        self.mode = options.get("input_mode", "resize")
+        self.in_chans = options.get("in_chans", 3)
+        self.timm_kwargs = {k: v for k, v in options.items() if k not in self.OPTIONS}
         self.input_norm = TFNorm(config.num_tfs, eps=config.layer_norm_eps)
-        self.img_size = self._resolve_img_size(config)
+        self.img_size = self._resolve_img_size(options.get("img_size"))
         self.backbone = self.create_backbone()
         if self.img_size is None:  # resize mode at the backbone's default input size
             self.img_size = tuple(self.backbone.pretrained_cfg["input_size"][1:])
@@ -131,38 +261,43 @@ class TimmRegionEncoder(nn.Module):
             for module in self.backbone.modules():
                 module._is_hf_initialized = True
 
-    @staticmethod
-    def _resolve_img_size(config: GeneBertRegionConfig) -> tuple[int, int] | None:
-        if config.timm_img_size is not None:
-            return tuple(config.timm_img_size)
-        if config.timm_input_mode == "resize":
+    def _patch_size_hint(self) -> tuple[int, int]:
+        """Patch size the native input must tile: the ``patch_size`` kwarg, else "patchN" in the name, else 1."""
+        patch = self.timm_kwargs.get("patch_size")
+        if patch is None:
+            match = re.search(r"patch(\d+)", self.model_name)
+            patch = int(match.group(1)) if match else 1
+        return (patch, patch) if isinstance(patch, int) else tuple(patch)
+
+    def _resolve_img_size(self, img_size) -> tuple[int, int] | None:
+        if img_size is not None:
+            return tuple(img_size)
+        if self.mode == "resize":
             return None
-        ph, pw = _patch_size_hint(config)
-        return (-(-config.regions_per_sample // ph) * ph, -(-config.num_tfs // pw) * pw)
+        ph, pw = self._patch_size_hint()
+        return (-(-self.config.regions_per_sample // ph) * ph, -(-self.config.num_tfs // pw) * pw)
 
     def create_backbone(self, **extra) -> nn.Module:
         import timm
 
-        kwargs = dict(self.config.timm_kwargs or {})
+        kwargs = dict(self.timm_kwargs)
         if self.img_size is not None:
             kwargs["img_size"] = self.img_size
         kwargs.update(extra)
         kwargs.setdefault("pretrained", False)
-        return timm.create_model(
-            self.config.timm_model_name, num_classes=0, in_chans=self.config.timm_in_chans, **kwargs
-        )
+        return timm.create_model(self.model_name, num_classes=0, in_chans=self.in_chans, **kwargs)
 
     def _check_tiling(self):
         h, w = self.img_size
         if self.mode == "native" and (h < self.config.regions_per_sample or w < self.config.num_tfs):
-            raise ValueError(f"timm_img_size {self.img_size} is smaller than the region matrix")
+            raise ValueError(f"img_size {self.img_size} is smaller than the region matrix")
         patch_embed = getattr(self.backbone, "patch_embed", None)
         if patch_embed is not None and hasattr(patch_embed, "patch_size"):
             ph, pw = patch_embed.patch_size
             if h % ph or w % pw:
                 raise ValueError(
                     f"input size {self.img_size} is not tiled by the {ph}x{pw} patches of "
-                    f"{self.config.timm_model_name}: the last rows/columns would be dropped; set timm_img_size"
+                    f"{self.model_name}: the last rows/columns would be dropped; set encoder_kwargs['img_size']"
                 )
 
     def forward(self, region_matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,7 +309,7 @@ class TimmRegionEncoder(nn.Module):
             if x.shape[2] > h:
                 raise ValueError(f"{x.shape[2]} regions exceed the native timm input height {h}")
             x = F.pad(x, (0, w - x.shape[3], 0, h - x.shape[2]))
-        x = x.expand(-1, self.config.timm_in_chans, -1, -1).to(self.input_norm.weight.dtype)
+        x = x.expand(-1, self.in_chans, -1, -1).to(self.input_norm.weight.dtype)
         features = self.backbone.forward_features(x)
         return features, self.backbone.forward_head(features, pre_logits=True)
 
@@ -195,7 +330,7 @@ class TimmRegionEncoder(nn.Module):
             init.copy_(tensor, fresh_tensors[name])
 
     @torch.no_grad()
-    def load_timm_weights(self, file: str) -> dict:
+    def load_pretrained_weights(self, file: str) -> dict:
         """ImageNet init from a local timm weights file, through timm's own loader (adapts channels, pos-embeds).
 
         The file must exist: without it timm would fall back to downloading from the Hub.
@@ -207,7 +342,14 @@ class TimmRegionEncoder(nn.Module):
         return {"missing_keys": list(result.missing_keys), "unexpected_keys": list(result.unexpected_keys)}
 
 
-def build_region_encoder(config: GeneBertRegionConfig) -> nn.Module:
-    if config.encoder_type == "native":
-        return NativeRegionEncoder(config)
-    return TimmRegionEncoder(config)
+__all__ = [
+    "RegionEncoder",
+    "NativeRegionEncoder",
+    "TimmRegionEncoder",
+    "TFNorm",
+    "create_region_encoder",
+    "describe_region_encoder",
+    "get_region_encoder_class",
+    "list_region_encoders",
+    "register_region_encoder",
+]

@@ -1,10 +1,12 @@
 """``torch.compile`` (what ``TrainingArguments(torch_compile=True)`` applies) works with the model on CPU."""
 
+import pytest
 import torch
 
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining
 
 
+@pytest.mark.slow
 def test_compiled_training_step_matches_eager():
     config = GeneBertConfig.from_preset(
         "tiny",

@@ -21,6 +21,7 @@ from dataset_scripts.downstream import (
     reverse_complement,
 )
 from dataset_scripts.readers import DataFormatError
+from dataset_scripts.tasks import get_task
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
 PROM = os.path.join(DATA, "gue_prom_core_all_dev.csv")
@@ -29,7 +30,7 @@ SPLICE = os.path.join(DATA, "gue_splice_dev.csv")
 
 
 def test_gue_promoter_csv():
-    ds = build_sequence_classification_dataset({"train": PROM, "validation": PROM}, task="promoter")
+    ds = get_task("promoter").read({"train": PROM, "validation": PROM})
     assert set(ds) == {"train", "validation"} and ds["train"].num_rows == 40
     f = ds["train"].features["label"]
     assert isinstance(f, datasets.ClassLabel) and f.names == ["non_promoter", "promoter"]
@@ -39,7 +40,7 @@ def test_gue_promoter_csv():
 
 
 def test_gue_splice_three_classes_and_generic_names():
-    ds = build_sequence_classification_dataset(SPLICE, task="splice")
+    ds = get_task("splice").read(SPLICE)
     assert ds["train"].features["label"].names == ["0", "1", "2"]
     assert np.bincount(ds["train"]["label"]).tolist() == [15, 15, 15]
     named = build_sequence_classification_dataset(SPLICE, label_names=["neither", "acceptor", "donor"])

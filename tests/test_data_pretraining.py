@@ -251,6 +251,7 @@ def test_cli_pretraining(tmp_path, genome_path, capsys):
     assert "--bases-per-region" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sigkilled_build_leaves_no_output_and_a_rerun_cleans_up(tmp_path):
     import signal
     import subprocess

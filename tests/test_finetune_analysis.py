@@ -79,15 +79,33 @@ def test_embed_rejects_unknown_output_format(folder, tmp_path):
         embed.save_embeddings(tmp_path / "e.csv", np.zeros((2, 3)), {}, {})
 
 
-def test_tsne_figure_and_silhouette_separate_clusters(tmp_path):
+def test_silhouette_is_high_for_separated_clusters_and_near_zero_for_shuffled_labels(tmp_path):
+    from matplotlib.image import imread
+    from sklearn.metrics import silhouette_score
+
     rng = np.random.default_rng(0)
     cell_types = ["K562"] * 40 + ["HepG2"] * 40
+    shuffled = list(rng.permutation(cell_types))
     separated = np.concatenate([rng.normal(0, 1, (40, 8)) + 6, rng.normal(0, 1, (40, 8)) - 6])
     mixed = rng.normal(0, 1, (80, 8))
     scores = analysis.tsne_panels({"separated": separated, "mixed": mixed}, cell_types, tmp_path / "f.png")
-    assert (tmp_path / "f.png").stat().st_size > 1000
-    assert scores["separated"]["silhouette_tsne"] > 0.5 > abs(scores["mixed"]["silhouette_tsne"])
-    assert scores["separated"]["silhouette_embedding_cosine"] > 0.5
+    assert list(scores) == ["separated", "mixed"]
+    # in the embedding space the score is sklearn's cosine silhouette of exactly these points and labels
+    assert scores["separated"]["silhouette_embedding_cosine"] == pytest.approx(
+        silhouette_score(separated, cell_types, metric="cosine"), abs=1e-9)
+    assert scores["separated"]["silhouette_embedding_cosine"] > 0.9
+    assert scores["separated"]["silhouette_tsne"] > 0.8
+    assert abs(scores["mixed"]["silhouette_embedding_cosine"]) < 0.1 and abs(scores["mixed"]["silhouette_tsne"]) < 0.1
+    # the same well-separated points with labels that carry no information score near 0
+    shuffled_scores = analysis.tsne_panels({"separated": separated}, shuffled, tmp_path / "g.png")
+    assert abs(shuffled_scores["separated"]["silhouette_embedding_cosine"]) < 0.1
+    assert abs(shuffled_scores["separated"]["silhouette_tsne"]) < 0.1
+    # one panel per embedding set (5.5 inches each at 120 dpi)
+    two, one = imread(tmp_path / "f.png"), imread(tmp_path / "g.png")
+    assert two.shape[1] == pytest.approx(2 * one.shape[1], rel=0.01) and two.shape[0] == one.shape[0]
+    # a single cell type has no silhouette
+    alone = analysis.tsne_panels({"x": mixed[:20]}, ["K562"] * 20, tmp_path / "h.png")
+    assert np.isnan(alone["x"]["silhouette_tsne"]) and np.isnan(alone["x"]["silhouette_embedding_cosine"])
 
 
 def test_aggregate_and_table():
@@ -102,10 +120,10 @@ def test_aggregate_and_table():
 
 
 def test_region_encoder_specs():
-    assert analysis.region_encoder_overrides("native") == {"encoder_type": "native"}
+    assert analysis.region_encoder_overrides("native") == {"encoder": "native", "encoder_kwargs": {}}
     assert analysis.region_encoder_overrides("swin_tiny_patch4_window7_224") == {
-        "encoder_type": "timm", "timm_model_name": "swin_tiny_patch4_window7_224", "timm_input_mode": "resize"}
-    assert analysis.region_encoder_overrides("vit_tiny_patch16_224@native")["timm_input_mode"] == "native"
+        "encoder": "timm", "encoder_kwargs": {"model_name": "swin_tiny_patch4_window7_224", "input_mode": "resize"}}
+    assert analysis.region_encoder_overrides("vit_tiny_patch16_224@native")["encoder_kwargs"]["input_mode"] == "native"
 
 
 def test_analysis_help_lists_the_commands_and_budgets(capsys):
@@ -120,36 +138,130 @@ def test_analysis_help_lists_the_commands_and_budgets(capsys):
     assert all(c in text for c in ("fig2", "table5", "table7", "table8"))
 
 
-def test_fig2_and_table5_end_to_end_on_the_mini_atlas(pretraining_dataset, tmp_path, monkeypatch):
-    """Tiny budgets: the commands run, write their files and carry every variant."""
-    from modeling_genebert import GeneBertConfig
+def _safetensors(folder) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
 
-    micro = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                 max_position_embeddings=128)
-    real_from_preset = GeneBertConfig.from_preset.__func__
+    return load_file(str(Path(folder) / "model.safetensors"))
 
-    def micro_preset(cls, name, **overrides):  # the "tiny" preset, shrunk so that CI stays fast
-        overrides["sequence_config"] = {**micro, **overrides.get("sequence_config", {})}
-        return real_from_preset(cls, name, **overrides)
 
-    monkeypatch.setattr(GeneBertConfig, "from_preset", classmethod(micro_preset))
-    budget = ["--dataset", str(pretraining_dataset), "--pretrain_steps", "2", "--pretrain_batch_size", "4"]
-    summary = analysis.run(
-        ["table5", "--output_dir", str(tmp_path / "t5"), *budget, "--variants", "no loss", "MGM+NGSP+SRM",
-         "--train_file", str(DATA / "prom_core_all_train.csv"), "--validation_file", str(DATA / "prom_core_all_dev.csv"),
-         "--finetune_steps", "2", "--finetune_train_samples", "64", "--finetune_eval_samples", "64"]
-    )
-    assert list(summary["rows"]) == ["no loss", "MGM+NGSP+SRM"]
-    assert summary["runs"][0]["pretraining"] is None and summary["runs"][1]["pretraining"]["steps"] == 2
-    assert "| MGM+NGSP+SRM |" in (tmp_path / "t5" / "table.md").read_text()
-    assert json.loads((tmp_path / "t5" / "results.json").read_text())["budgets"]["finetune_steps"] == 2
-    folder = summary["runs"][1]["finetune_dir"]
-    assert (Path(folder) / "README.md").exists()
+def _table_line(name: str, stats: dict) -> str:
+    cells = [f"{stats[m]['mean']:.3f} ± {stats[m]['std']:.3f}" if m in stats else "n/a"
+             for m in analysis.TABLE_METRICS]
+    return f"| {name} | " + " | ".join(cells) + " |"
 
-    pretrained = str(Path(summary["runs"][1]["finetune_dir"]).parent / "pretrain" / "final")
-    fig = analysis.run(["fig2", "--output_dir", str(tmp_path / "f2"), "--dataset", str(pretraining_dataset),
-                         "--unimodal", pretrained, "--multimodal", pretrained, "--max_samples", "40"])
+
+def _files_match_the_summary(out: Path, summary: dict) -> None:
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(summary, default=str))
+    table = (out / "table.md").read_text()
+    for name, stats in summary["rows"].items():
+        assert _table_line(name, stats) in table
+
+
+FINETUNE = ["--train_file", str(DATA / "prom_core_all_train.csv"),
+            "--validation_file", str(DATA / "prom_core_all_dev.csv"),
+            "--finetune_steps", "2", "--finetune_train_samples", "64", "--finetune_eval_samples", "64"]
+
+
+@pytest.mark.slow
+def test_table5_two_seeds_rows_files_and_initialisations(pretraining_dataset, tmp_path):
+    """Two variants x two seeds (tiny preset, 2 steps each): every (variant, seed) is run, each row is
+    mean and sample std of its seeds' validation metrics, the files hold the summary, and "no loss"
+    fine-tunes a random initialisation while the pre-trained variant fine-tunes the pre-trained weights."""
+    out = tmp_path / "t5"
+    # a large pre-training learning rate moves the weights far from their initialisation in 2 steps
+    budget = ["--dataset", str(pretraining_dataset), "--pretrain_steps", "2", "--pretrain_batch_size", "4",
+              "--pretrain_args", "--learning_rate 0.05 --max_eval_samples 16"]
+    summary = analysis.run(["table5", "--output_dir", str(out), *budget, "--variants", "no loss", "MGM+NGSP+SRM",
+                            "--seeds", "0", "1", *FINETUNE])
+    assert set(summary["rows"]) == {"no loss", "MGM+NGSP+SRM"}
+    assert sorted((r["variant"], r["seed"]) for r in summary["runs"]) == [
+        ("MGM+NGSP+SRM", 0), ("MGM+NGSP+SRM", 1), ("no loss", 0), ("no loss", 1)]
+    assert summary["budgets"]["finetune_steps"] == 2 and summary["seeds"] == [0, 1]
+    runs = {(r["variant"], r["seed"]): r for r in summary["runs"]}
+
+    # each run's metrics are those its genebert-finetune run wrote; each row aggregates its two seeds
+    for run in summary["runs"]:
+        written = json.loads((Path(run["finetune_dir"]) / "results.json").read_text())
+        assert written["results"]["validation"] == run["finetune"] and written["seed"] == run["seed"]
+        assert written["hyperparameters"]["global_steps"] == 2
+    some_spread = False
+    for name, row in summary["rows"].items():
+        assert {"precision", "recall", "roc_auc"} <= set(row) <= set(analysis.TABLE_METRICS)
+        for metric, stats in row.items():
+            values = [runs[(name, seed)]["finetune"][metric] for seed in (0, 1)]
+            assert stats["n"] == 2
+            assert stats["mean"] == pytest.approx(np.mean(values), abs=1e-12)
+            assert stats["std"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+            some_spread |= stats["std"] > 0
+    assert some_spread, "two seeds gave identical metrics everywhere: the seed does not reach the runs"
+    _files_match_the_summary(out, summary)
+    assert "over 2 seed(s)" in (out / "table.md").read_text()
+
+    # pre-training: only for the pre-trained variant, with its loss weights and the requested steps
+    for seed in (0, 1):
+        assert runs[("no loss", seed)]["pretraining"] is None
+        assert runs[("MGM+NGSP+SRM", seed)]["pretraining"]["steps"] == 2
+    no_loss, with_loss = (json.loads((Path(runs[(v, 0)]["finetune_dir"]) / "results.json").read_text())
+                          for v in ("no loss", "MGM+NGSP+SRM"))
+    pretrained = Path(with_loss["model_name_or_path"])  # what the pre-trained variant's fine-tuning started from
+    assert pretrained.is_relative_to(out / "mgm_ngsp_srm" / "seed0" / "pretrain")
+    config = json.loads((pretrained / "config.json").read_text())
+    assert (config["mgm_weight"], config["ngsp_weight"], config["srm_weight"]) == (1.0, 1.0, 0.5)
+    assert not (out / "no_loss" / "seed0" / "pretrain").exists()
+
+    # "no loss" starts from random weights, the pre-trained variant from the pre-trained ones
+    assert no_loss["from_scratch"] is True and no_loss["init"].startswith("random")
+    assert with_loss["from_scratch"] is False and with_loss["init"] == "pre-trained GeneBERT"
+    start = _safetensors(pretrained)
+    ends = {v: _safetensors(runs[(v, 0)]["finetune_dir"]) for v in ("no loss", "MGM+NGSP+SRM")}
+    shared = [k for k in start if k.startswith("genebert.bert.encoder.") and all(k in e for e in ends.values())]
+    assert shared
+
+    def distance(weights):  # mean absolute difference to the pre-trained encoder
+        return float(torch.cat([(weights[k] - start[k]).abs().flatten() for k in shared]).mean())
+
+    # 2 fine-tuning steps at lr 5e-4 move a weight by about 1e-3 at most; the pre-training moved them far more
+    fine_tuned, from_scratch = distance(ends["MGM+NGSP+SRM"]), distance(ends["no loss"])
+    assert fine_tuned < 2e-3 and from_scratch > 10 * max(fine_tuned, 1e-4), (fine_tuned, from_scratch)
+
+
+@pytest.mark.slow
+def test_table5_one_seed_has_zero_std(tmp_path, pretraining_dataset):
+    out = tmp_path / "t5"
+    summary = analysis.run(["table5", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
+                            "--variants", "no loss", "--seeds", "3", *FINETUNE])
+    assert list(summary["rows"]) == ["no loss"] and [r["seed"] for r in summary["runs"]] == [3]
+    (run,) = summary["runs"]
+    for metric, stats in summary["rows"]["no loss"].items():
+        assert stats == {"mean": pytest.approx(run["finetune"][metric]), "std": 0.0, "n": 1}
+    _files_match_the_summary(out, summary)
+    assert "over 1 seed(s)" in (out / "table.md").read_text()
+
+
+@pytest.mark.slow
+def test_fig2_compares_two_different_models(pretraining_dataset, tmp_path):
+    """fig2 pre-trains a uni-modal (no SRM) and a multi-modal model and scores each one's own embeddings."""
+    from sklearn.metrics import silhouette_score
+
+    out = tmp_path / "f2"
+    fig = analysis.run(["fig2", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
+                        "--pretrain_steps", "2", "--pretrain_batch_size", "4", "--max_samples", "40"])
+    uni, multi = fig["models"]["uni-modal (MGM+NGSP)"], fig["models"]["multi-modal (MGM+NGSP+SRM)"]
+    assert Path(uni).resolve() != Path(multi).resolve()
+    weights = {folder: json.loads((Path(folder) / "config.json").read_text()) for folder in (uni, multi)}
+    assert (weights[uni]["ngsp_weight"], weights[uni]["srm_weight"]) == (1.0, 0.0)
+    assert (weights[multi]["ngsp_weight"], weights[multi]["srm_weight"]) == (1.0, 0.5)
+    assert all(p["steps"] == 2 for p in fig["pretraining"].values()) and len(fig["pretraining"]) == 2
+
+    records = embed.read_records(str(pretraining_dataset), split="validation", max_samples=40, seed=0)
+    assert fig["samples"] == 40 == len(records["sequence"])
+    assert fig["cell_types"] == sorted(set(records["cell_type"])) == ["HepG2", "K562"]
+    embeddings = {}
+    for title, folder in fig["models"].items():
+        model, tokenizer = embed.load_encoder(folder)
+        embeddings[title] = embed.embed_sequences(model, tokenizer, records["sequence"], pooling="cls")
+        expected = silhouette_score(embeddings[title], records["cell_type"], metric="cosine")
+        assert fig["silhouette"][title]["silhouette_embedding_cosine"] == pytest.approx(expected, abs=1e-5)
+    assert not np.allclose(*embeddings.values())  # two different models, not one folder twice
     assert Path(fig["figure"]).stat().st_size > 1000
-    assert set(fig["cell_types"]) == {"K562", "HepG2"} or len(fig["cell_types"]) >= 2
-    for scores in fig["silhouette"].values():
-        assert -1 <= scores["silhouette_tsne"] <= 1
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(fig, default=str))

@@ -25,21 +25,19 @@ def tiny_model() -> GeneBertForPreTraining:
         "tiny",
         sequence_config=dict(kmer=6, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
                              max_position_embeddings=64),
-        region_config=dict(encoder_type="timm", timm_input_mode="native", num_tfs=12,
-                           timm_model_name="swin_tiny_patch4_window7_224",
-                           timm_kwargs=dict(embed_dim=24, depths=(1, 1), num_heads=(1, 2), window_size=4)),
+        region_config=dict(encoder="timm", num_tfs=12,
+                           encoder_kwargs=dict(model_name="swin_tiny_patch4_window7_224", input_mode="native",
+                                               embed_dim=24, depths=(1, 1), num_heads=(1, 2), window_size=4)),
         projection_dim=16,
     )
     return GeneBertForPreTraining(config).eval()
 
 
-def make_tokenizer():
-    try:
-        tokenizer = GeneBertTokenizer(k=6)
-        tokenizer(DNA[0])
-        return tokenizer
-    except Exception:  # the tokenizer is developed in parallel; the model round-trip stands alone
-        return None
+def make_tokenizer() -> GeneBertTokenizer:
+    tokenizer = GeneBertTokenizer(k=6)
+    ids = tokenizer(DNA[0])["input_ids"]
+    assert len(ids) == len(DNA[0]) - 6 + 1 + 2, ids  # one id per 6-mer, [CLS] ... [SEP]
+    return tokenizer
 
 
 REMOTE = textwrap.dedent(
@@ -86,11 +84,8 @@ def saved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hub")
     model, tokenizer = tiny_model(), make_tokenizer()
     model.save_pretrained(folder)
-    if tokenizer is not None:
-        tokenizer.save_pretrained(folder)
-        input_ids = tokenizer(DNA, padding=True, return_tensors="pt")["input_ids"]
-    else:
-        input_ids = torch.randint(5, 4101, (2, 30))
+    tokenizer.save_pretrained(folder)
+    input_ids = tokenizer(DNA, padding=True, return_tensors="pt")["input_ids"]
     inputs = dict(
         input_ids=input_ids,
         attention_mask=(input_ids != 0).long(),
@@ -109,6 +104,7 @@ def test_folder_contents(saved):
     names = set(os.listdir(folder))
     assert {"config.json", "model.safetensors", "configuration_genebert.py", "modeling_genebert.py",
             "region_encoders.py"} <= names
+    assert {"tokenizer_config.json", "vocab.txt", "tokenization_genebert.py"} <= names
     assert not any(name.endswith(".bin") for name in names)
     auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
     assert auto_map["AutoConfig"] == "configuration_genebert.GeneBertConfig"
@@ -120,6 +116,10 @@ def test_folder_contents(saved):
     # the remote code is the package's own modules, not hand-kept copies
     for name in ("configuration_genebert.py", "modeling_genebert.py", "region_encoders.py"):
         assert (folder / name).read_text() == (REPO / "modeling_genebert" / name).read_text()
+    tokenizer_code = (REPO / "tokenization" / "tokenization_genebert.py").read_text()
+    assert (folder / "tokenization_genebert.py").read_text() == tokenizer_code
+    tokenizer_map = json.loads((folder / "tokenizer_config.json").read_text())["auto_map"]["AutoTokenizer"]
+    assert tokenizer_map[0] == "tokenization_genebert.GeneBertTokenizer"
 
 
 def test_auto_classes_with_package_installed(saved):
@@ -134,33 +134,43 @@ def test_auto_classes_with_package_installed(saved):
     torch.testing.assert_close(base.region_embeds, expected.region_embeds, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_remote_code_without_the_package(saved, tmp_path):
     folder, _, tokenizer, _, expected = saved
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    args = [sys.executable, "-c", REMOTE, str(folder), str(REPO)] + (DNA if tokenizer is not None else [])
+    args = [sys.executable, "-c", REMOTE, str(folder), str(REPO), *DNA]
     result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "remote ok" in result.stdout, result.stdout + result.stderr
     remote = load_file(folder / "remote_outputs.safetensors")
     for key in ("loss", "prediction_logits", "seq_relationship_logits", "sequence_embeds", "region_embeds"):
         torch.testing.assert_close(remote[key], expected[key], rtol=0, atol=0)
     torch.testing.assert_close(remote["base_region_embeds"], expected.region_embeds, rtol=0, atol=0)
-    if tokenizer is not None:
-        torch.testing.assert_close(remote["input_ids"], tokenizer(DNA, padding=True, return_tensors="pt")["input_ids"])
+    torch.testing.assert_close(remote["input_ids"], tokenizer(DNA, padding=True, return_tensors="pt")["input_ids"],
+                               rtol=0, atol=0)
 
 
 def test_fill_mask_pipeline(saved, tmp_path):
-    folder, model, tokenizer, *_ = saved
-    if tokenizer is None:
-        pytest.skip("GeneBertTokenizer not available yet")
-    masked_lm = GeneBertForMaskedLM.from_pretrained(folder)
+    """A pre-training folder's MGM head serves fill-mask: the masked-LM class loads it unchanged and the
+    pipeline ranks 6-mers by that head's softmax at the [MASK]."""
+    folder, model, tokenizer, inputs, expected = saved
+    masked_lm = GeneBertForMaskedLM.from_pretrained(folder).eval()
+    with torch.no_grad():  # same encoder + head as the pre-training model (the sequence side has no region input)
+        logits = masked_lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+    torch.testing.assert_close(logits, expected.prediction_logits, rtol=1e-5, atol=1e-5)
     masked_lm.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     fill = pipeline("fill-mask", model=str(tmp_path), tokenizer=str(tmp_path))
+    assert fill.tokenizer.mask_token == "[MASK]"
     text = DNA[0][:12] + fill.tokenizer.mask_token + DNA[0][12:]
-    try:
-        tokenizer(text)
-    except ValueError as error:
-        pytest.skip(f"the tokenizer does not accept {fill.tokenizer.mask_token} in text yet: {error}")
+    encoded = tokenizer(text, return_tensors="pt")
+    ids = encoded["input_ids"][0].tolist()
+    assert ids.count(tokenizer.mask_token_id) == 1 and len(ids) == (12 - 5) + 1 + (len(DNA[0]) - 12 - 5) + 2
+    with torch.no_grad():
+        probs = masked_lm(**encoded).logits[0, ids.index(tokenizer.mask_token_id)].softmax(-1)
     predictions = fill(text, top_k=3)
-    assert len(predictions) == 3 and all(p["token_str"] for p in predictions)
+    assert [p["token"] for p in predictions] == probs.topk(3).indices.tolist()
+    torch.testing.assert_close(torch.tensor([p["score"] for p in predictions]), probs.topk(3).values,
+                               rtol=1e-5, atol=1e-7)
+    assert len({p["token"] for p in predictions}) == 3
+    assert all(len(p["token_str"]) == 6 and set(p["token_str"]) <= set("ACGT") for p in predictions)

@@ -101,6 +101,7 @@ def test_sliding_window_embeddings_aggregate_the_windows(encoder, pooling, how, 
         embed_sequences(model, tok, [long], long_inputs="chunk")
 
 
+@pytest.mark.slow
 def test_finetune_with_sliding_windows_sees_the_tail(tmp_path):
     """A motif planted past the first window is learnable only with sliding windows; metrics are per sequence."""
     motif = "GATTACAGGTACCA"

@@ -127,7 +127,7 @@ def test_compute_metrics_for_trainer_takes_logits():
     m = compute_metrics(EvalPrediction(predictions=logits, label_ids=np.array([0, 0, 0, 0, 1, 1])))
     assert m["precision"] == pytest.approx(0.625)
     assert m["roc_auc"] == pytest.approx(7 / 8)
-    splice = build_compute_metrics(splice=True, neither_label=2)
+    splice = build_compute_metrics(metric_sets=("classification", "splice"), neither_label=2)
     out = splice(EvalPrediction(predictions=(np.zeros((3, 3)),), label_ids=np.array([0, 1, 2])))
     assert {"topk_accuracy", "pr_auc", "topk_accuracy_0", "pr_auc_1"} <= set(out)
 

@@ -5,6 +5,7 @@ import torch
 from transformers import BertConfig, BertForMaskedLM, BertForPreTraining
 
 from modeling_genebert import GeneBertConfig, GeneBertForMaskedLM, GeneBertForPreTraining
+from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 
 BERT = dict(vocab_size=5 + 4**3, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
             max_position_embeddings=64)
@@ -35,7 +36,7 @@ def test_import_bert_for_masked_lm(tmp_path, fmt):
     save_checkpoint(bert, tmp_path / "ckpt", fmt)
 
     model = GeneBertForPreTraining(genebert_config()).eval()
-    info = model.load_sequence_encoder_weights(tmp_path / "ckpt")
+    info = load_sequence_encoder_weights(model, tmp_path / "ckpt")
     # a masked-LM checkpoint has no pooler and no NSP head: reported, not silently skipped
     assert sorted(info["missing_keys"]) == sorted([
         "genebert.bert.pooler.dense.weight", "genebert.bert.pooler.dense.bias",
@@ -50,7 +51,7 @@ def test_import_bert_for_masked_lm(tmp_path, fmt):
 
     ids = torch.randint(5, BERT["vocab_size"], (2, 12))
     masked_lm = GeneBertForMaskedLM(genebert_config()).eval()
-    assert masked_lm.load_sequence_encoder_weights(tmp_path / "ckpt") == {"missing_keys": [], "unexpected_keys": []}
+    assert load_sequence_encoder_weights(masked_lm, tmp_path / "ckpt") == {"missing_keys": [], "unexpected_keys": []}
     with torch.no_grad():
         expected = bert(ids).logits
         torch.testing.assert_close(model(ids).prediction_logits, expected)
@@ -62,7 +63,7 @@ def test_import_bert_for_pretraining_includes_ngsp_head(tmp_path):
     bert = BertForPreTraining(BertConfig(**BERT)).eval()
     bert.save_pretrained(tmp_path)
     model = GeneBertForPreTraining(genebert_config()).eval()
-    assert model.load_sequence_encoder_weights(tmp_path) == {"missing_keys": [], "unexpected_keys": []}
+    assert load_sequence_encoder_weights(model, tmp_path) == {"missing_keys": [], "unexpected_keys": []}
     ids = torch.randint(5, BERT["vocab_size"], (2, 12))
     with torch.no_grad():
         ref, out = bert(ids), model(ids)
@@ -73,4 +74,4 @@ def test_import_bert_for_pretraining_includes_ngsp_head(tmp_path):
 def test_shape_mismatch_is_an_error(tmp_path):
     BertForMaskedLM(BertConfig(**{**BERT, "hidden_size": 64})).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="shape"):
-        GeneBertForPreTraining(genebert_config()).load_sequence_encoder_weights(tmp_path)
+        load_sequence_encoder_weights(GeneBertForPreTraining(genebert_config()), tmp_path)

@@ -9,14 +9,14 @@ from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertMo
 from modeling_genebert.region_encoders import TimmRegionEncoder
 
 R, TFS = 10, 40
-SWIN = dict(timm_model_name="swin_tiny_patch4_window7_224",
-            timm_kwargs=dict(embed_dim=24, depths=(1, 1), num_heads=(1, 2), window_size=4))
-VIT = dict(timm_model_name="vit_tiny_patch16_224", timm_kwargs=dict(embed_dim=24, depth=1, num_heads=2))
+SWIN_KWARGS = dict(embed_dim=24, depths=(1, 1), num_heads=(1, 2), window_size=4)
+SWIN = dict(model_name="swin_tiny_patch4_window7_224", **SWIN_KWARGS)
+VIT = dict(model_name="vit_tiny_patch16_224", embed_dim=24, depth=1, num_heads=2)
 ENCODERS = {
-    "native": dict(encoder_type="native"),
-    "timm-swin-native": dict(encoder_type="timm", timm_input_mode="native", **SWIN),
-    "timm-swin-resize": dict(encoder_type="timm", timm_input_mode="resize", timm_img_size=[32, 32], **SWIN),
-    "timm-vit-native": dict(encoder_type="timm", timm_input_mode="native", **VIT),
+    "native": dict(encoder="native"),
+    "timm-swin-native": dict(encoder="timm", encoder_kwargs=dict(input_mode="native", **SWIN)),
+    "timm-swin-resize": dict(encoder="timm", encoder_kwargs=dict(input_mode="resize", img_size=[32, 32], **SWIN)),
+    "timm-vit-native": dict(encoder="timm", encoder_kwargs=dict(input_mode="native", **VIT)),
 }
 
 
@@ -68,7 +68,7 @@ def test_native_timm_input_pads_to_the_patch_grid():
 def test_untiled_input_size_is_refused():
     """The measured trap: a 4x4-patch Swin at height 10 would silently ignore the last row."""
     with pytest.raises(ValueError, match="not tiled"):
-        GeneBertModel(config(dict(encoder_type="timm", timm_input_mode="native", timm_img_size=[10, 40], **SWIN)))
+        GeneBertModel(config(dict(encoder="timm", encoder_kwargs=dict(input_mode="native", img_size=[10, 40], **SWIN))))
 
 
 def test_timm_model_save_load_restores_buffers(tmp_path):
@@ -89,8 +89,7 @@ def test_timm_model_save_load_restores_buffers(tmp_path):
 def test_imagenet_init_from_a_local_file(tmp_path, monkeypatch, suffix):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     region = ENCODERS["timm-swin-native"]
-    reference = timm.create_model(region["timm_model_name"], pretrained=False, num_classes=0,
-                                  img_size=(12, 40), **region["timm_kwargs"])
+    reference = timm.create_model(SWIN["model_name"], pretrained=False, num_classes=0, img_size=(12, 40), **SWIN_KWARGS)
     file = tmp_path / f"weights{suffix}"
     state = {k: v.contiguous() for k, v in reference.state_dict().items()}
     save_file(state, file) if suffix == ".safetensors" else torch.save(state, file)

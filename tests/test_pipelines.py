@@ -82,15 +82,55 @@ def test_token_classification_one_prediction_per_kmer(folders):
     assert {t["entity"] for t in tags} <= {"exon", "intron", "site"}
 
 
-def test_fill_mask_model_ranks_kmers_for_a_masked_token(folders):
-    """The model side of fill-mask: logits over the k-mer vocabulary at a [MASK] position."""
-    model = GeneBertForMaskedLM.from_pretrained(folders["mlm"]).eval()
-    tokenizer = GeneBertTokenizer.from_pretrained(folders["mlm"])
-    batch = tokenizer(DNA, return_tensors="pt")
-    batch["input_ids"][0, 5] = tokenizer.mask_token_id
+def _mask_scores(folder, text):
+    """The model's own softmax over the vocabulary at the [MASK] of ``text``, computed without the pipeline."""
+    model = GeneBertForMaskedLM.from_pretrained(folder).eval()
+    tokenizer = GeneBertTokenizer.from_pretrained(folder)
+    batch = tokenizer(text, return_tensors="pt")
+    (position,) = (batch["input_ids"][0] == tokenizer.mask_token_id).nonzero()[:, 0].tolist()
     with torch.no_grad():
         logits = model(**batch).logits
-    assert logits.shape == (1, len(DNA) - K + 3, 5 + 4**K)
+    assert logits.shape == (1, batch["input_ids"].shape[1], 5 + 4**K)
+    return logits[0, position].softmax(-1), tokenizer
+
+
+def _assert_distinct_kmers(predictions, tokenizer):
+    tokens = [p["token"] for p in predictions]
+    assert len(set(tokens)) == len(tokens), tokens
+    for p in predictions:
+        assert p["token_str"] == tokenizer.convert_ids_to_tokens(p["token"])
+        assert len(p["token_str"]) == K and set(p["token_str"]) <= set("ACGT"), p  # a k-mer, not a special token
+
+
+def test_fill_mask_model_ranks_kmers_for_a_masked_token(folders):
+    """fill-mask ranks k-mers by the model's own softmax at the [MASK] position, best first."""
+    text = DNA[:8] + "[MASK]" + DNA[8:]
+    probs, tokenizer = _mask_scores(folders["mlm"], text)
+    top = probs.topk(10)
+    predictions = pipeline("fill-mask", model=folders["mlm"])(text, top_k=10)
+    assert [p["token"] for p in predictions] == top.indices.tolist()
+    np.testing.assert_allclose([p["score"] for p in predictions], top.values.numpy(), rtol=1e-5, atol=1e-7)
+    scores = [p["score"] for p in predictions]
+    assert scores == sorted(scores, reverse=True) and sum(scores) <= 1 + 1e-6
+    _assert_distinct_kmers(predictions, tokenizer)
+
+
+def test_fill_mask_ranking_follows_the_masked_lm_head(folders, tmp_path):
+    """A head biased towards three chosen k-mers makes the pipeline return exactly them, in that order."""
+    model = GeneBertForMaskedLM.from_pretrained(folders["mlm"]).eval()
+    tokenizer = GeneBertTokenizer.from_pretrained(folders["mlm"])
+    chosen = ["GATC", "TTTT", "CAGA"]
+    ids = tokenizer.convert_tokens_to_ids(chosen)
+    with torch.no_grad():
+        model.cls.predictions.bias[ids] += torch.tensor([30.0, 25.0, 20.0])
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    text = DNA[:8] + "[MASK]" + DNA[8:]
+    probs, _ = _mask_scores(str(tmp_path), text)
+    predictions = pipeline("fill-mask", model=str(tmp_path))(text, top_k=3)
+    assert [p["token_str"] for p in predictions] == chosen
+    np.testing.assert_allclose([p["score"] for p in predictions], probs[ids].numpy(), rtol=1e-5, atol=1e-7)
+    assert predictions[0]["score"] > 0.99
 
 
 def test_fill_mask_pipeline_shape(folders):
@@ -99,7 +139,7 @@ def test_fill_mask_pipeline_shape(folders):
     assert len(predictions) == 3
     assert set(predictions[0]) == {"score", "token", "token_str", "sequence"}
     scores = [p["score"] for p in predictions]
-    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores) and sum(scores) <= 1 + 1e-6
     tokenizer = GeneBertTokenizer.from_pretrained(folders["mlm"])
-    assert all(p["token_str"] == tokenizer.convert_ids_to_tokens(p["token"]) for p in predictions)
+    _assert_distinct_kmers(predictions, tokenizer)
     assert all(isinstance(p["sequence"], str) and set(p["sequence"]) <= set("ACGTN") for p in predictions)

@@ -93,6 +93,7 @@ def pretrain_args(dataset, config, output_dir, **overrides) -> list[str]:
     return [item for key, value in options.items() for item in (f"--{key}", str(value))]
 
 
+@pytest.mark.slow
 def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_config_file, tmp_path):
     from huggingface_hub import ModelCard
     from transformers import AutoModelForPreTraining, AutoTokenizer
@@ -123,6 +124,7 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     assert type(model).__name__ == "GeneBertForPreTraining" and tokenizer.kmer == 6
 
 
+@pytest.mark.slow
 def test_loss_switches_reach_the_trainer(pretraining_dataset, micro_config_file, tmp_path):
     summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
                                  srm_weight=0, save_steps=100))
@@ -145,6 +147,7 @@ def cli(args, **kwargs):
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_to_the_same_step_count(pretraining_dataset, micro_config_file, tmp_path):
     run = tmp_path / "run"
     args = pretrain_args(pretraining_dataset, micro_config_file, run, max_steps=60, save_steps=4,
@@ -172,6 +175,7 @@ def test_sigkilled_run_resumes_to_the_same_step_count(pretraining_dataset, micro
     assert first_logged <= killed_at  # history carried over from the checkpoint
 
 
+@pytest.mark.slow
 def test_two_process_cpu_ddp_ranks_agree(pretraining_dataset, micro_config_file, tmp_path):
     """2-process DDP over gloo on the CPU (torchrun sets the env; accelerate picks it up)."""
     run = tmp_path / "ddp"

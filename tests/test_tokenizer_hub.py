@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from transformers import AutoTokenizer
 
 from modeling_genebert import GeneBertTokenizer
@@ -63,6 +64,7 @@ REMOTE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_remote_code_loads_without_the_package(tmp_path):
     tok = GeneBertTokenizer(k=4)
     folder = tmp_path / "hub"

@@ -9,6 +9,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModel
 
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertModel
+from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +52,10 @@ def test_sequence_encoder_init_reads_tensors_only(tmp_path):
     # a pickle that would run code if unpickled without weights_only
     (tmp_path / "pytorch_model.bin").write_bytes(pickle.dumps(os.system))
     with pytest.raises(OSError, match=r"pytorch_model.bin: cannot read weights: it holds objects other than tensors"):
-        model.load_sequence_encoder_weights(tmp_path)
+        load_sequence_encoder_weights(model, tmp_path)
     torch.save({"bert.embeddings.word_embeddings.weight": torch.zeros(3)}, tmp_path / "pytorch_model.bin")
     with pytest.raises(ValueError, match="checkpoint shape"):
-        model.load_sequence_encoder_weights(tmp_path)
+        load_sequence_encoder_weights(model, tmp_path)
     (tmp_path / "pytorch_model.bin").write_bytes(b"PK\x03\x04broken")
     with pytest.raises(OSError, match="cannot read weights"):
-        model.load_sequence_encoder_weights(tmp_path)
+        load_sequence_encoder_weights(model, tmp_path)

@@ -15,6 +15,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from dataset_scripts.tasks import get_task, list_tasks
+
 from modeling_genebert.evaluation.metrics import METRIC_DESCRIPTIONS, describe
 from modeling_genebert.cards.model_card import BASE_TAGS, render_model_card
 
@@ -22,13 +24,11 @@ from modeling_genebert.cards.model_card import BASE_TAGS, render_model_card
 _METRIC_TYPES = {"roc_auc": "roc_auc", "pr_auc": "pr_auc", "topk_accuracy": "top_k_accuracy"}
 _ORDER = ("precision", "recall", "roc_auc", "f1", "mcc", "accuracy", "topk_accuracy", "pr_auc")
 
-TASK_TITLES = {
-    "promoter": "promoter classification",
-    "tfbs": "transcription-factor binding-site classification",
-    "disease": "disease-risk classification",
-    "splice": "splice-site classification (acceptor / donor / neither)",
-    "generic": "sequence classification",
-}
+
+
+def task_title(task: str) -> str:
+    """The registered task's title; a name no longer registered (an old results file) stands for itself."""
+    return get_task(task).title if task in list_tasks() else task
 
 
 def _ordered(metrics: dict[str, float]) -> list[str]:
@@ -75,7 +75,7 @@ def eval_results(
             out.append(
                 EvalResult(
                     task_type="text-classification",
-                    task_name=TASK_TITLES.get(task, task),
+                    task_name=task_title(task),
                     dataset_type=dataset_type,
                     dataset_name=dataset_name,
                     dataset_split=split,
@@ -113,7 +113,7 @@ def finetuning_model_card(
         library_name="transformers",
         pipeline_tag="text-classification",
         tags=BASE_TAGS + ["sequence-classification", task],
-        model_name=f"GeneBERT {TASK_TITLES.get(task, task)}",
+        model_name=f"GeneBERT {task_title(task)}",
         eval_results=eval_results(
             results, task=task, dataset_type=dataset_type or dataset_name, dataset_name=dataset_name
         )
@@ -121,7 +121,7 @@ def finetuning_model_card(
         metrics=sorted({m for r in results.values() for m in r if m in METRIC_DESCRIPTIONS}),
     )
     setup = {
-        "task": f"{task} ({TASK_TITLES.get(task, task)})",
+        "task": f"{task} ({task_title(task)})",
         "labels": ", ".join(f"{i} = {name}" for i, name in enumerate(label_names)),
         "initial weights": f"{init} (`{base_model}`)",
         "region input": (
@@ -147,7 +147,7 @@ def finetuning_model_card(
         "Not a clinical or diagnostic tool.",
     }
     return render_model_card(
-        title=f"GeneBERT fine-tuned for {TASK_TITLES.get(task, task)}",
+        title=f"GeneBERT fine-tuned for {task_title(task)}",
         summary=f"A GeneBERT sequence classifier fine-tuned on `{dataset_name}` "
         f"({', '.join(f'{n} {s}' for s, n in data_sizes.items())} samples), starting from {init}.",
         card_data=card_data,
@@ -156,4 +156,4 @@ def finetuning_model_card(
     )
 
 
-__all__ = ["finetuning_model_card", "results_table", "eval_results", "TASK_TITLES"]
+__all__ = ["eval_results", "finetuning_model_card", "results_table", "task_title"]

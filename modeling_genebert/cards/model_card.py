@@ -8,6 +8,8 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from modeling_genebert.region_encoders import describe_region_encoder
+
 CITATION = """@article{mo2021genebert,
   title   = {Multi-modal Self-supervised Pre-training for Regulatory Genome Across Cell Types},
   author  = {Mo, Shentong and Fu, Xi and Hong, Chenyang and Chen, Yizhen and Zheng, Yuxuan and
@@ -83,11 +85,7 @@ def pretraining_model_card(
             "sequence encoder": f"BERT, {seq.num_hidden_layers} layers, hidden {seq.hidden_size}, "
             f"{seq.num_attention_heads} heads, {seq.kmer}-mer vocabulary ({seq.vocab_size} tokens), "
             f"max {seq.max_position_embeddings} positions",
-            "region encoder": (
-                f"native transformer, {reg.num_hidden_layers} layers, hidden {reg.hidden_size}"
-                if reg.encoder_type == "native"
-                else f"timm `{reg.timm_model_name}` ({reg.timm_input_mode} input)"
-            ),
+            "region encoder": describe_region_encoder(reg),
             "region matrix": f"{reg.regions_per_sample} regions x {reg.num_tfs} TFs",
             "projection dim": config.projection_dim,
             "loss": f"{config.mgm_weight} * MGM + {config.ngsp_weight} * NGSP + {config.srm_weight} * SRM",

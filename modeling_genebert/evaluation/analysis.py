@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,14 @@ from typing import Any
 import numpy as np
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
+from dataset_scripts.cli import console_script
+from dataset_scripts.tasks import list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
 from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records
 from modeling_genebert.evaluation.metrics import METRIC_DESCRIPTIONS
 from modeling_genebert.finetuning.finetune import run as finetune_run
 from modeling_genebert.pretraining.pretrain import run as pretrain_run
+from modeling_genebert.region_encoders import list_region_encoders
 
 logger = logging.getLogger("genebert.analysis")
 
@@ -75,11 +79,13 @@ def dataset_shape(path: str) -> tuple[int, int]:
 
 
 def region_encoder_overrides(spec: str) -> dict[str, Any]:
-    """``native`` | ``TIMM_NAME`` (resize to its default input, the paper's mode) | ``TIMM_NAME@native``."""
-    if spec == "native":
-        return dict(encoder_type="native")
+    """Region-config fields for a spec: a registered encoder's name (e.g. ``native``, with no options) |
+    ``TIMM_NAME`` (the timm encoder, resized to the model's default input, the paper's mode) |
+    ``TIMM_NAME@native`` (the matrix at its own size, padded to tile)."""
+    if spec in list_region_encoders():
+        return dict(encoder=spec, encoder_kwargs={})
     name, _, mode = spec.partition("@")
-    return dict(encoder_type="timm", timm_model_name=name, timm_input_mode=mode or "resize")
+    return dict(encoder="timm", encoder_kwargs=dict(model_name=name, input_mode=mode or "resize"))
 
 
 def write_config(path: Path, preset: str, dataset: str, region: dict[str, Any] | None = None, **overrides) -> Path:
@@ -331,13 +337,13 @@ def _common(parser: argparse.ArgumentParser, finetuning: bool = True) -> None:
     parser.add_argument("--pretrain_args", default="", help="extra genebert-pretrain options, one quoted string")
     if not finetuning:
         return
-    parser.add_argument("--task", default="promoter", help="fine-tuning task (default promoter)")
+    parser.add_argument("--task", default="promoter", choices=list_tasks(), help="fine-tuning task (a registered task)")
     parser.add_argument("--train_file", required=True,
                         help="fine-tuning train file, e.g. GUE prom_core_all/train.csv.gz")
     parser.add_argument("--validation_file", default=None, help="fine-tuning evaluation file, e.g. .../dev.csv.gz")
     parser.add_argument("--finetune_steps", type=int, default=200, help="fine-tuning steps per run")
-    parser.add_argument("--finetune_batch_size", type=int, default=32)
-    parser.add_argument("--finetune_lr", type=float, default=5e-4)
+    parser.add_argument("--finetune_batch_size", type=int, default=32, help="fine-tuning batch size")
+    parser.add_argument("--finetune_lr", type=float, default=5e-4, help="fine-tuning peak learning rate")
     parser.add_argument("--finetune_train_samples", type=int, default=None, help="cap on fine-tuning train rows")
     parser.add_argument("--finetune_eval_samples", type=int, default=None, help="cap on evaluation rows")
     parser.add_argument("--finetune_args", default="", help="extra genebert-finetune options, one quoted string")
@@ -345,7 +351,7 @@ def _common(parser: argparse.ArgumentParser, finetuning: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_genebert.evaluation.analysis",
+        prog="genebert-analysis",
         description="GeneBERT's section-5 analyses at small scale (Fig. 2, Tables 5, 7, 8).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -355,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--multimodal", default=None, help="a multi-modal (MGM+NGSP+SRM) folder; default: pre-train one")
     p.add_argument("--split", default="validation", help="which split's samples to embed")
     p.add_argument("--max_samples", type=int, default=600, help="samples to embed")
-    p.add_argument("--pooling", default="cls", choices=("cls", "mean", "projected"))
+    p.add_argument("--pooling", default="cls", choices=("cls", "mean", "projected"),
+                   help="which vector embeds a sample: [CLS] state, masked mean, or the SRM projection")
     p.set_defaults(func=fig2)
     p = sub.add_parser("table5", help="loss ablation: no loss / MGM / MGM+NGSP / MGM+NGSP+SRM")
     _common(p)
@@ -374,12 +381,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point (``genebert-analysis``): runs :func:`run`, exit status 0."""
-    run(argv)
-    return 0
-
-
 def run(argv: list[str] | None = None) -> dict:
     """Run one analysis (fig2 / table5 / table7 / table8); returns its results."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -387,5 +388,7 @@ def run(argv: list[str] | None = None) -> dict:
     return args.func(args)
 
 
+main = console_script(run, "genebert-analysis")
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -29,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,10 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
+from dataset_scripts.cli import console_script
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
-from modeling_genebert.modeling_genebert import masked_mean
 from modeling_genebert.finetuning.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
+from modeling_genebert.modeling_genebert import masked_mean
 
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
@@ -205,7 +207,7 @@ def embed_dataset(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_genebert.evaluation.embed",
+        prog="genebert-embed",
         description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
     )
     parser.add_argument("--model_name_or_path", required=True, help="a GeneBERT folder")
@@ -214,21 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="cls (default), mean or projected")
     parser.add_argument("--split", default="validation", help="split of a pre-training dataset folder")
     parser.add_argument("--max_samples", type=int, default=None, help="seeded random subset of this size")
-    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--batch_size", type=int, default=64, help="sequences per forward pass")
     parser.add_argument("--max_length", type=int, default=512, help="max tokens per sequence")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --max_samples subset")
     parser.add_argument("--long_inputs", choices=LONG_INPUT_MODES, default="truncate",
                         help="longer sequences: truncate (with a warning) or embed sliding windows and aggregate")
     parser.add_argument("--window_overlap", type=int, default=None, help="sliding-window overlap in bases (default half a window)")
     parser.add_argument("--window_aggregation", choices=WINDOW_AGGREGATIONS, default="mean",
                         help="how window embeddings combine per sequence")
     return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point (``genebert-embed``): runs :func:`run`, exit status 0."""
-    run(argv)
-    return 0
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
@@ -239,5 +235,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     return summary
 
 
+main = console_script(run, "genebert-embed")
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -174,33 +174,52 @@ def splice_metrics(
     return out
 
 
+# The metric sets a task can name (``Task.metrics`` in dataset_scripts.tasks): name -> function of
+# (labels, probabilities, neither_label=..., id2label=...) returning a metric dict.
+METRIC_SETS: dict[str, Callable[..., dict[str, float]]] = {
+    "classification": lambda labels, probabilities, **_: classification_metrics(labels, probabilities),
+    "splice": lambda labels, probabilities, **kw: splice_metrics(labels, probabilities, **kw),
+}
+
+
+def _check_metric_sets(metric_sets: Sequence[str]) -> None:
+    unknown = [name for name in metric_sets if name not in METRIC_SETS]
+    if unknown:
+        raise ValueError(f"unknown metric set(s) {unknown}; known: {sorted(METRIC_SETS)}")
+
+
 def compute_all(
     labels: Sequence[int],
     logits: np.ndarray,
     *,
-    splice: bool = False,
+    metric_sets: Sequence[str] = ("classification",),
     neither_label: int | None = None,
     id2label: dict[int, str] | None = None,
 ) -> dict[str, float]:
-    """All metrics of a task from logits: the classification set, plus SpliceAI's pair when ``splice``."""
+    """Every metric of the named sets (a task's ``metrics``) from logits."""
+    _check_metric_sets(metric_sets)
     probabilities = softmax(logits)
-    out = classification_metrics(labels, probabilities)
-    if splice:
-        out.update(splice_metrics(labels, probabilities, neither_label=neither_label, id2label=id2label))
+    out: dict[str, float] = {}
+    for name in metric_sets:
+        out.update(METRIC_SETS[name](labels, probabilities, neither_label=neither_label, id2label=id2label))
     return out
 
 
 def build_compute_metrics(
-    *, splice: bool = False, neither_label: int | None = None, id2label: dict[int, str] | None = None
+    *,
+    metric_sets: Sequence[str] = ("classification",),
+    neither_label: int | None = None,
+    id2label: dict[int, str] | None = None,
 ) -> Callable:
     """A ``compute_metrics`` for ``transformers.Trainer`` (``EvalPrediction`` -> metric dict)."""
+    _check_metric_sets(metric_sets)
 
     def compute_metrics(eval_prediction) -> dict[str, float]:
         logits = eval_prediction.predictions
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
         return compute_all(
-            eval_prediction.label_ids, logits, splice=splice, neither_label=neither_label, id2label=id2label
+            eval_prediction.label_ids, logits, metric_sets=metric_sets, neither_label=neither_label, id2label=id2label
         )
 
     return compute_metrics
@@ -227,6 +246,7 @@ def describe(names) -> dict[str, str]:
 
 __all__ = [
     "METRIC_DESCRIPTIONS",
+    "METRIC_SETS",
     "PAPER_METRICS",
     "build_compute_metrics",
     "classification_metrics",

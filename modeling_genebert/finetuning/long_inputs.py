@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from transformers import EvalPrediction
 
 LONG_INPUT_MODES = ("truncate", "sliding_window")
 WINDOW_AGGREGATIONS = ("mean", "max")
@@ -112,3 +113,21 @@ def aggregate_windows(values: np.ndarray, owners: np.ndarray, how: str = "mean")
     out = values[np.unique(owners, return_index=True)[1]].copy()  # each sequence's first window: any dtype
     np.maximum.at(out, owners, values)
     return out
+
+
+class SequenceLevelMetrics:
+    """``compute_metrics`` over sequences, not windows: aggregates window logits per sequence first.
+
+    Set ``split`` to the split about to be evaluated (its window -> sequence map is in ``owners``).
+    """
+
+    def __init__(self, compute_metrics, owners: dict[str, np.ndarray], aggregation: str, split: str = "validation"):
+        self.compute_metrics, self.owners, self.aggregation, self.split = compute_metrics, owners, aggregation, split
+
+    def __call__(self, eval_prediction: EvalPrediction) -> dict[str, float]:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, (tuple, list)) else logits
+        owners = self.owners[self.split]
+        labels = aggregate_windows(eval_prediction.label_ids, owners, "max")  # windows share their label
+        logits = aggregate_windows(logits, owners, self.aggregation)
+        return self.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))

@@ -21,8 +21,10 @@ from transformers import HfArgumentParser, TrainingArguments, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
+from dataset_scripts.cli import console_script
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
+from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.trainer import COMPONENTS, GeneBertTrainer
@@ -212,12 +214,6 @@ def summarize(before: dict[str, float], after: dict[str, float], chance: float) 
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point (``genebert-pretrain``): runs :func:`run`, exit status 0."""
-    run(argv)
-    return 0
-
-
 def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     """Run pre-training; returns a summary (output folder, steps, validation metrics before/after)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
@@ -247,7 +243,7 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     config = build_config(model_args, num_tfs=num_tfs, regions_per_sample=regions)
     model = GeneBertForPreTraining(config)
     if model_args.init_sequence_encoder_from:  # Algorithm 1, line 4
-        model.load_sequence_encoder_weights(model_args.init_sequence_encoder_from)
+        load_sequence_encoder_weights(model, model_args.init_sequence_encoder_from)
     if model_args.region_encoder_weights:
         model.load_region_encoder_weights(model_args.region_encoder_weights)
 
@@ -347,5 +343,7 @@ def _describe_dataset(path: str, data) -> str:
     return f"Pre-trained on {source} ({sizes})." + (f" Dataset card: `{card}`." if card.exists() else "")
 
 
+main = console_script(run, "genebert-pretrain")
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Where a pre-training dataset's accessible regions come from: one small class per source.
+
+Every source has a ``description`` (a phrase naming it, written into ``build_info.json``
+and the dataset card) and a ``load(window=None)`` that returns ``{cell_type: [Region]}``.
+``window`` is the number of bases the build keeps per region: sources that carry their
+own sequences trim them to it while reading (memory); the others ignore it.
+
+=========================  ==========================================================
+:class:`RegionsInPython`   ``{cell_type: [Region, ...]}`` built in Python
+:class:`DhsTable`          a DNA-Diffusion / ENCODE DHS table (sequences, split labels)
+:class:`SequenceTable`     any table with coordinates, a sequence and cell-type columns
+:class:`PeakFiles`         one BED / narrowPeak file per cell type (needs a genome)
+:class:`RegionTable`       a regions x cell-types table binarised at ``threshold``
+:class:`AnnDataPseudobulk` an AnnData of cells x peaks, pseudo-bulked per cell type
+=========================  ==========================================================
+
+:func:`region_source` maps the keyword arguments of
+:func:`~.pretraining.build_pretraining_dataset` (``dhs_table=``, ``peaks=``, ...) to one
+source and insists on exactly one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from .readers import (
+    Region,
+    read_dhs_table,
+    read_h5ad_pseudobulk,
+    read_peak_files,
+    read_region_table,
+    read_sequence_table,
+)
+
+PathLike = str | os.PathLike
+
+
+def _file_name(path: PathLike) -> str:
+    return os.path.basename(os.fspath(path))
+
+
+class RegionSource:
+    """Base class: accessible regions per cell type, read from one place."""
+
+    @property
+    def description(self) -> str:
+        raise NotImplementedError
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        """``{cell_type: [Region, ...]}``; ``window``: bases the build keeps per region."""
+        raise NotImplementedError
+
+
+@dataclass
+class RegionsInPython(RegionSource):
+    """Regions built in Python: ``{cell_type: [Region, ...]}``."""
+
+    regions: Mapping[str, Sequence[Region]]
+
+    @property
+    def description(self) -> str:
+        return "regions given in Python"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        return {cell_type: list(regions) for cell_type, regions in self.regions.items()}
+
+
+@dataclass
+class DhsTable(RegionSource):
+    """A DNA-Diffusion / ENCODE DHS table; its ``data_label`` column gives the splits."""
+
+    path: PathLike
+
+    @property
+    def description(self) -> str:
+        return f"DHS table {_file_name(self.path)}"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        return read_dhs_table(self.path, window=window)
+
+
+@dataclass
+class SequenceTable(RegionSource):
+    """A table with coordinates, a sequence column and per-cell-type columns.
+
+    ``options`` go to :func:`~.readers.read_sequence_table`; a ``window`` among them
+    wins over the build's.
+    """
+
+    path: PathLike
+    options: Mapping = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return f"sequence table {_file_name(self.path)}"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        options = dict(self.options or {})
+        options.setdefault("window", window)
+        return read_sequence_table(self.path, **options)
+
+
+@dataclass
+class PeakFiles(RegionSource):
+    """One BED / narrowPeak file per cell type: ``{cell_type: path}`` or a list of paths
+    (cell type = the file name up to its first dot)."""
+
+    peaks: Mapping[str, PathLike] | Sequence[PathLike]
+
+    @property
+    def description(self) -> str:
+        paths = self.peaks.values() if isinstance(self.peaks, Mapping) else self.peaks
+        return "peak files " + ", ".join(_file_name(path) for path in paths)
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        return read_peak_files(self.peaks)
+
+
+@dataclass
+class RegionTable(RegionSource):
+    """A regions x cell-types table; accessible where the value is above ``threshold``."""
+
+    path: PathLike
+    threshold: float = 0.0
+
+    @property
+    def description(self) -> str:
+        return f"region table {_file_name(self.path)}"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        return read_region_table(self.path, threshold=self.threshold)
+
+
+@dataclass
+class AnnDataPseudobulk(RegionSource):
+    """An AnnData ``.h5ad`` of cells x peaks with ``obs[cell_type_key]``, pseudo-bulked per
+    cell type; accessible where the summed value is above ``threshold``."""
+
+    path: PathLike
+    cell_type_key: str = "cell_type"
+    threshold: float = 0.0
+
+    @property
+    def description(self) -> str:
+        return f"AnnData pseudo-bulk {_file_name(self.path)}"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        return read_h5ad_pseudobulk(self.path, cell_type_key=self.cell_type_key, threshold=self.threshold)
+
+
+def region_source(
+    *,
+    source: RegionSource | None = None,
+    regions: Mapping[str, Sequence[Region]] | None = None,
+    dhs_table: PathLike | None = None,
+    sequence_table: PathLike | None = None,
+    sequence_table_options: Mapping | None = None,
+    peaks: Mapping[str, PathLike] | Sequence[PathLike] | None = None,
+    region_table: PathLike | None = None,
+    h5ad: PathLike | None = None,
+    cell_type_key: str = "cell_type",
+    threshold: float = 0.0,
+) -> RegionSource:
+    """The one :class:`RegionSource` named by these keyword arguments (exactly one must be given)."""
+    given = {
+        "source": source,
+        "regions": regions,
+        "dhs_table": dhs_table,
+        "sequence_table": sequence_table,
+        "peaks": peaks,
+        "region_table": region_table,
+        "h5ad": h5ad,
+    }
+    named = [name for name, value in given.items() if value is not None]
+    if len(named) != 1:
+        raise ValueError(
+            "give exactly one region source: source=, regions=, dhs_table=, sequence_table=, peaks=, region_table= "
+            f"or h5ad= (got {len(named)})"
+        )
+    if source is not None:
+        if not isinstance(source, RegionSource):
+            raise TypeError(f"source= must be a RegionSource, got {type(source).__name__}")
+        return source
+    if regions is not None:
+        return RegionsInPython(regions)
+    if dhs_table is not None:
+        return DhsTable(dhs_table)
+    if sequence_table is not None:
+        return SequenceTable(sequence_table, dict(sequence_table_options or {}))
+    if peaks is not None:
+        return PeakFiles(peaks)
+    if region_table is not None:
+        return RegionTable(region_table, threshold=threshold)
+    return AnnDataPseudobulk(h5ad, cell_type_key=cell_type_key, threshold=threshold)
+
+
+__all__ = [
+    "AnnDataPseudobulk",
+    "DhsTable",
+    "PeakFiles",
+    "RegionSource",
+    "RegionTable",
+    "RegionsInPython",
+    "SequenceTable",
+    "region_source",
+]

@@ -1,0 +1,138 @@
+"""Fine-tuning data: task files -> ``DatasetDict`` -> model features -> padded batches.
+
+Everything task-specific comes from the task registry (:mod:`dataset_scripts.tasks`):
+the reader that turns files into examples, the class names and count, the input columns
+and the feature builder.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from dataset_scripts.readers import DataFormatError
+from dataset_scripts.tasks import SEQUENCE, ReadOptions, Task
+from modeling_genebert.finetuning.arguments import FinetuneDataArguments
+from modeling_genebert.finetuning.long_inputs import fit_to_window
+
+logger = logging.getLogger("genebert.finetune")
+
+
+def load_task_data(task: Task, data_args: FinetuneDataArguments, seed: int):
+    """A ``DatasetDict`` of the task's input columns + ClassLabel ``label``, train / validation (/ test) splits."""
+    from datasets import ClassLabel, DatasetDict, load_from_disk
+
+    if data_args.dataset_path:
+        data = load_from_disk(data_args.dataset_path)
+        if not isinstance(data, DatasetDict):
+            data = DatasetDict({"train": data})
+        renames = {data_args.sequence_column: "sequence", data_args.label_column: "label"}
+        data = data.rename_columns({k: v for k, v in renames.items() if k != v and k in data["train"].column_names})
+        if "valid" in data and "validation" not in data:
+            data["validation"] = data.pop("valid")
+        if "dev" in data and "validation" not in data:
+            data["validation"] = data.pop("dev")
+        if "train" not in data:
+            raise DataFormatError(f"{data_args.dataset_path}: no 'train' split (it has {sorted(data)})")
+        missing = [c for c in (*task.inputs, "label") if c not in data["train"].column_names]
+        if missing:
+            raise DataFormatError(f"{data_args.dataset_path}: task {task.name!r} needs the column(s) {missing}; "
+                                  f"the data have {data['train'].column_names}")
+    else:
+        if not data_args.train_file:
+            raise ValueError("give --train_file (and --validation_file) or --dataset_path")
+        files = {"train": data_args.train_file}
+        files.update({s: p for s, p in (("validation", data_args.validation_file), ("test", data_args.test_file)) if p})
+        names = [n.strip() for n in data_args.class_names.split(",")] if data_args.class_names else None
+        options = ReadOptions(label_names=names, sequence_column=data_args.sequence_column,
+                              label_column=data_args.label_column, seed=seed)
+        data = task.read(files, options)
+    if "label" in data["train"].features and not isinstance(data["train"].features["label"], ClassLabel):
+        data = data.class_encode_column("label")
+    for split, ds in data.items():
+        if len(ds) == 0:
+            raise DataFormatError(f"{data_args.dataset_path or data_args.train_file}: the {split} split holds no examples")
+    if "validation" not in data:
+        split = data["train"].train_test_split(
+            test_size=data_args.validation_split_percentage / 100, seed=seed, stratify_by_column="label"
+        )
+        data["train"], data["validation"] = split["train"], split["test"]
+        logger.info("no validation split given: held out %.1f%% of train", data_args.validation_split_percentage)
+    if data_args.max_train_samples is not None and len(data["train"]) > data_args.max_train_samples:
+        data["train"] = data["train"].shuffle(seed=seed).select(range(data_args.max_train_samples))
+    for split in ("validation", "test"):
+        if split in data and data_args.max_eval_samples is not None and len(data[split]) > data_args.max_eval_samples:
+            data[split] = data[split].select(range(data_args.max_eval_samples))
+    return data
+
+
+class ClassificationCollator:
+    """Pads token features with the tokenizer; stacks ``region_matrix`` (float32) when present."""
+
+    def __init__(self, tokenizer, pad_to_multiple_of: int | None = 8):
+        self.tokenizer = tokenizer
+        self.pad_to_multiple_of = pad_to_multiple_of
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        regions = [f["region_matrix"] for f in features] if "region_matrix" in features[0] else None
+        labels = [f["labels"] for f in features] if "labels" in features[0] else None
+        tokens = [{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask") if k in f} for f in features]
+        batch = dict(
+            self.tokenizer.pad(tokens, padding=True, pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt")
+        )
+        if labels is not None:
+            batch["labels"] = torch.tensor(labels, dtype=torch.long)
+        if regions is not None:
+            batch["region_matrix"] = torch.as_tensor(np.asarray(regions, dtype=np.float32))
+        return batch
+
+
+
+def prepare_features(
+    data,
+    task: Task,
+    tokenizer,
+    max_length: int,
+    region_builder=None,
+    long_inputs: str = "truncate",
+    window_overlap: int | None = None,
+    window_aggregation: str = "mean",
+):
+    """Every split through the task's feature builder; keeps the model inputs and ``labels``.
+
+    Returns ``(features, owners)``: with ``long_inputs="sliding_window"`` (one-sequence tasks)
+    each split holds one row per window and ``owners[split][i]`` is the sequence window ``i``
+    came from; otherwise ``owners`` is empty and over-long sequences are truncated with a warning.
+    """
+    from datasets import Dataset, DatasetDict, Features
+
+    owners: dict[str, np.ndarray] = {}
+    if task.inputs == SEQUENCE:
+        windowed = {}
+        for split, ds in data.items():
+            windows, owned_by = fit_to_window(
+                ds["sequence"], tokenizer, max_length, long_inputs, window_overlap, window_aggregation, f"{split} split"
+            )
+            if owned_by is None:
+                continue
+            owners[split] = owned_by
+            schema = Features({"sequence": ds.features["sequence"], "label": ds.features["label"]})
+            labels = np.asarray(ds["label"])[owned_by]
+            windowed[split] = Dataset.from_dict({"sequence": windows, "label": labels}, features=schema)
+        if windowed:
+            data = DatasetDict(windowed)
+    elif long_inputs != "truncate":
+        raise ValueError(f"--long_inputs {long_inputs} needs a one-sequence task; task {task.name!r} reads {task.inputs}")
+
+    def encode(batch):
+        out = task.features(batch, tokenizer, max_length, region_builder)
+        out["labels"] = batch["label"]
+        return out
+
+    columns = data["train"].column_names
+    return data.map(encode, batched=True, batch_size=512, remove_columns=columns, desc="tokenizing"), owners
+
+
+__all__ = ["ClassificationCollator", "load_task_data", "prepare_features"]

@@ -1,0 +1,98 @@
+"""The model a fine-tuning starts from: a GeneBERT folder, a DNABERT/BERT folder, or a preset, with a new head."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.convert_checkpoints import genebert_config_from_bert, load_sequence_encoder_weights
+from modeling_genebert.finetuning.arguments import FinetuneModelArguments
+
+logger = logging.getLogger("genebert.finetune")
+
+
+def _folder_kind(path: str) -> str:
+    config_file = Path(path) / "config.json"
+    if not config_file.exists():
+        raise FileNotFoundError(f"{path}: no config.json (expected a GeneBERT or DNABERT/BERT folder)")
+    model_type = json.loads(config_file.read_text()).get("model_type")
+    if model_type == "genebert":
+        return "genebert"
+    if model_type == "bert":
+        return "bert"
+    raise ValueError(f"{path}: model_type {model_type!r} is neither 'genebert' nor 'bert'")
+
+
+def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int, id2label: dict[int, str], region_shape):
+    """Returns ``(model, tokenizer, init_description)``."""
+    label2id = {v: k for k, v in id2label.items()}
+    overrides: dict[str, Any] = dict(num_labels=num_labels, id2label=id2label, label2id=label2id)
+    overrides["classifier_region_fusion"] = region_shape is not None
+    if model_args.classifier_pooling is not None:
+        overrides["classifier_pooling"] = model_args.classifier_pooling
+    path = model_args.model_name_or_path
+
+    def fit_region(config: GeneBertConfig, pretrained: bool) -> None:
+        if region_shape is None:
+            return
+        rows, num_tfs = region_shape
+        region = config.region_config
+        if pretrained and region.num_tfs != num_tfs:
+            raise ValueError(
+                f"{path} was pre-trained on {region.num_tfs} TFs but --region_input scans {num_tfs} motifs; "
+                "use the same motif set as pre-training (--motifs)"
+            )
+        region.num_tfs = num_tfs
+        if rows > region.max_regions:
+            raise ValueError(f"--region_rows {rows} exceeds the region encoder's max_regions {region.max_regions}")
+        if not pretrained:
+            region.regions_per_sample = rows
+
+    if path is None:
+        config = GeneBertConfig.from_preset(model_args.preset, **overrides)
+        fit_region(config, pretrained=False)
+        _set_dropout(config, model_args.classifier_dropout)
+        tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer)
+        return GeneBertForSequenceClassification(config), tokenizer, f"random (from scratch, preset {model_args.preset})"
+
+    kind = _folder_kind(path)
+    if kind == "bert":
+        config, tokenizer = genebert_config_from_bert(path, **overrides)
+        fit_region(config, pretrained=False)
+        _set_dropout(config, model_args.classifier_dropout)
+        model = GeneBertForSequenceClassification(config)
+        if model_args.from_scratch:
+            return model, tokenizer, "random (from scratch, DNABERT/BERT architecture)"
+        report = load_sequence_encoder_weights(model, path)
+        logger.info("sequence encoder from %s: missing %s, unexpected %s", path, report["missing_keys"], report["unexpected_keys"])
+        return model, tokenizer, "DNABERT/BERT checkpoint"
+
+    try:
+        tokenizer = GeneBertTokenizer.from_pretrained(path)
+    except (OSError, ValueError, TypeError):
+        tokenizer = None
+    config = GeneBertConfig.from_pretrained(path)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    config.architectures = None
+    fit_region(config, pretrained=not model_args.from_scratch)
+    _set_dropout(config, model_args.classifier_dropout)
+    if tokenizer is None:
+        tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer)
+    if model_args.from_scratch:
+        return GeneBertForSequenceClassification(config), tokenizer, "random (from scratch, GeneBERT architecture)"
+    model, loading = GeneBertForSequenceClassification.from_pretrained(path, config=config, output_loading_info=True)
+    encoder_missing = [k for k in loading["missing_keys"] if k.startswith("genebert.bert.")]
+    if encoder_missing:
+        logger.warning("sequence-encoder weights missing from %s: %s", path, encoder_missing)
+    logger.info("loaded %s: new (randomly initialised) %s", path, loading["missing_keys"])
+    return model, tokenizer, "pre-trained GeneBERT"
+
+
+def _set_dropout(config: GeneBertConfig, dropout: float | None) -> None:
+    if dropout is not None:
+        config.sequence_config.classifier_dropout = dropout
+
