@@ -89,7 +89,6 @@ def planted_run(genebert_folder, tmp_path_factory):
     return summary, out
 
 
-@pytest.mark.slow
 def test_tiny_finetune_learns_a_planted_motif(planted_run):
     summary, out = planted_run
     for split in ("validation", "test"):
@@ -101,7 +100,6 @@ def test_tiny_finetune_learns_a_planted_motif(planted_run):
     assert summary["labels"] == {0: "non_promoter", 1: "promoter"}
 
 
-@pytest.mark.slow
 def test_results_json_carries_metrics_definitions_seed_and_sizes(planted_run):
     summary, out = planted_run
     saved = json.loads((out / "results.json").read_text())
@@ -112,7 +110,6 @@ def test_results_json_carries_metrics_definitions_seed_and_sizes(planted_run):
     assert saved["compute"]["train CPU minutes"] > 0
 
 
-@pytest.mark.slow
 def test_model_card_yaml_parses_and_carries_the_results(planted_run):
     summary, out = planted_run
     card = ModelCard.load(out / "README.md")
@@ -129,7 +126,6 @@ def test_model_card_yaml_parses_and_carries_the_results(planted_run):
     assert "| train samples | 400 |" in text
 
 
-@pytest.mark.slow
 def test_finetuned_folder_reloads_and_predicts_the_motif(planted_run):
     _, out = planted_run
     model = GeneBertForSequenceClassification.from_pretrained(out).eval()

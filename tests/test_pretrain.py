@@ -93,7 +93,6 @@ def pretrain_args(dataset, config, output_dir, **overrides) -> list[str]:
     return [item for key, value in options.items() for item in (f"--{key}", str(value))]
 
 
-@pytest.mark.slow
 def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_config_file, tmp_path):
     from huggingface_hub import ModelCard
     from transformers import AutoModelForPreTraining, AutoTokenizer
@@ -124,7 +123,6 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     assert type(model).__name__ == "GeneBertForPreTraining" and tokenizer.kmer == 6
 
 
-@pytest.mark.slow
 def test_loss_switches_reach_the_trainer(pretraining_dataset, micro_config_file, tmp_path):
     summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
                                  srm_weight=0, save_steps=100))

@@ -1,8 +1,9 @@
 """``genebert-finetune``: fine-tune GeneBERT (or a DNABERT / BERT baseline) on a sequence-classification task.
 
-Tasks (paper section 4.2): ``promoter``, ``tfbs``, ``disease`` (binary), ``splice``
-(3 classes, centre nucleotide of a window; adds SpliceAI's top-k accuracy and PR-AUC) and
-``generic`` (any CSV/TSV/FASTA ``sequence,label`` set). The model is
+Tasks come from the registry (:mod:`dataset_scripts.tasks`, ``--list_tasks``): the paper's
+``promoter``, ``tfbs``, ``disease``, ``splice`` (adds SpliceAI's top-k accuracy and PR-AUC),
+``generic`` (any CSV/TSV/FASTA ``sequence,label`` set), ``variant_pair`` (ref / alt pairs) and
+any the user registers. The model is
 
 * a GeneBERT folder (``genebert-pretrain`` output or a fine-tuned one): the sequence encoder,
   the [CLS] pooler and, with ``--region_input``, the region encoder load from it;
