@@ -77,6 +77,9 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(out, "matrix_dtype", default="float32", choices=["float32", "float16"], help="storage dtype of the region matrices")
     _option(out, "seed", type=int, default=0, help="seed for choosing next-segment negatives")
     _option(out, "negative_pool_size", type=int, default=256, help="samples scanned and paired per block (memory bound)")
+    _option(out, "ngsp_pairing", default="next_regions", choices=["next_regions", "contiguous"],
+            help="NGSP pairs: next_regions (default) = B is the next accessible regions; contiguous = left / right "
+                 "halves of each window, B follows A in the genome (dataset schema 2)")
     _option(out, "samples_per_shard", type=int, default=2000, help="rows per Parquet shard")
     _option(out, "overwrite", action="store_true", help="replace an existing output directory (atomically)")
     _option(out, "no_progress", action="store_true", help="no progress bar")
@@ -146,6 +149,7 @@ def run_pretraining(argv=None) -> dict:
         matrix_dtype=args.matrix_dtype,
         seed=args.seed,
         negative_pool_size=args.negative_pool_size,
+        ngsp_pairing=args.ngsp_pairing,
         samples_per_shard=args.samples_per_shard,
         device=args.device,
         overwrite=args.overwrite,

@@ -11,9 +11,10 @@ stay importable without torch or transformers.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from typing import Callable
+from typing import Callable, Iterable, Mapping
 
 # what bad input raises: DataFormatError is a ValueError; missing / unreadable files are OSErrors
 USER_ERRORS = (ValueError, OSError)
@@ -54,4 +55,21 @@ def console_script(run: Callable[[list[str] | None], object], prog: str = "geneb
     return main
 
 
-__all__ = ["DEBUG_VARIABLE", "USER_ERRORS", "UsageError", "console_script", "debugging", "fail"]
+def group_options(parser: argparse.ArgumentParser, groups: Mapping[str, Iterable[str]], rest: str) -> None:
+    """Order ``--help`` as users read it: the named groups of options first, every other option last.
+
+    ``groups`` maps a title to option names (``dest``); options in no group (e.g. the
+    ``TrainingArguments`` a command passes through) go under ``rest``.
+    """
+    general = parser._optionals  # argparse keeps every optional action here until it is moved
+    placed = {name: title for title, names in groups.items() for name in names}
+    new = {title: parser.add_argument_group(title) for title in (*groups, rest)}
+    for action in list(general._group_actions):
+        if action.dest == "help":
+            continue
+        general._group_actions.remove(action)
+        new[placed.get(action.dest, rest)]._group_actions.append(action)
+    parser._action_groups = [g for g in parser._action_groups if g not in new.values()] + list(new.values())
+
+
+__all__ = ["DEBUG_VARIABLE", "USER_ERRORS", "UsageError", "console_script", "debugging", "fail", "group_options"]

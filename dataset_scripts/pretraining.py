@@ -19,10 +19,30 @@ column                     type                                        meaning
 ``region_matrix``          Array2D((R, num_tfs), float32 | float16)    row i = TF-binding vector of region i,
                                                                        scanned on the stored window (max
                                                                        log2-odds over both strands by default)
-``negative_sequences``     List(string, length=R - R//2)               the second half of *another* sample of
-                                                                       the same cell type and split (seeded)
-``negative_region_matrix`` Array2D((R - R//2, num_tfs))                its region-matrix rows
+``negative_sample_id``     string                                      (``contiguous`` only) the sample whose bases
+                                                                       make the "not next" segment B (same cell
+                                                                       type and split)
+``negative_sequences``     List(string, length=R)                      ``contiguous``: for each i, the right half (the last
+                                                                       ``w - w//2`` bases, w = bases_per_region)
+                                                                       of that sample's window i
+``negative_region_matrix`` Array2D((R, num_tfs))                       row i = scan of the *composite* window i of
+                                                                       a "not next" input: this sample's left
+                                                                       half i followed by the partner's right half i
 =========================  ==========================================  =====================================
+
+Next genome-segment prediction (NGSP) pairs, ``ngsp_pairing="contiguous"`` (opt-in,
+schema version 2): every region window is cut at its centre (the summit); segment A = the
+left halves of the R windows, segment B = the right halves, so B_i is the genome that
+immediately follows A_i ("next"), or the right halves of *another* sample of the same
+cell type and split ("not next", ``negative_sequences``). Both inputs hold exactly R
+windows' worth of bases, and the matrix rows (``region_matrix`` / ``negative_region_matrix``)
+describe exactly those bases, so sequence-region matching pairs stay true.
+
+``ngsp_pairing="next_regions"`` (the default, schema version 1, unchanged; measured to
+carry no A-B signal, see the README's design notes): A = the first ``R // 2`` regions, B = the next
+``R - R // 2`` accessible regions or those of another sample; there ``negative_sequences``
+/ ``negative_region_matrix`` hold ``R - R//2`` whole windows / their rows and there is no
+``negative_sample_id``. Datasets built before schema version 2 load as this pairing.
 
 The TF order (JASPAR ids and names) is in ``motifs.json`` next to the data, in the
 dataset card and, after :func:`load_pretraining_dataset`, in ``dataset.info.description``
@@ -46,8 +66,8 @@ one :class:`~.region_sources.RegionSource`; the dataset card is filled from
 
 Negatives for next-genome-segment prediction: for each sample, another sample of the same
 cell type and split is drawn uniformly (``numpy`` RNG seeded with ``seed``) from the
-current block and the previous block of ``negative_pool_size`` samples; its second
-half is stored. A (cell type, split) with a single sample has no partner: that sample is
+current block and the previous block of ``negative_pool_size`` samples; its right halves
+(``next_regions``: its second half) are stored. A (cell type, split) with a single sample has no partner: that sample is
 dropped with a warning (counted in ``build_info.json``).
 """
 
@@ -74,7 +94,9 @@ from .shard_writer import ShardWriters
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+NGSP_PAIRINGS = {"contiguous": 2, "next_regions": 1}  # pairing -> the schema version that writes it
+DEFAULT_NGSP_PAIRING = "next_regions"  # contiguous did not learn at the CPU budget either (README design notes)
 SPLITS = ("train", "validation", "test")
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
 CARD_TEMPLATE = "pretraining_dataset_card.md"
@@ -86,24 +108,33 @@ def default_atlas_path() -> str:
     return str(resources.files(__package__).joinpath("data", "dhs_mini_atlas.tsv.gz"))
 
 
-def pretraining_features(regions_per_sample: int, num_tfs: int, matrix_dtype: str = "float32"):
-    """The :class:`datasets.Features` of the pre-training schema."""
+def negative_regions(regions_per_sample: int, ngsp_pairing: str = DEFAULT_NGSP_PAIRING) -> int:
+    """Rows of ``negative_sequences`` / ``negative_region_matrix`` under ``ngsp_pairing``."""
+    return regions_per_sample if ngsp_pairing == "contiguous" else regions_per_sample - regions_per_sample // 2
+
+
+def pretraining_features(regions_per_sample: int, num_tfs: int, matrix_dtype: str = "float32",
+                         ngsp_pairing: str = DEFAULT_NGSP_PAIRING):
+    """The :class:`datasets.Features` of the pre-training schema (``ngsp_pairing``: see the module docstring)."""
     from datasets import Array2D, Features, List, Value
 
-    negative_regions = regions_per_sample - regions_per_sample // 2
-    return Features(
-        {
-            "sample_id": Value("string"),
-            "cell_type": Value("string"),
-            "chrom": Value("string"),
-            "starts": List(Value("int64"), length=regions_per_sample),
-            "ends": List(Value("int64"), length=regions_per_sample),
-            "sequences": List(Value("string"), length=regions_per_sample),
-            "region_matrix": Array2D(shape=(regions_per_sample, num_tfs), dtype=matrix_dtype),
-            "negative_sequences": List(Value("string"), length=negative_regions),
-            "negative_region_matrix": Array2D(shape=(negative_regions, num_tfs), dtype=matrix_dtype),
-        }
-    )
+    if ngsp_pairing not in NGSP_PAIRINGS:
+        raise ValueError(f"ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {ngsp_pairing!r}")
+    negatives = negative_regions(regions_per_sample, ngsp_pairing)
+    columns = {
+        "sample_id": Value("string"),
+        "cell_type": Value("string"),
+        "chrom": Value("string"),
+        "starts": List(Value("int64"), length=regions_per_sample),
+        "ends": List(Value("int64"), length=regions_per_sample),
+        "sequences": List(Value("string"), length=regions_per_sample),
+        "region_matrix": Array2D(shape=(regions_per_sample, num_tfs), dtype=matrix_dtype),
+    }
+    if ngsp_pairing == "contiguous":
+        columns["negative_sample_id"] = Value("string")
+    columns["negative_sequences"] = List(Value("string"), length=negatives)
+    columns["negative_region_matrix"] = Array2D(shape=(negatives, num_tfs), dtype=matrix_dtype)
+    return Features(columns)
 
 
 @dataclass
@@ -129,6 +160,10 @@ def _check_parameters(parameters: dict) -> None:
         raise ValueError(f"negative_pool_size must be >= 2, got {parameters['negative_pool_size']}")
     if parameters["matrix_dtype"] not in MATRIX_DTYPES:
         raise ValueError(f"matrix_dtype must be float32 or float16, got {parameters['matrix_dtype']!r}")
+    if parameters["ngsp_pairing"] not in NGSP_PAIRINGS:
+        raise ValueError(f"ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {parameters['ngsp_pairing']!r}")
+    if parameters["ngsp_pairing"] == "contiguous" and parameters["bases_per_region"] < 2:
+        raise ValueError("ngsp_pairing='contiguous' cuts every window in two: bases_per_region must be >= 2")
     if parameters["aggregation"] not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {parameters['aggregation']!r}")
 
@@ -296,20 +331,20 @@ class _RowMaker:
     aggregation: str
     matrix_dtype: str
     rng: np.random.Generator
+    ngsp_pairing: str = DEFAULT_NGSP_PAIRING
 
 
 def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
-    """Rows of one block of samples, and the block's second halves (the next block's negative pool).
+    """Rows of one block of samples, and the block's negative pool for the next block.
 
-    Each sample's negative is the second half of another sample drawn from this block and
-    ``previous_negatives`` (the previous block's second halves).
+    Each sample's negative is drawn from this block's and ``previous_negatives`` (the previous
+    block's) pool: under ``contiguous`` pairing the right halves of another sample's windows,
+    under ``next_regions`` another sample's second half of regions.
     """
     windows = [[_region_window(region, maker.bases_per_region, maker.genome) for region in sample.regions] for sample in block]
-    matrices = maker.scanner.scan([bases for sample_windows in windows for _, _, bases in sample_windows], aggregation=maker.aggregation)
-    matrices = matrices.reshape(len(block), maker.regions_per_sample, -1).astype(MATRIX_DTYPES[maker.matrix_dtype])
-    if not np.all(np.isfinite(matrices)):
-        bad = block[int(np.argwhere(~np.isfinite(matrices))[0][0])]
-        raise DataFormatError(f"non-finite value in the region matrix of sample {bad.sample_id} (check the motifs / matrix_dtype)")
+    matrices = _scan(maker, [[bases for _, _, bases in sample_windows] for sample_windows in windows], block)
+    if maker.ngsp_pairing == "contiguous":
+        return _contiguous_block_rows(block, windows, matrices, previous_negatives, maker)
     half = maker.regions_per_sample // 2
     current_negatives = ([[bases for _, _, bases in sample_windows[half:]] for sample_windows in windows], matrices[:, half:])
     pool_sequences = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
@@ -327,6 +362,48 @@ def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
         "region_matrix": list(matrices),
         "negative_sequences": [pool_sequences[j] for j in partners],
         "negative_region_matrix": [pool_matrices[j] for j in partners],
+    }
+    return rows, current_negatives
+
+
+def _scan(maker: _RowMaker, sequences: list[list[str]], block: list[_Sample]) -> np.ndarray:
+    """``[samples, R, TFs]`` region matrices of R windows per sample; non-finite values name the sample."""
+    matrices = maker.scanner.scan([bases for sample_sequences in sequences for bases in sample_sequences], aggregation=maker.aggregation)
+    matrices = matrices.reshape(len(sequences), maker.regions_per_sample, -1).astype(MATRIX_DTYPES[maker.matrix_dtype])
+    if not np.all(np.isfinite(matrices)):
+        bad = block[int(np.argwhere(~np.isfinite(matrices))[0][0])]
+        raise DataFormatError(f"non-finite value in the region matrix of sample {bad.sample_id} (check the motifs / matrix_dtype)")
+    return matrices
+
+
+def _contiguous_block_rows(block: list[_Sample], windows, matrices: np.ndarray, previous_negatives, maker: _RowMaker):
+    """``contiguous`` NGSP rows: the negative is another sample's right halves, with the scan of the composite windows.
+
+    The pool is ``(sample ids, right halves)`` of this block and the previous one.
+    """
+    cut = maker.bases_per_region // 2  # left half = [start, start + cut), right half = [start + cut, end)
+    current_negatives = ([sample.sample_id for sample in block], [[bases[cut:] for _, _, bases in sample_windows] for sample_windows in windows])
+    pool_ids = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
+    pool_halves = current_negatives[1] + (previous_negatives[1] if previous_negatives else [])
+    block_size = len(block)
+    partners = maker.rng.integers(0, len(pool_ids) - 1, size=block_size)
+    partners = partners + (partners >= np.arange(block_size))  # skip the sample itself (index i in the pool)
+    composites = [
+        [bases[:cut] + right for (_, _, bases), right in zip(sample_windows, pool_halves[j])]
+        for sample_windows, j in zip(windows, partners)
+    ]
+    negative_matrices = _scan(maker, composites, block)
+    rows = {
+        "sample_id": [sample.sample_id for sample in block],
+        "cell_type": [sample.cell_type for sample in block],
+        "chrom": [sample.chrom for sample in block],
+        "starts": [[start for start, _, _ in sample_windows] for sample_windows in windows],
+        "ends": [[end for _, end, _ in sample_windows] for sample_windows in windows],
+        "sequences": [[bases for _, _, bases in sample_windows] for sample_windows in windows],
+        "region_matrix": list(matrices),
+        "negative_sample_id": [pool_ids[j] for j in partners],
+        "negative_sequences": [pool_halves[j] for j in partners],
+        "negative_region_matrix": list(negative_matrices),
     }
     return rows, current_negatives
 
@@ -363,6 +440,39 @@ def _write_samples(samples, shards: ShardWriters, maker: _RowMaker, negative_poo
 
 
 # --------------------------------------------------------------------------- metadata
+def _negative_columns_card(parameters: dict, num_tfs: int) -> str:
+    """The dataset card's table rows for the NGSP negative columns."""
+    pairing, regions = parameters.get("ngsp_pairing", "next_regions"), parameters["regions_per_sample"]
+    n, dtype, seed = negative_regions(regions, pairing), parameters["matrix_dtype"], parameters["seed"]
+    if pairing == "contiguous":
+        right = parameters["bases_per_region"] - parameters["bases_per_region"] // 2
+        return (
+            f"| `negative_sample_id` | string | the sample (same cell type and split, seed {seed}) whose bases make the \"not next\" segment B |\n"
+            f"| `negative_sequences` | List(string, length={n}) | the right halves ({right} bases) of that sample's windows |\n"
+            f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | row i = scan of this sample's left half i followed by the partner's right half i (the bases of a \"not next\" input) |"
+        )
+    return (
+        f"| `negative_sequences` | List(string, length={n}) | second half of another sample of the same cell type and split (seed {seed}) |\n"
+        f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | its region-matrix rows |"
+    )
+
+
+def _ngsp_pairing_card(parameters: dict) -> str:
+    """The dataset card's sentence on how next-genome-segment pairs are made."""
+    if parameters.get("ngsp_pairing", "next_regions") == "contiguous":
+        cut = parameters["bases_per_region"] // 2
+        return (
+            "NGSP pairing `contiguous`: each window is cut after its first "
+            f"{cut} bases (at the summit); segment A = the left halves of the R windows, segment B = their "
+            "right halves (the genome that immediately follows each A_i: \"next\") or the right halves of "
+            "the sample named in `negative_sample_id` (\"not next\")."
+        )
+    return (
+        "NGSP pairing `next_regions`: segment A = the first R // 2 regions, segment B = the next regions "
+        "or the second half of another sample (\"not next\")."
+    )
+
+
 def _dataset_card(features, motif_set: MotifSet, info: dict) -> str:
     """README.md of a built dataset: ``templates/pretraining_dataset_card.md`` filled from ``info``."""
     import yaml
@@ -383,10 +493,11 @@ def _dataset_card(features, motif_set: MotifSet, info: dict) -> str:
     template = resources.files(__package__).joinpath("templates", CARD_TEMPLATE).read_text(encoding="utf-8")
     return string.Template(template).substitute(
         yaml_header=yaml.safe_dump(meta, sort_keys=False),
-        schema_version=SCHEMA_VERSION,
+        schema_version=info.get("schema_version", SCHEMA_VERSION),
         source=info["source"],
         regions_per_sample=regions_per_sample,
-        negative_regions=regions_per_sample - regions_per_sample // 2,
+        negative_columns=_negative_columns_card(parameters, len(motif_set)),
+        ngsp_pairing=_ngsp_pairing_card(parameters),
         num_tfs=len(motif_set),
         bases_per_region=parameters["bases_per_region"],
         matrix_dtype=parameters["matrix_dtype"],
@@ -445,6 +556,7 @@ def build_pretraining_dataset(
     matrix_dtype: str = "float32",
     seed: int = 0,
     negative_pool_size: int = 256,
+    ngsp_pairing: str = DEFAULT_NGSP_PAIRING,
     samples_per_shard: int = 2000,
     rows_per_row_group: int = 256,
     device: str = "cpu",
@@ -486,6 +598,10 @@ def build_pretraining_dataset(
             :mod:`.motif_scan`); both_strands: scan the reverse strand too.
         matrix_dtype: ``float32`` (default) or ``float16``.
         seed: seeds the choice of negative partners.
+        ngsp_pairing: ``"next_regions"`` (default, schema version 1): A = the first half of the
+            regions, B = the next regions or another sample's; ``"contiguous"`` (schema version 2):
+            A = the left halves of the windows, B = their right halves (the genome that follows)
+            or another sample's right halves. See the README's design notes for what each learns.
         negative_pool_size: samples scanned and paired per block (memory bound).
         samples_per_shard / rows_per_row_group: Parquet sharding.
         device: torch device for motif scanning.
@@ -507,6 +623,7 @@ def build_pretraining_dataset(
         "matrix_dtype": matrix_dtype,
         "seed": seed,
         "negative_pool_size": negative_pool_size,
+        "ngsp_pairing": ngsp_pairing,
     }
     _check_parameters(parameters)
     source = region_source(
@@ -519,7 +636,7 @@ def build_pretraining_dataset(
         split_rule = _SplitRule.choose(regions_by_cell_type, validation_chroms, test_chroms)
         samples = _group_samples(regions_by_cell_type, split_rule, regions_per_sample)
         motif_set = load_motifs(motifs, **(motif_options or {}))
-        features = pretraining_features(regions_per_sample, len(motif_set), matrix_dtype)
+        features = pretraining_features(regions_per_sample, len(motif_set), matrix_dtype, ngsp_pairing)
         maker = _RowMaker(
             scanner=MotifScanner(motif_set, device=device, both_strands=both_strands),
             genome=fasta,
@@ -528,12 +645,13 @@ def build_pretraining_dataset(
             aggregation=aggregation,
             matrix_dtype=matrix_dtype,
             rng=np.random.default_rng(seed),
+            ngsp_pairing=ngsp_pairing,
         )
         with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, samples_per_shard, rows_per_row_group) as shards:
             counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)
             num_samples = {split: sum(counts[split].values()) for split in SPLITS if counts[split]}
             info = {
-                "schema_version": SCHEMA_VERSION,
+                "schema_version": NGSP_PAIRINGS[ngsp_pairing],
                 "output_dir": output.path,
                 "source": source.description,
                 "split_rule": split_rule.description,
@@ -582,6 +700,24 @@ def read_dataset_motifs(path: str | os.PathLike) -> dict:
         return json.load(fh)
 
 
+def dataset_ngsp_pairing(info: dict, path: str = "dataset") -> str:
+    """The NGSP pairing a dataset was built with, from its ``build_info.json`` contents.
+
+    Datasets before schema version 2 carry no ``ngsp_pairing``: they are ``next_regions``.
+    A newer schema than this package knows is an error that says so.
+    """
+    version = info.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema version {version!r} is newer than this package reads ({SCHEMA_VERSION}); "
+            "upgrade genebert or rebuild the dataset"
+        )
+    pairing = info.get("parameters", {}).get("ngsp_pairing", "next_regions")
+    if pairing not in NGSP_PAIRINGS:
+        raise ValueError(f"{path}: unknown ngsp_pairing {pairing!r} in build_info.json (known: {sorted(NGSP_PAIRINGS)})")
+    return pairing
+
+
 def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, split: str | None = None):
     """Load a dataset built by :func:`build_pretraining_dataset`.
 
@@ -601,7 +737,8 @@ def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, s
         info = json.load(fh)
     motifs = read_dataset_motifs(path)
     parameters = info["parameters"]
-    features = pretraining_features(parameters["regions_per_sample"], motifs["num_tfs"], parameters["matrix_dtype"])
+    ngsp_pairing = dataset_ngsp_pairing(info, path)
+    features = pretraining_features(parameters["regions_per_sample"], motifs["num_tfs"], parameters["matrix_dtype"], ngsp_pairing)
     shards = {name: sorted(glob.glob(os.path.join(path, "data", f"{name}-*.parquet"))) for name in SPLITS}
     shards = {name: files for name, files in shards.items() if files}
     if split is not None and split not in shards:
@@ -615,6 +752,8 @@ def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, s
             "motif_source": motifs.get("source"),
             "regions_per_sample": parameters["regions_per_sample"],
             "bases_per_region": parameters["bases_per_region"],
+            "schema_version": info.get("schema_version", 1),
+            "ngsp_pairing": ngsp_pairing,
         }
     )
     for split_dataset in [dataset] if split is not None else dataset.values():
@@ -623,7 +762,11 @@ def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, s
 
 
 __all__ = [
+    "DEFAULT_NGSP_PAIRING",
+    "NGSP_PAIRINGS",
+    "SCHEMA_VERSION",
     "build_default_pretraining_dataset",
+    "dataset_ngsp_pairing",
     "build_pretraining_dataset",
     "default_atlas_path",
     "load_pretraining_dataset",

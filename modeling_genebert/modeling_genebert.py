@@ -23,6 +23,7 @@ transformers and its siblings configuration_genebert and region_encoders (which 
 a timm encoder is built).
 """
 
+import logging as pylogging
 import math
 import os
 from dataclasses import dataclass
@@ -133,21 +134,35 @@ class GeneBertPreTrainedModel(PreTrainedModel):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Load as transformers does, but turn a damaged weights file into an error that names it.
+        """Load as transformers does, with GeneBERT's own account of what did not load.
 
-        safetensors alone reports "incomplete metadata" without the file or a remedy, and bytes
-        flipped inside a tensor load silently; non-finite weights are therefore rejected by name.
+        * A damaged weights file is an error that names it (safetensors alone says "incomplete
+          metadata"), and non-finite weights are rejected by name.
+        * Head differences that moving between GeneBERT heads always causes (pre-training heads
+          dropped, a new task head, SRM parts a task model has no use for) are one line, not
+          transformers' table of UNEXPECTED / MISSING keys; that table goes to debug level.
+          A missing sequence-encoder weight is still a loud warning naming the weights.
         """
+        want_info = kwargs.pop("output_loading_info", False)
+        capture = _LoadReportCapture()
+        transformers_logger = logging.get_logger("transformers.modeling_utils")
+        transformers_logger.addFilter(capture)
         try:
-            model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+            model, info = super().from_pretrained(
+                pretrained_model_name_or_path, *args, output_loading_info=True, **kwargs
+            )
         except SafetensorError as error:
             raise OSError(
                 f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupted ({error}); "
                 "save or download the folder again"
             ) from error
-        loaded = model[0] if isinstance(model, tuple) else model
-        check_finite_weights(loaded.state_dict(), str(pretrained_model_name_or_path))
-        return model
+        finally:
+            transformers_logger.removeFilter(capture)
+        for report in capture.reports:
+            logger.debug(report)
+        check_finite_weights(model.state_dict(), str(pretrained_model_name_or_path))
+        _summarise_loading(model, str(pretrained_model_name_or_path), info)
+        return (model, info) if want_info else model
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also list every registered GeneBERT head in ``auto_map``: one folder serves all AutoModel* classes."""
@@ -183,6 +198,60 @@ def check_finite_weights(state: dict[str, torch.Tensor], source: str) -> None:
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"{source}: weight {name!r} contains NaN or inf; the weights file is corrupted")
+
+
+class _LoadReportCapture(pylogging.Filter):
+    """Holds back transformers' LOAD REPORT (re-logged at debug level by ``from_pretrained``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.reports: list[str] = []
+
+    def filter(self, record: pylogging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "LOAD REPORT" in message:
+            self.reports.append(message)
+            return False
+        return True
+
+
+# keys that differ between GeneBERT heads by design: prefix -> what it means
+_HEAD_PARTS = {
+    "cls.": "pre-training heads (MGM / NGSP)",
+    "classifier.": "classification head",
+    "genebert.region_encoder.": "region encoder",
+    "genebert.sequence_projection.": "SRM projections",
+    "genebert.region_projection.": "SRM projections",
+    "genebert.logit_scale": "SRM temperature",
+    "genebert.bert.pooler.": "[CLS] pooler",
+}
+
+
+def _head_part(key: str) -> str | None:
+    return next((part for prefix, part in _HEAD_PARTS.items() if key.startswith(prefix)), None)
+
+
+def _summarise_loading(model: PreTrainedModel, source: str, info: dict) -> None:
+    """One line for expected head differences; a loud warning for anything else that did not load."""
+    missing, unexpected = list(info.get("missing_keys", ())), list(info.get("unexpected_keys", ()))
+    new = sorted({_head_part(k) for k in missing if _head_part(k)})
+    dropped = sorted({_head_part(k) for k in unexpected if _head_part(k)} - set(new))
+    other_missing = [k for k in missing if not _head_part(k)]
+    other_unexpected = [k for k in unexpected if not _head_part(k)]
+    if other_missing:
+        logger.warning(
+            f"{type(model).__name__} from {source}: {len(other_missing)} encoder weight(s) missing from the checkpoint "
+            f"and randomly initialised: {other_missing}"
+        )
+    if other_unexpected:
+        logger.warning(f"{type(model).__name__} from {source}: checkpoint weights not used: {other_unexpected}")
+    if new or dropped:
+        parts = []
+        if new:
+            parts.append("new " + ", ".join(new) + " initialised")
+        if dropped:
+            parts.append(", ".join(dropped) + " dropped")
+        logger.warning(f"{type(model).__name__} from {source}: " + "; ".join(parts) + " (expected when changing heads)")
 
 
 def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -314,6 +383,8 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
             Raw PWM scores of the regions in the input; without it the batch trains MGM + NGSP only.
         """
         config = self.config
+        if region_matrix is not None and not config.srm_weight:
+            logger.warning_once("region_matrix is ignored: config.srm_weight is 0, so SRM (its only use here) is off")
         outputs = self.genebert(
             input_ids,
             attention_mask=attention_mask,

@@ -291,3 +291,87 @@ def test_previous_dataset_is_restored_after_a_kill_between_renames(tmp_path, gen
                                   regions_per_sample=4, bases_per_region=30, progress=False)
     assert json.loads((tmp_path / "ds" / "build_info.json").read_text()) == {"kept": True}
     assert not old.exists()
+
+
+def _genome_sequence(name):
+    text = open(os.path.join(DATA, "genome_pieces.fa")).read()
+    block = text.split(f">{name}\n")[1].split(">")[0]
+    return "".join(block.split())
+
+
+def test_contiguous_ngsp_pairs_continue_the_genome_and_negatives_come_from_elsewhere(tmp_path, genome_path):
+    """Segment B_i starts at the base after A_i ends (coordinates and bases); "not next" B is another sample's."""
+    from modeling_genebert import GeneBertTokenizer
+    from modeling_genebert.pretraining.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
+
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 100 * i, 160 + 100 * i) for i in range(24)])
+    b = _bed(tmp_path, "B.bed", [("piece1", 30 + 150 * i, 90 + 150 * i) for i in range(16)])
+    info = build_pretraining_dataset(tmp_path / "o", peaks={"A": a, "B": b}, genome=genome_path, motifs=MOTIFS,
+                                     regions_per_sample=4, bases_per_region=31, progress=False, negative_pool_size=3,
+                                     ngsp_pairing="contiguous")
+    assert info["schema_version"] == 2 and info["parameters"]["ngsp_pairing"] == "contiguous"
+    assert "NGSP pairing `contiguous`" in (tmp_path / "o" / "README.md").read_text()
+    genome = _genome_sequence("piece1")
+    rows = list(load_pretraining_dataset(tmp_path / "o", split="train"))
+    by_id = {row["sample_id"]: row for row in rows}
+    scanner = MotifScanner(read_motif_file(MOTIFS))
+    cut = 31 // 2
+    for row in rows:
+        for start, end, bases in zip(row["starts"], row["ends"], row["sequences"]):
+            assert bases == genome[start:end] and end - start == 31
+            left, right = bases[:cut], bases[cut:]  # A_i = [start, start + cut), B_i = [start + cut, end)
+            assert left == genome[start : start + cut] and right == genome[start + cut : end]
+        # "not next": the right halves of another sample of the same cell type, elsewhere in the genome
+        partner = by_id[row["negative_sample_id"]]
+        assert partner["sample_id"] != row["sample_id"] and partner["cell_type"] == row["cell_type"]
+        assert not set(partner["starts"]) & set(row["starts"])
+        assert row["negative_sequences"] == [genome[s + cut : e] for s, e in zip(partner["starts"], partner["ends"])]
+        composite = [mine[:cut] + theirs for mine, theirs in zip(row["sequences"], row["negative_sequences"])]
+        np.testing.assert_allclose(np.array(row["negative_region_matrix"]), scanner.scan(composite), atol=1e-5)
+    # partners are spread over the pool, not always the neighbour
+    assert len({row["negative_sample_id"] for row in rows}) > len(rows) // 2
+
+    # the collator: A = left halves, B = right halves (label NEXT) or the stored negative (NOT_NEXT), ~50/50
+    tok = GeneBertTokenizer(k=3)
+    collator = GeneBertPretrainingCollator(tok, max_length=256, mask_ratio=0.15, seed=0, pad_to_multiple_of=None)
+    many = rows * 40
+    batch = collator(many)
+    labels = batch["next_sentence_label"].tolist()
+    assert 0.42 < labels.count(NOT_NEXT) / len(labels) < 0.58
+    restored = torch_where_masked(batch)
+    for row, label, ids, matrix in list(zip(many, labels, restored, batch["region_matrix"]))[:60]:
+        first = "".join(bases[:cut] for bases in row["sequences"])
+        second = "".join(bases[cut:] for bases in row["sequences"]) if label == NEXT else "".join(row["negative_sequences"])
+        assert ids == tok(first, second)["input_ids"]
+        expected = row["region_matrix"] if label == NEXT else row["negative_region_matrix"]
+        np.testing.assert_allclose(matrix.numpy(), np.array(expected, dtype=np.float32))
+
+
+def torch_where_masked(batch):
+    """The unmasked input ids of each pair (MGM targets put back)."""
+    import torch
+
+    ids = torch.where(batch["labels"] != -100, batch["labels"], batch["input_ids"])
+    return [row[mask.bool()].tolist() for row, mask in zip(ids, batch["attention_mask"])]
+
+
+def test_next_regions_pairing_is_the_schema_1_layout_and_old_datasets_load(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 200 * i, 180 + 200 * i) for i in range(12)])
+    kw = dict(peaks={"A": a}, genome=genome_path, motifs=MOTIFS, regions_per_sample=4, bases_per_region=30, progress=False)
+    info = build_pretraining_dataset(tmp_path / "old", ngsp_pairing="next_regions", **kw)
+    assert info["schema_version"] == 1
+    ds = load_pretraining_dataset(tmp_path / "old", split="train")
+    assert "negative_sample_id" not in ds.features and len(ds[0]["negative_sequences"]) == 2
+    assert json.loads(ds.info.description)["ngsp_pairing"] == "next_regions"
+    # a dataset written before schema 2 (no ngsp_pairing, schema_version 1) loads as next_regions
+    build_info = json.loads((tmp_path / "old" / "build_info.json").read_text())
+    del build_info["parameters"]["ngsp_pairing"]
+    (tmp_path / "old" / "build_info.json").write_text(json.dumps(build_info))
+    assert json.loads(load_pretraining_dataset(tmp_path / "old", split="train").info.description)["ngsp_pairing"] == "next_regions"
+    # a newer schema than this package knows is a clear error
+    build_info["schema_version"] = 99
+    (tmp_path / "old" / "build_info.json").write_text(json.dumps(build_info))
+    with pytest.raises(ValueError, match="schema version 99 is newer than this package reads"):
+        load_pretraining_dataset(tmp_path / "old")
+    with pytest.raises(ValueError, match="ngsp_pairing must be one of"):
+        build_pretraining_dataset(tmp_path / "bad", ngsp_pairing="nearby", **kw)

@@ -72,6 +72,31 @@ def test_collator_is_reproducible_and_rejects_mismatched_rows():
         GeneBertPretrainingCollator(tok)([bad])
 
 
+def test_collator_contiguous_rows_pair_left_and_right_halves():
+    """Schema 2 rows (R negative right halves): A = left halves, B = right halves or the negative's."""
+    tok = GeneBertTokenizer(k=3)
+    rows = []
+    for i in range(64):
+        row = fake_row(i)
+        row["negative_sequences"] = [bases[4:] for bases in fake_row(1000 + i)["sequences"]]
+        row["negative_region_matrix"] = np.full((4, 3), float(i), dtype=np.float32)
+        rows.append(row)
+    batch = GeneBertPretrainingCollator(tok, max_length=64, mask_ratio=0.15, seed=0, pad_to_multiple_of=None)(rows)
+    labels = batch["next_sentence_label"].tolist()
+    assert 16 < labels.count(NOT_NEXT) < 48
+    assert batch["input_ids"].shape == (64, 2 * 14 + 3) and batch["region_matrix"].shape == (64, 4, 3)
+    restored = torch.where(batch["labels"] != -100, batch["labels"], batch["input_ids"])  # MGM targets put back
+    for row, label, ids, matrix in zip(rows, labels, restored, batch["region_matrix"]):
+        second = [b[4:] for b in row["sequences"]] if label == NEXT else row["negative_sequences"]
+        assert ids.tolist() == tok("".join(b[:4] for b in row["sequences"]), "".join(second))["input_ids"]
+        expected = row["region_matrix"] if label == NEXT else row["negative_region_matrix"]
+        np.testing.assert_array_equal(matrix.numpy(), expected)
+    bad = fake_row(0)
+    bad["negative_sequences"] = bad["negative_sequences"][:1]
+    with pytest.raises(ValueError, match="1 negative sequences for 4 regions"):
+        GeneBertPretrainingCollator(tok)([bad])
+
+
 def pretrain_args(dataset, config, output_dir, **overrides) -> list[str]:
     options = {
         "dataset_path": dataset,
@@ -115,7 +140,8 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     assert {"genomics", "dna", "custom_code"} <= set(card.data.tags)
     assert "Citation" in card.text and "trust_remote_code=True" in card.text
     # the component losses are logged separately during training
-    state = json.loads((tmp_path / "run" / "checkpoint-6" / "trainer_state.json").read_text())
+    state = json.loads((final / "trainer_state.json").read_text())  # the checkpoints are gone, the history is kept
+    assert not list((tmp_path / "run").glob("checkpoint-*"))
     logged = [entry for entry in state["log_history"] if "loss" in entry]
     assert logged and {"mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy"} <= set(logged[0])
     model = AutoModelForPreTraining.from_pretrained(final)
@@ -168,7 +194,7 @@ def test_sigkilled_run_resumes_to_the_same_step_count(pretraining_dataset, micro
     summary = json.loads((run / "final" / "pretraining_summary.json").read_text())
     assert summary["global_step"] == 60
     assert all(np.isfinite(v) for v in summary["after"].values())
-    state = json.loads((run / "checkpoint-60" / "trainer_state.json").read_text())
+    state = json.loads((run / "final" / "trainer_state.json").read_text())
     first_logged = min(entry["step"] for entry in state["log_history"] if "loss" in entry)
     assert first_logged <= killed_at  # history carried over from the checkpoint
 

@@ -142,6 +142,10 @@ class GeneBertTokenizer(PreTrainedTokenizer):
             handle.writelines(token + "\n" for token, _ in sorted(self.vocab.items(), key=lambda kv: kv[1]))
         return (path,)
 
+    def save_pretrained(self, save_directory, *args, **kwargs) -> tuple[str, ...]:
+        """As transformers saves, but return only the files written (no ``added_tokens.json`` that is not there)."""
+        return tuple(f for f in super().save_pretrained(save_directory, *args, **kwargs) if os.path.exists(f))
+
     # ----- special-token layout (BERT's: [CLS] A [SEP] B [SEP]) -------------------------
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return 3 if pair else 2
@@ -468,6 +472,22 @@ class GeneBertTokenizer(PreTrainedTokenizer):
         return words
 
     def _reassemble(self, kmers: list[str], unknown: set[str]) -> str:
+        """DNA of a run of k-mers. The run is cut wherever two neighbouring known k-mers disagree on
+        their overlap (they were not tokenized from one stretch, e.g. the DNA on either side of a
+        [MASK] in "ACGT...[MASK]ACGT..." after fill-mask put a k-mer there); each piece is reassembled
+        on its own and the pieces are joined, so no input base is lost and the filled k-mer appears whole.
+        """
+        k, stride = self.kmer, self.stride
+        pieces, start = [], 0
+        for j in range(1, len(kmers)):
+            a, b = kmers[j - 1], kmers[j]
+            if a not in unknown and b not in unknown and a[stride:] != b[: k - stride]:
+                pieces.append(kmers[start:j])
+                start = j
+        pieces.append(kmers[start:])
+        return "".join(self._reassemble_chain(piece, unknown) for piece in pieces)
+
+    def _reassemble_chain(self, kmers: list[str], unknown: set[str]) -> str:
         k, stride = self.kmer, self.stride
         bases = ["N"] * ((len(kmers) - 1) * stride + k)
         for j in reversed(range(len(kmers))):  # earlier k-mers win where they overlap

@@ -47,18 +47,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def results_table(results: dict[str, dict[str, float]]) -> str:
-    """Markdown table: one row per metric (with its definition), one column per evaluated split."""
+def _rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
+    """Header + one row per metric: name, a value per evaluated split, the metric's definition."""
     splits = list(results)
     names: list[str] = []
     for split in splits:
         names += [n for n in _ordered(results[split]) if n not in names]
     descriptions = describe(names)
-    lines = ["| metric | " + " | ".join(splits) + " | definition |", "|---|" + "---|" * len(splits) + "---|"]
+    rows = [["metric", *splits, "definition"]]
     for name in names:
-        cells = " | ".join(_fmt(results[s].get(name, float("nan"))) for s in splits)
-        lines.append(f"| {name} | {cells} | {descriptions.get(name, '')} |")
-    return "\n".join(lines)
+        rows.append([name, *(_fmt(results[s].get(name, float("nan"))) for s in splits), descriptions.get(name, "")])
+    return rows
+
+
+def results_table(results: dict[str, dict[str, float]]) -> str:
+    """Markdown table: one row per metric (with its definition), one column per evaluated split."""
+    header, *rows = _rows(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def results_text(results: dict[str, dict[str, float]]) -> str:
+    """The same table for a terminal: aligned columns, a dashed rule under the header."""
+    rows = _rows(results)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(rows[0][-1]))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def eval_results(
@@ -156,4 +171,4 @@ def finetuning_model_card(
     )
 
 
-__all__ = ["eval_results", "finetuning_model_card", "results_table", "task_title"]
+__all__ = ["eval_results", "finetuning_model_card", "results_table", "results_text", "task_title"]

@@ -23,7 +23,8 @@ BASE_TAGS = ["genomics", "dna", "regulatory-genome", "genebert", "custom_code", 
 
 def _usage(auto_class: str) -> str:
     return f"""```python
-# With the package installed (`pip install genebert`): no remote code is executed.
+# With the GeneBERT package installed from its source (`pip install -e .` in a checkout; it is not on PyPI):
+# no remote code is executed.
 import modeling_genebert  # registers GeneBERT with the Auto classes
 from transformers import AutoTokenizer, {auto_class}
 
@@ -31,7 +32,7 @@ tokenizer = AutoTokenizer.from_pretrained("PATH_OR_REPO")
 model = {auto_class}.from_pretrained("PATH_OR_REPO")
 
 # Without the package: the folder carries its own code (configuration_genebert.py,
-# modeling_genebert.py, tokenization_genebert.py); read it before trusting it.
+# modeling_genebert.py, region_encoders.py, tokenization_genebert.py); read it before trusting it.
 tokenizer = AutoTokenizer.from_pretrained("PATH_OR_REPO", trust_remote_code=True)
 model = {auto_class}.from_pretrained("PATH_OR_REPO", trust_remote_code=True)
 

@@ -54,6 +54,22 @@ class FinetuneModelArguments:
             "choices": list(POOLINGS),
         },
     )
+    peft: str | None = field(
+        default=None,
+        metadata={"help": "parameter-efficient fine-tuning through the peft library: 'lora' (default: full fine-tuning)"},
+    )
+    lora_rank: int = field(default=8, metadata={"help": "--peft lora: rank r of the low-rank update"})
+    lora_alpha: float = field(default=16.0, metadata={"help": "--peft lora: scale alpha (update scaled by alpha / r)"})
+    lora_dropout: float = field(default=0.1, metadata={"help": "--peft lora: dropout on the LoRA input"})
+    lora_target_modules: str = field(
+        default="query,value",
+        metadata={"help": "--peft lora: comma-separated linear layers of the sequence encoder to adapt; query,value "
+                  "(LoRA paper's choice for attention) or query,key,value,dense (every linear layer of a BERT block)"},
+    )
+    merge_lora: bool = field(
+        default=False,
+        metadata={"help": "--peft lora: save a merged GeneBERT folder instead of an adapter folder"},
+    )
 
 
 @dataclass
@@ -110,16 +126,24 @@ class FinetuneDataArguments:
 class FinetuneTrainingArguments(TrainingArguments):
     """``TrainingArguments`` with fine-tuning defaults (CPU friendly, evaluation each epoch, no checkpoints)."""
 
-    output_dir: str = field(default="outputs/genebert-finetune")
-    num_train_epochs: float = field(default=3.0)
-    per_device_train_batch_size: int = field(default=32)
-    per_device_eval_batch_size: int = field(default=64)
-    learning_rate: float = field(default=1e-4)
-    warmup_steps: float = field(default=0.1)
-    weight_decay: float = field(default=0.01)
-    eval_strategy: str = field(default="epoch")
-    save_strategy: str = field(default="no")
-    logging_steps: float = field(default=50)
-    remove_unused_columns: bool = field(default=False)
-    seed: int = field(default=42)
-
+    output_dir: str = field(
+        default="outputs/genebert-finetune",
+        metadata={"help": "where the fine-tuned model, results.json and the model card go"},
+    )
+    num_train_epochs: float = field(default=3.0, metadata={"help": "passes over the training set (ignored with --max_steps)"})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "training sequences per step and device"})
+    per_device_eval_batch_size: int = field(default=64, metadata={"help": "evaluation sequences per step and device"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate (linear decay after warm-up)"})
+    warmup_steps: float = field(
+        default=0.1, metadata={"help": "warm-up: a number of steps, or below 1 a fraction of all steps (0.1 = 10%%)"}
+    )
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    eval_strategy: str = field(default="epoch", metadata={"help": "evaluate the validation split every 'epoch', 'steps' or 'no'"})
+    save_strategy: str = field(default="no", metadata={"help": "intermediate checkpoints: 'no' (default), 'epoch' or 'steps'"})
+    logging_steps: float = field(default=50, metadata={"help": "log the training loss every N steps"})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "leave False: the collator needs every feature"})
+    seed: int = field(default=42, metadata={"help": "seed of initialisation, shuffling and dropout"})
+    keep_checkpoints: bool = field(
+        default=False,
+        metadata={"help": "keep intermediate checkpoint-N folders (with --save_strategy) after the final model is written"},
+    )

@@ -29,6 +29,7 @@ Example (GUE core promoters)::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -41,9 +42,10 @@ import torch
 import transformers
 from transformers import HfArgumentParser, Trainer, set_seed
 
-from dataset_scripts.cli import console_script
+from dataset_scripts.cli import console_script, group_options
 from dataset_scripts.tasks import REF_ALT, get_task, list_tasks
-from modeling_genebert.cards.finetune_card import finetuning_model_card, results_table
+from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text
+from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import save_model_card
 from modeling_genebert.evaluation.metrics import PAPER_METRICS, build_compute_metrics, describe
 from modeling_genebert.finetuning.arguments import (
@@ -63,13 +65,48 @@ def _round(metrics: dict[str, float]) -> dict[str, float]:
     return {k: (round(float(v), 6) if isinstance(v, (float, int, np.floating)) else v) for k, v in metrics.items()}
 
 
-def format_results(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table for the terminal (same content as the card's table)."""
-    return results_table(results).replace("|---", "|   ")
+def final_step_evaluation(trainer: Trainer) -> dict[str, float] | None:
+    """The validation metrics the Trainer logged at its last step (``eval_strategy``), so they are not computed twice."""
+    for entry in reversed(trainer.state.log_history):
+        if "eval_loss" in entry:
+            return entry if entry.get("step") == trainer.state.global_step else None
+    return None
+
+
+def dataset_name_of(path: str | None) -> str:
+    """``prom_core_all/train.csv.gz`` -> ``prom_core_all``: a split's file name says nothing, its folder does."""
+    if not path:
+        return "dataset"
+    path = Path(path)
+    stem = path.name.split(".")[0]
+    if stem.lower() in ("train", "training", "dev", "valid", "validation", "test") and path.parent.name:
+        return path.parent.resolve().name
+    return stem
+
+
+def warmup_of(training_args) -> dict:
+    """transformers reads ``warmup_steps`` below 1 as a fraction of all steps: record which it was."""
+    warmup = training_args.warmup_steps
+    return {"warmup_ratio": warmup} if 0 < warmup < 1 else {"warmup_steps": int(warmup)}
+
+
+def build_parser() -> HfArgumentParser:
+    """``genebert-finetune``'s options: model, data and GeneBERT's training defaults first, then the rest of
+    ``TrainingArguments`` (passed through)."""
+    parser = HfArgumentParser((FinetuneModelArguments, FinetuneDataArguments, FinetuneTrainingArguments))
+    group_options(parser, {
+        "model": [f.name for f in dataclasses.fields(FinetuneModelArguments)],
+        "data": [f.name for f in dataclasses.fields(FinetuneDataArguments)],
+        "training (GeneBERT's defaults)": list(FinetuneTrainingArguments.__annotations__),
+    }, rest="every other transformers TrainingArguments option (passed through)")
+    parser.prog = "genebert-finetune"
+    parser.usage = ("genebert-finetune [--model_name_or_path FOLDER] --task TASK --train_file FILE "
+                    "[--validation_file FILE] [--test_file FILE] [--output_dir DIR] [options]")
+    return parser
 
 
 def parse_args(argv: list[str] | None):
-    parser = HfArgumentParser((FinetuneModelArguments, FinetuneDataArguments, FinetuneTrainingArguments))
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 1 and argv[0].endswith(".json"):
         return parser.parse_json_file(os.path.abspath(argv[0]))
@@ -108,6 +145,18 @@ def run(argv: list[str] | None = None) -> dict:
         rows, num_tfs = np.asarray(data["train"][0]["region_matrix"]).shape
         region_shape = (rows, num_tfs)
     model, tokenizer, init = load_model_and_tokenizer(model_args, num_labels, id2label, region_shape)
+    peft_info = None
+    if model_args.peft is not None:
+        if model_args.peft != "lora":
+            raise ValueError(f"--peft {model_args.peft!r}: the supported method is 'lora'")
+        from modeling_genebert.finetuning.lora import apply_lora, lora_summary
+
+        model = apply_lora(model, model_args.lora_rank, model_args.lora_alpha, model_args.lora_dropout,
+                           model_args.lora_target_modules)
+        peft_info = lora_summary(model)
+        init += f" + LoRA (r={model_args.lora_rank})"
+    elif model_args.merge_lora:
+        raise ValueError("--merge_lora needs --peft lora")
     max_length = min(data_args.max_length, model.config.sequence_config.max_position_embeddings)
     features, owners = prepare_features(
         data, task, tokenizer, max_length, region_builder,
@@ -137,27 +186,34 @@ def run(argv: list[str] | None = None) -> dict:
         if split in features:
             if owners:
                 compute_metrics.split = split
-            metrics = trainer.evaluate(features[split], metric_key_prefix=split)
-            results[split] = _round({k.removeprefix(f"{split}_"): v for k, v in metrics.items()
-                                     if not k.endswith(("_runtime", "_per_second", "epoch"))})
+            metrics = (split == "validation" and final_step_evaluation(trainer)) or trainer.evaluate(
+                features[split], metric_key_prefix=split
+            )
+            prefix = next(p for p in (f"{split}_", "eval_") if any(k.startswith(p) for k in metrics))
+            results[split] = _round({k.removeprefix(prefix): v for k, v in metrics.items()
+                                     if k.startswith(prefix) and not k.endswith(("_runtime", "_per_second", "epoch"))})
     metric_names = sorted({m for r in results.values() for m in r})
 
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))  # weights, config (+ auto_map), remote code, tokenizer
-    dataset_name = data_args.dataset_name or Path(
-        data_args.dataset_path or data_args.train_file or "dataset"
-    ).name.split(".")[0]
+    if peft_info is not None:  # an adapter folder (+ tokenizer, head_config.json) or, with --merge_lora, a merged one
+        from modeling_genebert.finetuning.lora import save_lora
+
+        peft_info["saved"] = save_lora(trainer, output_dir, merge=model_args.merge_lora)
+    else:
+        trainer.save_model(str(output_dir))  # weights, config (+ auto_map), remote code, tokenizer
+    dataset_name = data_args.dataset_name or dataset_name_of(data_args.dataset_path or data_args.train_file)
     data_sizes = {split: len(ds) for split, ds in data.items()}
     hyperparameters = {
         "task": data_args.task,
-        "num_train_epochs": training_args.num_train_epochs,
-        "max_steps": training_args.max_steps,
+        **({"num_train_epochs": training_args.num_train_epochs} if training_args.max_steps <= 0
+           else {"max_steps": training_args.max_steps}),
+        "epochs_run": round(float(trainer.state.epoch or 0), 3),
         "global_steps": trainer.state.global_step,
         "per_device_train_batch_size": training_args.per_device_train_batch_size,
         "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
         "learning_rate": training_args.learning_rate,
         "lr_scheduler_type": getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type),
-        "warmup_steps": training_args.warmup_steps,
+        **warmup_of(training_args),
         "weight_decay": training_args.weight_decay,
         "max_length": max_length,
         "long_inputs": data_args.long_inputs,
@@ -165,6 +221,7 @@ def run(argv: list[str] | None = None) -> dict:
             "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
         "classifier_dropout": model_args.classifier_dropout,
         "classifier_pooling": model.config.classifier_pooling,
+        **({"peft": peft_info} if peft_info else {}),
         "seed": training_args.seed,
     }
     compute = {
@@ -212,9 +269,12 @@ def run(argv: list[str] | None = None) -> dict:
         results_file = Path(data_args.results_file or output_dir / "results.json")
         results_file.parent.mkdir(parents=True, exist_ok=True)
         results_file.write_text(json.dumps(summary, indent=2, default=str))
+        finish_output_folder(output_dir, trainer)
+        if not training_args.keep_checkpoints:
+            remove_checkpoints(output_dir)
         print(f"\nGeneBERT fine-tuning: {task.title} on {dataset_name} "
               f"(init: {init}; region input: {'yes' if region_builder else 'no'}; seed {training_args.seed})")
-        print(format_results(results))
+        print(results_text(results))
         print(f"train: {trainer.state.global_step} steps, {train_wall:.0f} s wall, {train_cpu / 60:.1f} CPU-min")
         print(f"results: {results_file}\nmodel + card: {output_dir}")
     return summary

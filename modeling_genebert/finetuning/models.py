@@ -84,11 +84,8 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
         tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer)
     if model_args.from_scratch:
         return GeneBertForSequenceClassification(config), tokenizer, "random (from scratch, GeneBERT architecture)"
-    model, loading = GeneBertForSequenceClassification.from_pretrained(path, config=config, output_loading_info=True)
-    encoder_missing = [k for k in loading["missing_keys"] if k.startswith("genebert.bert.")]
-    if encoder_missing:
-        logger.warning("sequence-encoder weights missing from %s: %s", path, encoder_missing)
-    logger.info("loaded %s: new (randomly initialised) %s", path, loading["missing_keys"])
+    # from_pretrained says in one line which heads are new; a missing encoder weight is a loud warning
+    model = GeneBertForSequenceClassification.from_pretrained(path, config=config)
     return model, tokenizer, "pre-trained GeneBERT"
 
 

@@ -1,13 +1,20 @@
 """Turns pre-training dataset rows into GeneBERT batches (pairing, tokenizing, masking).
 
 Row schema (written by ``dataset_scripts``): ``sequences`` (R region windows),
-``region_matrix`` (R x TFs), ``negative_sequences`` / ``negative_region_matrix`` (the
-second half of another sample of the same cell type).
+``region_matrix`` (R x TFs), ``negative_sequences`` / ``negative_region_matrix``.
 
-Segment A is the first ``R // 2`` regions; segment B is the sample's own second half
-("is next", label 0) or the stored negative half ("not next", label 1), 50/50 from a
-seeded generator. The region matrix is assembled from the rows of exactly the regions
-placed in the input, in input order, so sequence-region matching pairs stay true.
+The pairing follows the row (``dataset_scripts.pretraining`` documents both):
+
+* ``contiguous`` (schema version 2, R negative sequences): every window is cut after
+  ``len(window) // 2`` bases. Segment A = the R left halves; segment B = the R right halves,
+  the genome immediately following each A_i ("is next", label 0), or another sample's right
+  halves ("not next", label 1) with ``negative_region_matrix`` (the scan of exactly those
+  composite windows).
+* ``next_regions`` (schema version 1, R - R//2 negative sequences): segment A = the first
+  ``R // 2`` regions; B = the sample's second half or the stored negative half.
+
+Labels are drawn 50/50 from a seeded generator. The region matrix always describes exactly
+the bases placed in the input, region by region, so sequence-region matching pairs stay true.
 """
 
 from __future__ import annotations
@@ -73,14 +80,29 @@ class GeneBertPretrainingCollator:
                     f"sample {row.get('sample_id', '?')}: region_matrix has {matrix.shape[0]} rows "
                     f"but the sample has {len(sequences)} region sequences"
                 )
+            negatives = list(row["negative_sequences"])
+            not_next = draw < self.not_next_probability
+            next_labels.append(NOT_NEXT if not_next else NEXT)
+            if len(negatives) == len(sequences):  # contiguous: left halves | right halves (or another sample's)
+                segments_a.append("".join(bases[: len(bases) // 2] for bases in sequences))
+                if not_next:
+                    segments_b.append("".join(negatives))
+                    matrices.append(np.asarray(row["negative_region_matrix"], dtype=np.float32))
+                else:
+                    segments_b.append("".join(bases[len(bases) // 2 :] for bases in sequences))
+                    matrices.append(matrix)
+                continue
             half = len(sequences) // 2
-            if draw < self.not_next_probability:
-                second = list(row["negative_sequences"])
+            if len(negatives) != len(sequences) - half:
+                raise ValueError(
+                    f"sample {row.get('sample_id', '?')}: {len(negatives)} negative sequences for {len(sequences)} "
+                    f"regions (expected {len(sequences)}: contiguous pairing, or {len(sequences) - half}: next_regions)"
+                )
+            if not_next:
+                second = negatives
                 second_matrix = np.asarray(row["negative_region_matrix"], dtype=np.float32)
-                next_labels.append(NOT_NEXT)
             else:
                 second, second_matrix = sequences[half:], matrix[half:]
-                next_labels.append(NEXT)
             segments_a.append("".join(sequences[:half]))
             segments_b.append("".join(second))
             matrices.append(np.concatenate([matrix[:half], second_matrix], axis=0))

@@ -22,7 +22,9 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import console_script
+from dataset_scripts.pretraining import NGSP_PAIRINGS
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
 from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
@@ -75,6 +77,14 @@ class DataArguments:
         default=20,
         metadata={"help": "window per region when building the embedded mini-atlas (short: a fast CPU demo)"},
     )
+    default_ngsp_pairing: str = field(
+        default="next_regions",
+        metadata={
+            "help": "NGSP pairs of the embedded mini-atlas: next_regions (B = the next accessible regions) or "
+            "contiguous (B = the genome right after A, per region; dataset schema 2); "
+            "a --dataset_path dataset keeps the pairing it was built with"
+        },
+    )
     streaming: bool = field(default=False, metadata={"help": "stream the Parquet shards (IterableDataset)"})
     max_length: int = field(default=512, metadata={"help": "tokens per pair, specials included"})
     mask_ratio: float = field(default=0.15, metadata={"help": "MGM mask ratio"})
@@ -105,6 +115,12 @@ class PretrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(default=False)
     prediction_loss_only: bool = field(default=True)
     seed: int = field(default=42)
+    keep_checkpoints: bool = field(
+        default=False,
+        metadata={"help": "keep the intermediate checkpoint-N folders (optimizer state) after the final model is "
+                  "written; by default they are removed then (they serve --resume_from_checkpoint auto while a run "
+                  "is under way)"},
+    )
 
 
 def apply_training_preset(args: PretrainingArguments, name: str | None) -> None:
@@ -143,10 +159,15 @@ def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     path = data_args.dataset_path
     if path is None:
         cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
-        path = str(cache / f"default-mini-atlas-b{data_args.default_bases_per_region}")
+        pairing = data_args.default_ngsp_pairing
+        if pairing not in NGSP_PAIRINGS:
+            raise ValueError(f"--default_ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {pairing!r}")
+        version = "" if pairing == "next_regions" else f"-v{NGSP_PAIRINGS[pairing]}"  # the schema-1 cache name is unchanged
+        path = str(cache / f"default-mini-atlas{version}-b{data_args.default_bases_per_region}")
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
             if not Path(path).exists():
-                build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region)
+                build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region,
+                                                  ngsp_pairing=pairing)
     return path, load_pretraining_dataset(path, streaming=data_args.streaming)
 
 
@@ -314,9 +335,6 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
         "srm_chance": 1.0 / training_args.per_device_eval_batch_size,
     }
     if trainer.is_world_process_zero():
-        # a Hub folder carries no pickles: the Trainer's training_args.bin becomes JSON
-        (final_dir / "training_args.bin").unlink(missing_ok=True)
-        (final_dir / "training_args.json").write_text(training_args.to_json_string())
         card = pretraining_model_card(
             config=config,
             dataset_description=_describe_dataset(dataset_path, data),
@@ -327,6 +345,11 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
         )
         save_model_card(card, final_dir)
         (final_dir / "pretraining_summary.json").write_text(json.dumps(summary, indent=2))
+        finish_output_folder(final_dir, trainer)
+        if not training_args.keep_checkpoints:
+            removed = remove_checkpoints(training_args.output_dir)
+            if removed:
+                logger.info("removed the intermediate checkpoints %s (keep them with --keep_checkpoints true)", removed)
         print(summarize(before, after, summary["srm_chance"]))
         print(f"Hub-ready model folder: {final_dir}")
     return summary
@@ -335,12 +358,13 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
 def _describe_dataset(path: str, data) -> str:
     card = Path(path) / "README.md"
     sizes = ", ".join(f"{split}: {len(ds) if hasattr(ds, '__len__') else 'streamed'} samples" for split, ds in data.items())
-    source = f"`{path}`" if not Path(path).name.startswith("default-mini-atlas") else (
+    source = f"the dataset `{Path(path).name}`" if not Path(path).name.startswith("default-mini-atlas") else (
         "the mini-atlas embedded in the `genebert` package: ENCODE DNase-seq hypersensitive sites of "
         "K562 and HepG2 (hg38, DHS index of Meuleman et al. 2020 as published by DNA-Diffusion), "
         "scanned with JASPAR 2018 CORE vertebrate motifs"
     )
-    return f"Pre-trained on {source} ({sizes})." + (f" Dataset card: `{card}`." if card.exists() else "")
+    built = " Built by `dataset_scripts` with its own dataset card (`README.md` in the dataset folder)." if card.exists() else ""
+    return f"Pre-trained on {source} ({sizes}).{built}"
 
 
 main = console_script(run, "genebert-pretrain")

@@ -1,0 +1,14 @@
+"""Reproducible benchmark runs (``genebert-benchmark``): suites in GUE layout, seeds, arms, published references.
+
+* :mod:`.runner` -- the command and :func:`run` (``run(argv) -> {"runs", "rows", "files"}``);
+* :mod:`.recipes` -- suite discovery and the per-task recipe YAML (``default_recipe.yaml``);
+* :mod:`.references` -- published numbers (``references.yaml``);
+* :mod:`.kmer` -- the k-mer logistic-regression arm;
+* :mod:`.report` -- tables (CSV, markdown), plot, ``model-index`` entries.
+"""
+
+from modeling_genebert.evaluation.benchmark.recipes import Recipe, discover_suite
+from modeling_genebert.evaluation.benchmark.references import load_references
+from modeling_genebert.evaluation.benchmark.runner import ARMS, main, run
+
+__all__ = ["ARMS", "Recipe", "discover_suite", "load_references", "main", "run"]

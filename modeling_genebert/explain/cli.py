@@ -1,0 +1,196 @@
+"""``genebert-explain``: attributions, attention, motifs and region-side TF attributions for a classifier.
+
+    genebert-explain --model_name_or_path runs/tfbs --input peaks.fa --output_dir report/
+
+Writes to ``--output_dir``: ``sequences.tsv`` (scores), ``ism_delta.npy`` ``(N, L, 4)``,
+``ism_contributions.npy`` / ``ig_attributions.npy`` ``(N, L)`` (``.npz`` of per-sequence arrays when
+lengths differ), ``motifs.csv`` / ``motifs.json``, ``tf_attributions.csv`` (region models),
+``attention.npy`` (with ``--attention``), PNGs, and ``report.html`` with every picture embedded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dataset_scripts.cli import UsageError, console_script
+
+METHODS = ("ism", "ig")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="genebert-explain", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_name_or_path", required=True, help="a genebert-finetune output folder (sequence classifier)")
+    p.add_argument("--input", required=True, help="sequences: FASTA (.fa/.fasta, gz ok), CSV/TSV with a 'sequence' column, or one per line")
+    p.add_argument("--output_dir", required=True, help="folder for the arrays, tables, PNGs and report.html")
+    p.add_argument("--class_name", default=None, help="class to explain, by name or id (default: the last class, e.g. 'bound')")
+    p.add_argument("--methods", default="ism,ig", help="comma-separated attribution methods: ism (saturation mutagenesis), ig (Integrated Gradients)")
+    p.add_argument("--strands", default="both", choices=("both", "forward"), help="ISM scores the mean of both strands, or the forward strand only")
+    p.add_argument("--ig_steps", type=int, default=50, help="Integrated Gradients interpolation steps")
+    p.add_argument("--batch_size", type=int, default=256, help="mutants per forward pass (ISM); IG uses batch_size/8 sequences")
+    p.add_argument("--max_sequences", type=int, default=0, help="explain only the first N sequences (0: all)")
+    p.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV input")
+    p.add_argument("--logos", type=int, default=5, help="per-sequence attribution logos to draw")
+    p.add_argument("--motifs", default="ism", choices=("ism", "ig", "none"), help="attributions TF-MoDISco clusters into motifs (ism gives hypothetical contributions), or none")
+    p.add_argument("--seqlet_fdr", type=float, default=0.05, help="TF-MoDISco's target FDR for calling seqlets (0.2 is modisco-lite's own default; higher finds more in few sequences)")
+    p.add_argument("--min_cluster_size", type=int, default=10, help="fewest seqlets a motif may have (TF-MoDISco's final_min_cluster_size; metaclusters need twice that)")
+    p.add_argument("--jaspar", default=None, help="motif set Tomtom names motifs from (default JASPAR 2018 CORE vertebrates, shipped)")
+    p.add_argument("--attention", action="store_true", help="also write attention maps (per layer and head, in bases) of the first sequence")
+    p.add_argument("--region_baseline", default="shuffle", choices=("shuffle", "zeros"), help="IG baseline of the region matrix (region-input models)")
+    p.add_argument("--seed", type=int, default=0, help="seed (dinucleotide shuffles of the region baseline)")
+    p.add_argument("--no_progress", action="store_true", help="hide progress bars")
+    return p.parse_args(argv)
+
+
+def _save(path: Path, arrays) -> str:
+    if isinstance(arrays, np.ndarray):
+        np.save(path.with_suffix(".npy"), arrays)
+        return path.with_suffix(".npy").name
+    np.savez(path.with_suffix(".npz"), *arrays)
+    return path.with_suffix(".npz").name
+
+
+def _padded(arrays, length: int, channels: int | None = None) -> np.ndarray:
+    shape = (len(arrays), length) + ((channels,) if channels else ())
+    out = np.zeros(shape, dtype=np.float32)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
+def run(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        raise UsageError(f"--methods {args.methods!r}: choose from {', '.join(METHODS)}")
+    if args.motifs != "none" and args.motifs not in methods:
+        raise UsageError(f"--motifs {args.motifs} needs that method in --methods {args.methods!r}")
+    import torch
+
+    from .loading import check_sequences, load_classifier, one_hot, read_sequences
+
+    names, sequences = read_sequences(args.input, args.sequence_column)
+    explained = load_classifier(args.model_name_or_path)
+    target = explained.class_index(args.class_name)
+    class_name = explained.label_names[target]
+    if args.max_sequences > 0:
+        names, sequences = names[: args.max_sequences], sequences[: args.max_sequences]
+    sequences = check_sequences(sequences, explained.window, names)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = not args.no_progress
+    from . import plots
+    from .tokens import class_score
+
+    # scores
+    import pandas as pd
+
+    scores = []
+    with torch.no_grad():
+        for a in range(0, len(sequences), 64):
+            chunk = sequences[a:a + 64]
+            enc = explained.tokenizer(chunk, padding=True, return_tensors="pt")
+            region = explained.region_matrix(chunk)
+            logits = explained.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], region_matrix=region).logits
+            scores.append(np.stack([class_score(logits, target).numpy(), logits.softmax(-1)[:, target].numpy()], 1))
+    scores = np.concatenate(scores)
+    table = pd.DataFrame({"name": names, "length": [len(s) for s in sequences], f"log_odds_{class_name}": scores[:, 0],
+                          f"p_{class_name}": scores[:, 1]})
+    table.to_csv(out / "sequences.tsv", sep="\t", index=False)
+    summary = {"model": str(args.model_name_or_path), "class": class_name, "sequences": len(sequences), "files": {}}
+    sections = [("Model", f"{args.model_name_or_path} - explaining class '{class_name}' over {len(sequences)} sequences "
+                          f"(mean p = {scores[:, 1].mean():.3f})")]
+    contributions, hypothetical = {}, None
+    logo_count = min(args.logos, len(sequences))
+    order = np.argsort(-scores[:, 0])[:logo_count]  # logos of the most confident sequences
+
+    if "ism" in methods:
+        from .ism import ism_contributions, saturation_mutagenesis
+
+        delta = saturation_mutagenesis(explained, sequences, target, args.strands, args.batch_size, progress)
+        pairs = [ism_contributions(d, s) for d, s in zip(delta, sequences)]
+        contributions["ism"] = [c for c, _ in pairs]
+        hypothetical = [h for _, h in pairs]
+        summary["files"]["ism_delta"] = _save(out / "ism_delta", delta)
+        summary["files"]["ism_contributions"] = _save(
+            out / "ism_contributions", np.stack(contributions["ism"]) if isinstance(delta, np.ndarray) else contributions["ism"])
+    if "ig" in methods:
+        from .integrated_gradients import integrated_gradients
+
+        ig = integrated_gradients(explained, sequences, target, args.ig_steps, max(1, args.batch_size // 8), progress=progress)
+        contributions["ig"] = list(ig.bases)
+        summary["files"]["ig_attributions"] = _save(out / "ig_attributions", ig.bases)
+        summary["ig_max_abs_convergence_delta"] = float(np.abs(ig.delta).max())
+    for method, values in contributions.items():
+        paths = [plots.attribution_logo(values[i], sequences[i], out / f"logo_{method}_{j}.png",
+                                        f"{names[i]} - {method.upper()} attribution to '{class_name}'")
+                 for j, i in enumerate(order)]
+        sections.append((f"{method.upper()} attribution logos (most confident sequences)", paths))
+
+    if args.attention:
+        from .attention import attention_maps
+
+        maps = attention_maps(explained, sequences[0])
+        np.save(out / "attention.npy", maps.bases)
+        summary["files"]["attention"] = "attention.npy"
+        sections.append((f"Attention of {names[0]} (per layer and head, bases)",
+                         plots.attention_heatmaps(maps.bases, out / "attention.png", f"{names[0]}: attention between bases")))
+
+    if args.motifs != "none":
+        from .motifs import discover_motifs, jaspar_ppms, motif_table
+
+        length = max(len(s) for s in sequences)
+        oh = _padded([one_hot(s) for s in sequences], length, 4)
+        if args.motifs == "ism":
+            hyp = _padded(hypothetical, length, 4)
+        else:
+            hyp = oh * _padded(contributions["ig"], length)[..., None]
+        found = discover_motifs(oh, hyp, args.jaspar, target_seqlet_fdr=args.seqlet_fdr,
+                                min_metacluster_size=2 * args.min_cluster_size,
+                                final_min_cluster_size=args.min_cluster_size, verbose=False)
+        mtable = motif_table(found)
+        mtable.to_csv(out / "motifs.csv", index=False)
+        (out / "motifs.json").write_text(json.dumps(
+            [{**row, "matches": m.matches.to_dict(orient="records")} for row, m in zip(mtable.to_dict(orient="records"), found)],
+            indent=1, default=float))
+        summary["motifs"] = mtable.to_dict(orient="records")
+        ids, jnames, ppms = jaspar_ppms(args.jaspar)
+        paths = []
+        for m in found:
+            best = m.best
+            j = ids.index(best["match_id"]) if best else None
+            title = f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})" if best else ""
+            paths.append(plots.motif_logo_pair(m, ppms[j].T if j is not None else None, out / f"{m.name}.png", title))
+        sections.append(("Discovered motifs (TF-MoDISco) and their Tomtom matches in JASPAR 2018",
+                         mtable if len(mtable) else "TF-MoDISco found no motif in these attributions (too few sequences or no consistent signal)."))
+        if paths:
+            sections.append(("Motif logos: discovered (CWM, PPM) beside the matched JASPAR motif", paths))
+
+    if explained.model.config.classifier_region_fusion:
+        from .region import tf_attributions
+
+        tf_table, _ = tf_attributions(explained, sequences, target, args.region_baseline, seed=args.seed, progress=progress)
+        tf_table.to_csv(out / "tf_attributions.csv", index=False)
+        summary["files"]["tf_attributions"] = "tf_attributions.csv"
+        summary["top_tfs"] = tf_table.head(10)[["tf", "motif_id", "attribution"]].to_dict(orient="records")
+        sections.append(("Region side: TF attributions (IG over the region matrix)", plots.tf_bar_chart(tf_table, out / "tf_attributions.png")))
+        sections.append(("Top TFs", tf_table.head(20)))
+
+    sections.append(("Sequences", table.head(200)))
+    from .report import write_report
+
+    summary["report"] = write_report(out / "report.html", f"GeneBERT explanations: {Path(args.model_name_or_path).name}", sections)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    print(f"wrote {out / 'report.html'}")
+    return summary
+
+
+main = console_script(run, "genebert-explain")
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""Variant-effect scoring: zero-shot masked LLR, embedding shift, supervised Δ, motif break / gain.
+
+One concern per module:
+
+* :mod:`.marginals` -- per-base masked marginals for overlapping k-mers (``masked_marginals``),
+  the masked log-likelihood ratio, base-level ``fill_base``.
+* :mod:`.embedding` -- embedding shift (cosine distance, pooling named).
+* :mod:`.supervised` -- Δ logit / Δ probability per class of a fine-tuned classifier folder.
+* :mod:`.motif_effects` -- Δ max log-odds per JASPAR motif over sites overlapping the variant.
+* :mod:`.scoring` -- :class:`VariantScorer` and :func:`score_variants` (a DataFrame per variant).
+* :mod:`.output` -- resumable chunked Parquet/TSV results.
+* :mod:`.cli` -- ``genebert-score-variants``.
+
+Inputs (VCF, tables, paired FASTA) are read on the data side: :mod:`dataset_scripts.variants`.
+"""
+
+from .marginals import fill_base, log_likelihood_ratio, masked_log_marginals, masked_marginals
+from .motif_effects import MotifEffects
+from .scoring import VariantScorer, score_variants
+
+__all__ = ["MotifEffects", "VariantScorer", "fill_base", "log_likelihood_ratio", "masked_log_marginals",
+           "masked_marginals", "score_variants"]

@@ -1,0 +1,165 @@
+"""``genebert-score-variants``: score variants (VCF / tables / allele pairs) with GeneBERT models and motifs.
+
+Thin command line over :mod:`.scoring`; the readers are the data side's
+(:mod:`dataset_scripts.variants`). Results: ``<output>.parquet`` and ``<output>.tsv`` (one row
+per variant) plus ``<output>.summary.json``; a short table on stdout. A killed run resumes
+from its last complete chunk when run again with the same options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+
+from tqdm.auto import tqdm
+
+from dataset_scripts.cli import UsageError, console_script
+from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
+
+from .output import ChunkedResults
+from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genebert-score-variants", description=__doc__.split("\n\n")[0])
+    src = p.add_argument_group("input (one of)")
+    src.add_argument("--vcf", help="VCF, plain or bgzipped (SNVs and short indels; multi-allelic records are split); needs --genome")
+    src.add_argument("--variants", help="CSV/TSV table with columns chrom,pos,ref,alt[,id] (pos 1-based); needs --genome")
+    src.add_argument("--alleles", help="CSV/TSV table with columns ref_sequence,alt_sequence[,id] (no genome needed)")
+    src.add_argument("--ref_fasta", help="FASTA of reference-allele sequences, paired record by record with --alt_fasta")
+    src.add_argument("--alt_fasta", help="FASTA of alternative-allele sequences, paired record by record with --ref_fasta")
+    src.add_argument("--genome", help="genome FASTA (plain or bgzip; pyfaidx index built if missing) for --vcf / --variants")
+    p.add_argument("--window", type=int, default=None, help="bases of context centred on each variant (genome inputs); default 200, or what the model reads if less")
+    p.add_argument("--skip_ref_mismatch", action="store_true", help="skip and count variants whose REF differs from the genome (default: error)")
+    m = p.add_argument_group("models and scores")
+    m.add_argument("--model_name_or_path", help="GeneBERT folder (pre-training or masked-LM for the zero-shot LLR; any for the embedding shift)")
+    m.add_argument("--classifier", help="fine-tuned classifier folder (genebert-finetune output) for Δ logit / Δ probability per class")
+    m.add_argument("--motifs", default=None, help="motif set: JASPAR release name or motif file (default JASPAR2018 CORE vertebrates)")
+    m.add_argument("--no_motifs", action="store_true", help="skip the motif break/gain scores")
+    m.add_argument("--scores", default=None, help=f"comma-separated subset of {','.join(SCORES)} (default: all the given models allow)")
+    m.add_argument("--strand", choices=STRANDS, default="both", help="average model scores over both strands (default), or forward only")
+    m.add_argument("--pooling", choices=("mean", "cls"), default="mean", help="embedding pooling for the cosine distance (default mean)")
+    m.add_argument("--top_motifs", type=int, default=3, help="number of most-changed motifs listed per variant (default 3)")
+    m.add_argument("--report_motifs", default="", help="comma-separated motif ids or names to report as their own Δ columns, e.g. MA0139.1")
+    o = p.add_argument_group("run")
+    o.add_argument("--output", required=True, help="output prefix: writes <output>.parquet, <output>.tsv and <output>.summary.json")
+    o.add_argument("--batch_size", type=int, default=32, help="sequences per forward pass (default 32)")
+    o.add_argument("--chunk_size", type=int, default=1024, help="variants per resumable chunk; memory stays flat in the input size (default 1024)")
+    o.add_argument("--overwrite", action="store_true", help="discard parts of an earlier interrupted run instead of resuming")
+    o.add_argument("--device", default="cpu", help="torch device, e.g. cpu (default) or cuda")
+    o.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
+    o.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _source(args):
+    """(iterable of Variant or AllelePair, description, needs genome)."""
+    given = [name for name in ("vcf", "variants", "alleles") if getattr(args, name)]
+    if args.ref_fasta or args.alt_fasta:
+        if not (args.ref_fasta and args.alt_fasta):
+            raise UsageError("--ref_fasta and --alt_fasta go together")
+        given.append("ref_fasta/alt_fasta")
+    if len(given) != 1:
+        raise UsageError(f"give exactly one input: --vcf, --variants, --alleles or --ref_fasta/--alt_fasta (got {given or 'none'})")
+    for name in ("vcf", "variants", "alleles", "ref_fasta", "alt_fasta", "genome"):
+        path = getattr(args, name)
+        if path and not os.path.isfile(path):
+            raise FileNotFoundError(f"--{name} {path} does not exist")
+    if args.vcf or args.variants:
+        if not args.genome:
+            raise UsageError(f"--{'vcf' if args.vcf else 'variants'} needs --genome (the FASTA the positions refer to)")
+        return (read_vcf(args.vcf) if args.vcf else read_variant_table(args.variants)), given[0]
+    if args.genome:
+        raise UsageError("--genome is used only with --vcf or --variants")
+    if args.alleles:
+        return read_allele_table(args.alleles), given[0]
+    return read_paired_fasta(args.ref_fasta, args.alt_fasta), given[0]
+
+
+def run(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    for name in ("window", "batch_size", "chunk_size"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.top_motifs < 0:
+        raise UsageError(f"--top_motifs must be >= 0, got {args.top_motifs}")
+    source, kind = _source(args)
+    scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
+    if args.no_motifs and scores and "motif" in scores:
+        raise UsageError("--no_motifs contradicts --scores motif")
+    scorer = VariantScorer(
+        args.model_name_or_path, classifier=args.classifier, motifs=False if args.no_motifs else args.motifs,
+        scores=scores, strand=args.strand, pooling=args.pooling, top_motifs=args.top_motifs,
+        report_motifs=[m.strip() for m in args.report_motifs.split(",") if m.strip()],
+        batch_size=args.batch_size, device=args.device,
+    )
+    limit = scorer.max_bases()
+    if args.window is None:
+        args.window = min(200, limit) if limit else 200
+    if (args.vcf or args.variants) and limit and args.window > limit:
+        raise UsageError(f"--window {args.window} is longer than the model reads ({limit} bases); use --window {limit} or less")
+    settings = {"argv": {k: v for k, v in sorted(vars(args).items()) if k not in ("show", "no_progress", "overwrite", "batch_size", "device")},
+                "scorer": scorer.info()}
+    results = ChunkedResults(args.output, settings, overwrite=args.overwrite)
+    stats = WindowStats()
+    pairs = iter_pairs(source, args.genome, args.window, args.skip_ref_mismatch, stats) if (args.vcf or args.variants) else source
+    started, scored, resumed = time.time(), 0, 0
+    bar = tqdm(desc="scoring variants", unit="variant", disable=args.no_progress, file=sys.stderr)
+    index = -1
+    for index, chunk in enumerate(iter(lambda: list(itertools.islice(pairs, args.chunk_size)), [])):
+        if results.done(index):
+            resumed += len(chunk)
+        else:
+            before = (stats.ref_mismatch, stats.padded)
+            frame = scorer.score(chunk)
+            results.write(index, frame, {"ref_mismatch": stats.ref_mismatch - before[0], "padded": stats.padded - before[1]})
+            scored += len(chunk)
+        bar.update(len(chunk))
+    bar.close()
+    if index < 0 and stats.ref_mismatch == 0:
+        raise ValueError(f"no variants in the input ({kind}): nothing was written")
+    if index < 0:  # every variant skipped: an empty but complete table
+        results.write(0, scorer.score([]))
+    part_stats = results.part_stats()
+    rows = results.finish()
+    elapsed = time.time() - started
+    summary = {
+        "output": {"parquet": str(results.parquet), "tsv": str(results.tsv)},
+        "input": kind, "rows": rows, "scored_now": scored, "resumed_from_earlier_run": resumed,
+        # skips happen while reading, so they are counted only for chunks scored in this run
+        "skipped_ref_mismatch": stats.ref_mismatch,
+        "padded_past_chromosome_end": sum(s.get("padded", 0) for s in part_stats) or stats.padded,
+        "seconds": round(elapsed, 2), "variants_per_second": round(scored / elapsed, 1) if elapsed and scored else None,
+        **scorer.info(),
+    }
+    summary_path = str(results.output) + ".summary.json"
+    with open(summary_path, "w", encoding="utf-8") as fh:
+        json.dump(summary, fh, indent=1)
+    _print_table(results.parquet, args.show)
+    print(f"scored {rows} variants ({resumed} from an earlier run) -> {results.parquet} and {results.tsv}")
+    if stats.ref_mismatch:
+        print(f"skipped {stats.ref_mismatch} variants whose REF does not match the genome, e.g. {stats.examples[0]}")
+    if summary["padded_past_chromosome_end"]:
+        print(f"{summary['padded_past_chromosome_end']} windows ran past a chromosome end and were padded with N (see notes)")
+    return summary
+
+
+def _print_table(path, show: int) -> None:
+    import pandas as pd
+
+    if show <= 0 or not os.path.exists(path):
+        return
+    frame = pd.read_parquet(path).head(show)
+    keep = [c for c in frame.columns if c != "notes"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 48):
+        print(frame[keep].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+
+
+main = console_script(run, "genebert-score-variants")
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Resumable, chunked results: ``<output>.parts/`` while running, ``<output>.parquet`` + ``<output>.tsv`` when done.
+
+Each chunk of ``chunk_size`` variants (in input order) is written as its own Parquet part,
+atomically (temporary name, then rename). A killed run leaves complete parts only; run the
+same command again and it skips the chunks already written. ``run.json`` in the parts folder
+records the run's settings; a rerun with other settings refuses to mix them with the old
+parts. The final files are written from the parts one at a time (memory stays flat), under
+temporary names renamed at the end, so a file named ``<output>.parquet`` is always complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class ChunkedResults:
+    def __init__(self, output: str | os.PathLike, settings: dict, overwrite: bool = False):
+        output = os.fspath(output)
+        for suffix in (".parquet", ".tsv"):
+            output = output.removesuffix(suffix)
+        self.output = Path(output)
+        self.parts = Path(output + ".parts")
+        self.parquet, self.tsv = Path(output + ".parquet"), Path(output + ".tsv")
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        manifest = self.parts / "run.json"
+        if overwrite and self.parts.exists():
+            shutil.rmtree(self.parts)
+        if manifest.exists():
+            old = json.loads(manifest.read_text())
+            if old != json.loads(json.dumps(settings)):
+                raise ValueError(f"{self.parts} holds parts of a run with other settings ({manifest}); "
+                                 f"pass --overwrite to start again, or rerun with the same options to resume")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(settings, indent=1, sort_keys=True))
+
+    def part(self, index: int) -> Path:
+        return self.parts / f"part-{index:06d}.parquet"
+
+    def done(self, index: int) -> bool:
+        return self.part(index).exists()
+
+    def write(self, index: int, frame: pd.DataFrame, stats: dict | None = None) -> None:
+        tmp = self.parts / f".part-{index:06d}.tmp"
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if stats:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"genebert_stats": json.dumps(stats).encode()})
+        pq.write_table(table, tmp)
+        os.replace(tmp, self.part(index))
+
+    def part_stats(self) -> list[dict]:
+        out = []
+        for path in sorted(self.parts.glob("part-*.parquet")):
+            meta = pq.read_schema(path).metadata or {}
+            out.append(json.loads(meta.get(b"genebert_stats", b"{}")))
+        return out
+
+    def finish(self) -> int:
+        """Merge the parts into the final Parquet + TSV; remove the parts; return the row count."""
+        parts = sorted(self.parts.glob("part-*.parquet"))
+        tmp_parquet, tmp_tsv = self.parquet.with_suffix(".parquet.tmp"), self.tsv.with_suffix(".tsv.tmp")
+        rows, writer, schema = 0, None, None
+        with open(tmp_tsv, "w", encoding="utf-8") as tsv:
+            for i, path in enumerate(parts):
+                table = pq.read_table(path).replace_schema_metadata(None)
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(tmp_parquet, schema)
+                table = table.cast(schema)
+                writer.write_table(table)
+                table.to_pandas().to_csv(tsv, sep="\t", index=False, header=i == 0, float_format="%.6g")
+                rows += table.num_rows
+        if writer is not None:
+            writer.close()
+            os.replace(tmp_parquet, self.parquet)
+        os.replace(tmp_tsv, self.tsv)
+        shutil.rmtree(self.parts)
+        return rows
+
+
+__all__ = ["ChunkedResults"]

@@ -1,0 +1,282 @@
+"""Score allele pairs: zero-shot masked LLR, embedding shift, supervised Δ, motif break / gain.
+
+:class:`VariantScorer` holds the models and turns a list of
+:class:`~dataset_scripts.variants.AllelePair` into one DataFrame row per variant;
+:func:`score_variants` is the one-call Python API (variants + genome, or allele pairs).
+
+Columns (each score is computed only when its model is given):
+
+* ``id chrom pos ref alt kind`` -- the variant (``pos`` 1-based; for sequence pairs ``chrom`` is
+  empty and ``pos`` is the 1-based index of the first differing base in the sequences).
+* ``llr_masked`` -- zero-shot ``log P(alt) - log P(ref)`` at the variant base from the MGM head
+  (:mod:`.marginals`: span of k tokens masked, per-token marginals, mean of log ratios). SNVs
+  only: for indels and multi-base substitutions it is NaN (a length change has no single masked
+  base to compare; see ``notes``).
+* ``embedding_cosine_distance_<pooling>`` -- ``1 - cos`` of the ref and alt sequence embeddings.
+* ``delta_logit:<class>``, ``delta_prob:<class>`` -- a fine-tuned classifier's alt - ref outputs.
+* ``motif_max_abs_delta``, ``motif_top`` (e.g. ``CTCF MA0139.1 -6.20; ...``) and
+  ``motif_delta:<NAME ID>`` for each motif asked for by name.
+* ``notes`` -- padding, cropping, undefined scores.
+
+Strands: with ``strand="both"`` (default) the LLR, the embedding distance and the classifier
+logits are computed on the forward windows and on their reverse complements and averaged
+(the motif scan always reads both strands).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
+from modeling_genebert import GeneBertForMaskedLM, GeneBertModel, GeneBertTokenizer
+
+from .embedding import POOLINGS, cosine_distance, embed
+from .marginals import log_likelihood_ratio, masked_log_marginals
+from .motif_effects import MotifEffects
+from .supervised import SupervisedEffect
+
+STRANDS = ("both", "forward")
+SCORES = ("llr", "embedding", "supervised", "motif")
+_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+
+
+def _load_tokenizer(folder: str, k: int) -> GeneBertTokenizer:
+    try:
+        return GeneBertTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, TypeError):
+        return GeneBertTokenizer(k=k)
+
+
+def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
+    """``(mlm_or_None, encoder, tokenizer)`` from a GeneBERT folder: the MGM head when the folder has one."""
+    folder = os.fspath(folder)
+    config_file = os.path.join(folder, "config.json")
+    if not os.path.isfile(config_file):
+        raise FileNotFoundError(f"model folder {folder} has no config.json")
+    with open(config_file, encoding="utf-8") as fh:
+        config = json.load(fh)
+    architectures = " ".join(config.get("architectures") or [])
+    has_mgm = ("ForPreTraining" in architectures and config.get("mgm_weight", 1.0) != 0) or "ForMaskedLM" in architectures
+    if has_mgm:
+        mlm = GeneBertForMaskedLM.from_pretrained(folder).eval().to(device)
+        encoder = mlm.genebert
+    else:
+        mlm, encoder = None, GeneBertModel.from_pretrained(folder).eval().to(device)
+    return mlm, encoder, _load_tokenizer(folder, encoder.config.sequence_config.kmer)
+
+
+def _crop(pair: AllelePair, max_bases: int) -> AllelePair:
+    """Cut both windows to ``max_bases`` around the variant (for sequences longer than the model's window)."""
+    longest = max(len(pair.ref_seq), len(pair.alt_seq))
+    if longest <= max_bases:
+        return pair
+    change = max(pair.ref_len, pair.alt_len, 1)
+    start = max(0, min(pair.offset + change // 2 - max_bases // 2, longest - max_bases))
+    start = min(start, pair.offset)
+    cropped = AllelePair(pair.variant, pair.ref_seq[start : start + max_bases], pair.alt_seq[start : start + max_bases],
+                         pair.offset - start, pair.ref_len, pair.alt_len, pair.padded, list(pair.notes))
+    cropped.notes.append(f"cropped to {max_bases} bases around the variant (model window)")
+    return cropped
+
+
+class VariantScorer:
+    """Models + settings; :meth:`score` turns allele pairs into a DataFrame (one row per variant).
+
+    Args:
+        model: a GeneBERT folder (or a loaded ``GeneBertForMaskedLM`` / ``GeneBertForPreTraining`` /
+            ``GeneBertModel``) for the zero-shot LLR (needs the MGM head) and the embedding shift.
+        classifier: a fine-tuned ``genebert-finetune`` folder for the supervised Δ.
+        motifs: motif spec for :func:`~dataset_scripts.load_motifs` (default JASPAR 2018 CORE
+            vertebrates), a ``MotifSet``, or ``False`` for no motif scores.
+        scores: which of ``llr, embedding, supervised, motif`` to compute (default: all that the
+            given models allow).
+    """
+
+    def __init__(
+        self,
+        model=None,
+        tokenizer=None,
+        classifier=None,
+        motifs=None,
+        scores: Sequence[str] | None = None,
+        strand: str = "both",
+        pooling: str = "mean",
+        top_motifs: int = 3,
+        report_motifs: Sequence[str] = (),
+        batch_size: int = 32,
+        device: str = "cpu",
+    ):
+        if strand not in STRANDS:
+            raise ValueError(f"strand must be one of {STRANDS}, got {strand!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        unknown = [s for s in (scores or ()) if s not in SCORES]
+        if unknown:
+            raise ValueError(f"unknown score(s) {unknown}; choose from {SCORES}")
+        self.strand, self.pooling, self.top_motifs, self.batch_size, self.device = strand, pooling, top_motifs, batch_size, device
+        self.mlm = self.encoder = None
+        if isinstance(model, (str, os.PathLike)):
+            self.mlm, self.encoder, loaded_tok = load_zero_shot_model(model, device)
+            tokenizer = tokenizer or loaded_tok
+        elif model is not None:
+            model = model.eval()
+            self.mlm = model if (hasattr(model, "cls") and getattr(model.config, "mgm_weight", 1.0) != 0) else None
+            self.encoder = getattr(model, "genebert", model)
+            tokenizer = tokenizer or GeneBertTokenizer(k=self.encoder.config.sequence_config.kmer)
+        self.tokenizer = tokenizer
+        self.supervised = None
+        if isinstance(classifier, (str, os.PathLike)):
+            self.supervised = SupervisedEffect(classifier, device)
+        elif classifier is not None:
+            self.supervised = classifier
+        wanted = set(scores) if scores else set(SCORES)
+        if scores:
+            if "llr" in wanted and self.mlm is None:
+                raise ValueError("score 'llr' needs a model with an MGM head (a pre-training or masked-LM folder)")
+            if "embedding" in wanted and self.encoder is None:
+                raise ValueError("score 'embedding' needs a model (--model_name_or_path)")
+            if "supervised" in wanted and self.supervised is None:
+                raise ValueError("score 'supervised' needs a fine-tuned classifier (--classifier)")
+            if "motif" in wanted and motifs is False:
+                raise ValueError("score 'motif' needs motifs")
+        self.do_llr = "llr" in wanted and self.mlm is not None
+        self.do_embedding = "embedding" in wanted and self.encoder is not None
+        self.do_supervised = "supervised" in wanted and self.supervised is not None
+        self.motif_effects = MotifEffects(motifs, device) if ("motif" in wanted and motifs is not False) else None
+        self.report = [(m, self.motif_effects.index(m)) for m in report_motifs] if self.motif_effects and report_motifs else []
+        if report_motifs and not self.motif_effects:
+            raise ValueError("--report_motifs needs motif scoring")
+        if not (self.do_llr or self.do_embedding or self.do_supervised or self.motif_effects):
+            raise ValueError("nothing to score: give a model, a classifier or motifs")
+
+    # -- capacity ---------------------------------------------------------------------
+    def max_bases(self) -> int | None:
+        """Longest window (bases) every model here reads whole: positions - 2 specials + k - 1."""
+        limits = []
+        for m, tok in ((self.encoder, self.tokenizer), (self.supervised.model if self.supervised else None,
+                                                          self.supervised.tokenizer if self.supervised else None)):
+            if m is not None:
+                limits.append(m.config.sequence_config.max_position_embeddings - 2 + tok.kmer - 1)
+        return min(limits) if limits else None
+
+    def info(self) -> dict:
+        return {
+            "scores": [s for s, on in (("llr", self.do_llr), ("embedding", self.do_embedding),
+                                       ("supervised", self.do_supervised), ("motif", self.motif_effects is not None)) if on],
+            "strand": self.strand, "pooling": self.pooling, "top_motifs": self.top_motifs,
+            "report_motifs": [m for m, _ in self.report],
+            "classes": self.supervised.labels if self.supervised else [],
+        }
+
+    # -- scoring ----------------------------------------------------------------------
+    def _strands(self, pairs: list[AllelePair]):
+        """[(ref_seqs, alt_seqs, offsets_for_snv, ref_bases, alt_bases)] for forward (and reverse)."""
+        fwd = ([p.ref_seq for p in pairs], [p.alt_seq for p in pairs], [p.offset for p in pairs],
+               [p.ref_seq[p.offset] if p.is_snv else "" for p in pairs], [p.alt_seq[p.offset] if p.is_snv else "" for p in pairs])
+        out = [fwd]
+        if self.strand == "both":
+            out.append(([reverse_complement(s) for s in fwd[0]], [reverse_complement(s) for s in fwd[1]],
+                        [len(p.ref_seq) - 1 - p.offset for p in pairs],
+                        [_COMPLEMENT.get(b, "") for b in fwd[3]], [_COMPLEMENT.get(b, "") for b in fwd[4]]))
+        return out
+
+    @torch.no_grad()
+    def score(self, pairs: Sequence[AllelePair]) -> pd.DataFrame:
+        """One row per pair (see the module docstring for the columns)."""
+        limit = self.max_bases()
+        pairs = [_crop(p, limit) if limit else p for p in pairs]
+        n = len(pairs)
+        v: list[Variant] = [p.variant for p in pairs]
+        columns: dict[str, object] = {
+            "id": [x.id for x in v], "chrom": [x.chrom for x in v], "pos": np.array([x.pos for x in v], dtype=np.int64),
+            "ref": [x.ref for x in v], "alt": [x.alt for x in v],
+            "kind": ["snv" if p.is_snv else ("mnv" if p.ref_len == p.alt_len else "indel") for p in pairs],
+        }
+        notes = [list(p.notes) for p in pairs]
+        strands = self._strands(pairs)
+        if self.do_llr:
+            snv = [i for i, p in enumerate(pairs) if p.is_snv and p.ref_seq[p.offset] in "ACGT" and p.alt_seq[p.offset] in "ACGT"]
+            llr = np.full((len(strands), n), np.nan)
+            for s, (ref_seqs, _, offsets, ref_b, alt_b) in enumerate(strands):
+                if snv:
+                    lm = masked_log_marginals(self.mlm, self.tokenizer, [ref_seqs[i] for i in snv], [offsets[i] for i in snv],
+                                              batch_size=self.batch_size)
+                    llr[s, snv] = log_likelihood_ratio(lm, [ref_b[i] for i in snv], [alt_b[i] for i in snv])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (indels) stay NaN
+                columns["llr_masked"] = np.nanmean(llr, axis=0)
+            for i, p in enumerate(pairs):
+                if not p.is_snv:
+                    notes[i].append("llr_masked undefined for indels / multi-base substitutions (NaN)")
+        if self.do_embedding:
+            dist = np.zeros(n)
+            for ref_seqs, alt_seqs, *_ in strands:
+                for lo in range(0, n, self.batch_size):
+                    a = embed(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size], self.pooling)
+                    b = embed(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size], self.pooling)
+                    dist[lo : lo + len(a)] += cosine_distance(a, b)
+            columns[f"embedding_cosine_distance_{self.pooling}"] = dist / len(strands)
+        if self.do_supervised:
+            ref_logits = alt_logits = 0
+            for ref_seqs, alt_seqs, *_ in strands:
+                r = torch.cat([self.supervised.logits(ref_seqs[lo : lo + self.batch_size]) for lo in range(0, n, self.batch_size)]) if n else torch.zeros(0, len(self.supervised.labels))
+                a = torch.cat([self.supervised.logits(alt_seqs[lo : lo + self.batch_size]) for lo in range(0, n, self.batch_size)]) if n else torch.zeros(0, len(self.supervised.labels))
+                ref_logits, alt_logits = ref_logits + r / len(strands), alt_logits + a / len(strands)
+            columns.update(self.supervised.columns(ref_logits, alt_logits))
+        if self.motif_effects is not None:
+            deltas = np.zeros((n, len(self.motif_effects.labels)), dtype=np.float32)
+            for lo in range(0, n, max(self.batch_size, 64)):
+                chunk = pairs[lo : lo + max(self.batch_size, 64)]
+                deltas[lo : lo + len(chunk)] = self.motif_effects.deltas(
+                    [p.ref_seq for p in chunk], [p.alt_seq for p in chunk], [p.offset for p in chunk],
+                    [p.ref_len for p in chunk], [p.alt_len for p in chunk])
+            columns["motif_max_abs_delta"] = np.abs(deltas).max(axis=1) if n else np.zeros(0)
+            columns["motif_top"] = self.motif_effects.top(deltas, self.top_motifs)
+            for name, j in self.report:
+                columns[f"motif_delta:{self.motif_effects.labels[j]}"] = deltas[:, j].astype(np.float64)
+        columns["notes"] = ["; ".join(x) for x in notes]
+        return pd.DataFrame(columns)
+
+
+def iter_pairs(variants: Iterable, genome=None, window: int = 200, skip_ref_mismatch: bool = False,
+               stats: WindowStats | None = None) -> Iterable[AllelePair]:
+    """Allele pairs from :class:`Variant` records (+ genome) or from pairs as they are."""
+    from dataset_scripts.readers import Genome
+
+    it = iter(variants)
+    first = next(it, None)
+    if first is None:
+        return iter(())
+    import itertools
+
+    chained = itertools.chain([first], it)
+    if isinstance(first, AllelePair):
+        return chained
+    if genome is None:
+        raise ValueError("variants with coordinates need a genome FASTA (genome=...)")
+    genome = genome if isinstance(genome, Genome) else Genome(genome)
+    return genome_windows(chained, genome, window, skip_ref_mismatch, stats)
+
+
+def score_variants(model=None, variants: Iterable = (), genome=None, window: int = 200, classifier=None,
+                   skip_ref_mismatch: bool = False, **options) -> pd.DataFrame:
+    """One-call API: a DataFrame with one row per variant.
+
+    ``variants``: :class:`~dataset_scripts.variants.Variant` records (needs ``genome``, a FASTA path
+    or :class:`~dataset_scripts.readers.Genome`) or :class:`~dataset_scripts.variants.AllelePair`\\ s;
+    ``options`` go to :class:`VariantScorer` (``motifs``, ``scores``, ``strand``, ``pooling``, ...).
+    """
+    scorer = model if isinstance(model, VariantScorer) else VariantScorer(model, classifier=classifier, **options)
+    pairs = list(iter_pairs(variants, genome, window, skip_ref_mismatch))
+    frames = [scorer.score(pairs[lo : lo + 1024]) for lo in range(0, len(pairs), 1024)]
+    return pd.concat(frames, ignore_index=True) if frames else scorer.score([])
+
+
+__all__ = ["SCORES", "STRANDS", "VariantScorer", "iter_pairs", "load_zero_shot_model", "score_variants"]

@@ -1,0 +1,336 @@
+"""genebert-explain: ISM, Integrated Gradients, attention, motifs (TF-MoDISco + Tomtom), region-side TF attributions."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+pytest.importorskip("captum")
+
+from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer  # noqa: E402
+from modeling_genebert.explain import (  # noqa: E402
+    ExplainedModel, attention_maps, check_sequences, integrated_gradients, ism_contributions,
+    projection_matrix, saturation_mutagenesis, to_bases,
+)
+from modeling_genebert.explain.cli import main as explain_main  # noqa: E402
+from modeling_genebert.explain.tokens import class_score  # noqa: E402
+
+K = 3
+MOTIF = "GATTACA"
+
+
+def tiny_config(**overrides) -> GeneBertConfig:
+    config = GeneBertConfig.from_preset(
+        "tiny",
+        sequence_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                             max_position_embeddings=64, kmer=K),
+        region_config=dict(num_tfs=579, regions_per_sample=1, hidden_size=32, num_attention_heads=2, intermediate_size=64),
+        projection_dim=16, num_labels=2, id2label={0: "unbound", 1: "bound"}, label2id={"unbound": 0, "bound": 1},
+        **overrides,
+    )
+    return config
+
+
+def random_dna(n: int, length: int, seed: int = 0, alphabet: str = "ACGT") -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(list(alphabet), length)) for _ in range(n)]
+
+
+class MotifCounter(nn.Module):
+    """A stand-in classifier whose 'bound' logit is the number of k-mer tokens of MOTIF in the input (linear, exact)."""
+
+    def __init__(self, tokenizer, motif: str = MOTIF, window: int = 62):
+        super().__init__()
+        vocab = tokenizer.get_vocab()
+        self.embed = nn.Embedding(len(vocab), 1)
+        with torch.no_grad():
+            self.embed.weight.zero_()
+            for i in range(len(motif) - K + 1):
+                self.embed.weight[vocab[motif[i:i + K]]] = 1.0
+        self.config = SimpleNamespace(sequence_config=SimpleNamespace(max_position_embeddings=window),
+                                      classifier_region_fusion=False)
+
+    def get_input_embeddings(self):
+        return self.embed
+
+    def forward(self, input_ids, attention_mask=None, region_matrix=None, **kwargs):
+        x = self.embed(input_ids)[..., 0]
+        if attention_mask is not None:
+            x = x * attention_mask
+        bound = x.sum(-1)
+        return SimpleNamespace(logits=torch.stack([torch.zeros_like(bound), bound], -1))
+
+
+class TFReader(nn.Module):
+    """A stand-in region-input classifier whose 'bound' logit is the region-matrix column of one TF."""
+
+    def __init__(self, column: int):
+        super().__init__()
+        self.column = column
+        self.w = nn.Parameter(torch.ones(1))
+        self.config = SimpleNamespace(sequence_config=SimpleNamespace(max_position_embeddings=62),
+                                      classifier_region_fusion=True)
+
+    def forward(self, input_ids, attention_mask=None, region_matrix=None, **kwargs):
+        bound = self.w * region_matrix[:, :, self.column].sum(1)
+        return SimpleNamespace(logits=torch.stack([torch.zeros_like(bound), bound], -1))
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return GeneBertTokenizer(k=K)
+
+
+@pytest.fixture(scope="module")
+def genebert(tokenizer):
+    torch.manual_seed(0)
+    return ExplainedModel(GeneBertForSequenceClassification(tiny_config()).eval(), tokenizer, ["unbound", "bound"])
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory, genebert):
+    path = tmp_path_factory.mktemp("explain") / "clf"
+    genebert.model.save_pretrained(path)
+    genebert.tokenizer.save_pretrained(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- projection
+def test_projection_sums_the_k_tokens_covering_each_base(tokenizer):
+    enc = tokenizer("ACGTA", return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]  # [CLS] ACG CGT GTA [SEP]
+    P = projection_matrix(offsets, 5)
+    assert P.sum(1).tolist() == [1, 2, 3, 2, 1]  # interior bases are covered by k = 3 tokens
+    bases = to_bases(np.array([100.0, 1, 10, 1000, 7]), offsets, 5)  # [CLS]/[SEP] values are dropped
+    assert bases.tolist() == [1, 11, 1011, 1010, 1000]
+
+
+# ----------------------------------------------------------------------------- ISM
+def test_ism_puts_the_attribution_on_the_planted_motif(tokenizer):
+    explained = ExplainedModel(MotifCounter(tokenizer), tokenizer, ["unbound", "bound"])
+    seq = random_dna(1, 40, seed=3, alphabet="CG")[0]  # no k-mer of the motif outside it
+    seq = seq[:15] + MOTIF + seq[22:]
+    delta = saturation_mutagenesis(explained, [seq], "bound", strands="forward")
+    assert delta.shape == (1, 40, 4)
+    contribution, hyp = ism_contributions(delta[0], seq)
+    top = set(np.argsort(-contribution)[:len(MOTIF)])
+    assert top == set(range(15, 22))
+    # mutating the motif's middle base breaks all k = 3 motif k-mers covering it
+    assert delta[0, 18].min() == pytest.approx(-3.0)
+    assert np.allclose(hyp.sum(1), 0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_batched_ism_equals_one_forward_per_mutant(genebert, tokenizer):
+    seq = random_dna(1, 20, seed=1)[0]
+    delta = saturation_mutagenesis(genebert, [seq], 1, strands="both")[0]
+    with torch.no_grad():
+        def score(s):
+            enc = tokenizer([s], return_tensors="pt")
+            return class_score(genebert.model(**enc).logits, 1).item()
+
+        rc = lambda s: s[::-1].translate(str.maketrans("ACGT", "TGCA"))  # noqa: E731
+        ref = (score(seq) + score(rc(seq))) / 2
+        for i in (0, 7, 19):
+            for b, base in enumerate("ACGT"):
+                if base != seq[i]:
+                    mutant = seq[:i] + base + seq[i + 1:]
+                    assert delta[i, b] == pytest.approx((score(mutant) + score(rc(mutant))) / 2 - ref, abs=1e-4)
+                else:
+                    assert delta[i, b] == 0
+
+
+def test_ism_strands_both_is_strand_symmetric(genebert):
+    seq = random_dna(1, 24, seed=2)[0]
+    rc = seq[::-1].translate(str.maketrans("ACGT", "TGCA"))
+    d, d_rc = saturation_mutagenesis(genebert, [seq, rc], "bound")
+    assert np.allclose(d, d_rc[::-1, ::-1], atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- IG
+@pytest.mark.slow
+def test_integrated_gradients_completeness(genebert):
+    seqs = random_dna(3, 30, seed=4)
+    result = integrated_gradients(genebert, seqs, "bound", n_steps=64)
+    assert result.bases.shape == (3, 30)
+    total = np.array([t.sum() for t in result.tokens])
+    assert np.allclose(total, result.scores - result.baseline_scores, atol=2e-3 + 0.02 * np.abs(total).max())
+    assert np.abs(result.delta).max() < 2e-3 + 0.02 * np.abs(total).max()
+    # projection: bases sum k times the content tokens (first / last k-1 bases fewer)
+    assert np.allclose(result.bases[0], to_bases(result.tokens[0], GeneBertTokenizer(k=K)(seqs[0], return_offsets_mapping=True)["offset_mapping"], 30))
+
+
+def test_integrated_gradients_finds_the_planted_motif(tokenizer):
+    explained = ExplainedModel(MotifCounter(tokenizer), tokenizer, ["unbound", "bound"])
+    seq = random_dna(1, 40, seed=5, alphabet="CG")[0]
+    seq = seq[:5] + MOTIF + seq[12:]
+    result = integrated_gradients(explained, [seq], "bound", n_steps=8)
+    assert set(np.argsort(-result.bases[0])[:len(MOTIF)]) == set(range(5, 12))
+    assert result.scores[0] - result.baseline_scores[0] == pytest.approx(result.tokens[0].sum(), abs=1e-4)
+
+
+# ----------------------------------------------------------------------------- attention
+def test_attention_maps_switch_to_eager_and_restore_sdpa(genebert):
+    model = genebert.model
+    assert model.config._attn_implementation == "sdpa"
+    maps = attention_maps(genebert, "ACGTACGTTTGACCA")
+    assert maps.tokens.shape == (2, 2, 15, 15)  # 13 k-mers + [CLS] + [SEP]
+    assert maps.bases.shape == (2, 2, 15, 15) and maps.cls_to_bases.shape == (2, 2, 15)
+    assert np.allclose(maps.tokens.sum(-1), 1, atol=1e-5)  # rows of softmax attention
+    # [CLS] -> bases: each base sums the k tokens covering it, so the total is k x (attention to k-mers)
+    assert np.allclose(maps.cls_to_bases.sum(-1), 3 * maps.tokens[:, :, 0, 1:-1].sum(-1), atol=1e-5)
+    assert model.config._attn_implementation == "sdpa"
+    assert model.genebert.bert.config._attn_implementation == "sdpa"
+
+
+def test_attention_restores_even_when_the_call_fails(genebert):
+    with pytest.raises(ValueError, match="non-DNA"):
+        attention_maps(genebert, "ACGTXX")
+    assert genebert.model.config._attn_implementation == "sdpa"
+
+
+# ----------------------------------------------------------------------------- region side
+@pytest.mark.slow
+def test_tf_attribution_ranks_the_tf_the_model_reads(tokenizer):
+    from modeling_genebert.explain.region import tf_attributions
+    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+
+    builder = RegionMatrixBuilder(None, rows=1)
+    column = builder.motif_set.names.index("FOXA1")
+    explained = ExplainedModel(TFReader(column), tokenizer, ["unbound", "bound"], builder)
+    seqs = [s[:20] + "TGTTTACTTAGC" + s[32:] for s in random_dna(4, 50, seed=6)]
+    table, per_sequence = tf_attributions(explained, seqs, "bound", n_steps=8)
+    assert per_sequence.shape == (4, 579)
+    assert table.iloc[0]["tf"] == "FOXA1" and table.iloc[0]["motif_id"].startswith("MA0148")
+    assert (per_sequence[:, column] > 0).all()  # the FOXA1 site scores above the shuffled baseline
+    others = np.delete(per_sequence, column, axis=1)
+    assert np.abs(others).max() < 1e-6
+
+
+def test_tf_attribution_needs_a_region_model(genebert):
+    from modeling_genebert.explain.region import tf_attributions
+
+    with pytest.raises(ValueError, match="no region input"):
+        tf_attributions(genebert, ["ACGTACGT"])
+
+
+# ----------------------------------------------------------------------------- input checks
+def test_bad_sequences_and_classes_are_clear_errors(genebert):
+    with pytest.raises(ValueError, match="empty"):
+        check_sequences([])
+    with pytest.raises(ValueError, match=r"seq 2: non-DNA characters 'JX'"):
+        check_sequences(["ACGT", "ACJX"], names=["seq 1", "seq 2"])
+    with pytest.raises(ValueError, match="longer than the model's window of 64 bases"):
+        check_sequences(["A" * 65], 64)
+    assert genebert.window == 64  # 62 k-mers of 3 bases + [CLS] + [SEP]
+    with pytest.raises(ValueError, match=r"class 'enhancer' does not exist; the model's classes are \['unbound', 'bound'\]"):
+        genebert.class_index("enhancer")
+    assert genebert.class_index("bound") == 1 and genebert.class_index("0") == 0 and genebert.class_index(None) == 1
+
+
+def _fasta(path, seqs):
+    path.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)))
+    return path
+
+
+def test_cli_bad_input_exits_2_with_a_message(classifier_folder, tmp_path, capsys):
+    good = _fasta(tmp_path / "good.fa", random_dna(2, 30))
+    pre = tmp_path / "pretrain"
+    GeneBertForPreTraining(tiny_config()).save_pretrained(pre)
+    GeneBertTokenizer(k=K).save_pretrained(pre)
+    (tmp_path / "empty.fa").write_text("")
+    cases = [
+        (["--model_name_or_path", str(pre), "--input", str(good)], "not a fine-tuned classifier"),
+        (["--model_name_or_path", str(classifier_folder), "--input", str(_fasta(tmp_path / "long.fa", ["A" * 100]))],
+         "s0: 100 bases is longer than the model's window of 64 bases"),
+        (["--model_name_or_path", str(classifier_folder), "--input", str(_fasta(tmp_path / "bad.fa", ["ACGU"]))],
+         "s0: non-DNA characters 'U'"),
+        (["--model_name_or_path", str(classifier_folder), "--input", str(tmp_path / "empty.fa")], "empty input file"),
+        (["--model_name_or_path", str(classifier_folder), "--input", str(good), "--class_name", "enhancer"],
+         "class 'enhancer' does not exist"),
+        (["--model_name_or_path", str(classifier_folder), "--input", str(good), "--methods", "shap"], "--methods 'shap'"),
+    ]
+    capsys.readouterr()
+    for argv, message in cases:
+        assert explain_main(argv + ["--output_dir", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("error: ") and message in err, (message, err)
+
+
+def test_cli_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        explain_main(["--help"])
+    out = capsys.readouterr().out
+    for option in ("--model_name_or_path", "--input", "--output_dir", "--class_name", "--methods", "--strands",
+                   "--ig_steps", "--motifs", "--attention", "--region_baseline", "--max_sequences"):
+        assert option in out
+
+
+@pytest.mark.slow
+def test_cli_writes_arrays_pictures_and_a_self_contained_report(classifier_folder, tmp_path):
+    inp = tmp_path / "seqs.csv"
+    inp.write_text("name,sequence\n" + "".join(f"r{i},{s}\n" for i, s in enumerate(random_dna(3, 40, seed=9))))
+    out = tmp_path / "report"
+    assert explain_main(["--model_name_or_path", str(classifier_folder), "--input", str(inp), "--output_dir", str(out),
+                         "--motifs", "none", "--attention", "--ig_steps", "8", "--logos", "2", "--no_progress"]) == 0
+    assert np.load(out / "ism_delta.npy").shape == (3, 40, 4)
+    assert np.load(out / "ig_attributions.npy").shape == (3, 40)
+    assert np.load(out / "attention.npy").shape == (2, 2, 40, 40)
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 5 and "src=\"logo_" not in html  # 2+2 logos + attention, embedded
+    assert (out / "logo_ism_0.png").stat().st_size > 1000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["class"] == "bound" and summary["sequences"] == 3
+
+
+@pytest.mark.slow
+def test_motif_discovery_names_a_planted_jaspar_motif():
+    """Seqlets with a planted REST-like site cluster into one motif that Tomtom names REST (MA0138) with q < 0.05."""
+    from modeling_genebert.explain.loading import one_hot
+    from modeling_genebert.explain.motifs import discover_motifs, jaspar_ppms, motif_table
+
+    ids, names, ppms = jaspar_ppms()
+    rest = ppms[names.index("REST")]  # (4, 21)
+    rng = np.random.default_rng(0)
+    seqs, hyp = [], []
+    for s in random_dna(300, 80, seed=11):
+        site = "".join(rng.choice(list("ACGT"), p=rest[:, j]) for j in range(rest.shape[1]))
+        at = int(rng.integers(10, 50))
+        s = s[:at] + site + s[at + len(site):]
+        h = rng.normal(0, 0.05, (80, 4)).astype(np.float32)
+        h[at:at + len(site)] += (np.log2(rest.T * 4 + 1e-3) * 0.5).astype(np.float32)  # hypothetical = log-odds
+        seqs.append(s)
+        hyp.append(h - h.mean(1, keepdims=True))
+    oh = np.stack([one_hot(s) for s in seqs])
+    found = discover_motifs(oh, np.stack(hyp))
+    table = motif_table(found)
+    assert len(table) >= 1
+    assert table.iloc[0]["match_name"] == "REST" and table.iloc[0]["match_id"].startswith("MA0138")
+    assert table.iloc[0]["q_value"] < 0.05 and table.iloc[0]["n_seqlets"] >= 10  # measured: q 6.6e-15, 14 seqlets
+
+
+@pytest.mark.slow
+def test_region_input_folder_reloads_its_region_builder_and_explains_both_sides(tmp_path, tokenizer):
+    from modeling_genebert.explain import load_classifier
+    from modeling_genebert.explain.region import tf_attributions
+
+    torch.manual_seed(0)
+    folder = tmp_path / "region_clf"
+    GeneBertForSequenceClassification(tiny_config(classifier_region_fusion=True)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "results.json").write_text(json.dumps({"region_input": {
+        "motifs": "JASPAR2018 collection=CORE tax_group=vertebrates all_versions=False (pyjaspar)",
+        "rows": 1, "num_tfs": 579, "aggregation": "max"}}))
+    clf = load_classifier(folder)
+    assert clf.region_builder is not None and clf.region_builder.num_tfs == 579
+    seqs = random_dna(2, 40, seed=12)
+    table, per_sequence = tf_attributions(clf, seqs, "bound", n_steps=8)
+    assert per_sequence.shape == (2, 579) and list(table.columns) == ["tf", "motif_id", "attribution", "mean_abs_attribution", "rank"]
+    assert np.isfinite(per_sequence).all() and np.abs(per_sequence).sum() > 0
+    assert integrated_gradients(clf, seqs, "bound", n_steps=8).bases.shape == (2, 40)
+    assert saturation_mutagenesis(clf, seqs[:1], "bound", strands="forward").shape == (1, 40, 4)

@@ -1,0 +1,416 @@
+"""Variant-effect scoring: readers (data side), masked marginals, the scores, genebert-score-variants."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_model import tiny_config  # noqa: E402
+
+from dataset_scripts.readers import DataFormatError, Genome  # noqa: E402
+from dataset_scripts.variants import (  # noqa: E402
+    WindowStats,
+    genome_windows,
+    pair_from_sequences,
+    read_allele_table,
+    read_paired_fasta,
+    read_variant_table,
+    read_vcf,
+    reverse_complement,
+)
+from modeling_genebert import GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer  # noqa: E402
+from modeling_genebert.variants import (  # noqa: E402
+    MotifEffects,
+    VariantScorer,
+    fill_base,
+    masked_log_marginals,
+    masked_marginals,
+    score_variants,
+)
+from modeling_genebert.variants.cli import main as cli_main  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "variants"
+SOURCE_GENOME = DATA / "genome_piece.fa"
+
+
+@pytest.fixture(scope="module")
+def genome_file(tmp_path_factory):
+    """A copy outside the checkout: pyfaidx writes its .fai index beside the FASTA."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("genome") / "genome_piece.fa"
+    shutil.copy(SOURCE_GENOME, path)
+    return path
+
+
+def _genome_seq() -> str:
+    return "".join(line.strip() for line in SOURCE_GENOME.read_text().splitlines()[1:]).upper()
+
+
+def _vcf_text(records: list[str]) -> str:
+    header = ["##fileformat=VCFv4.2", "##contig=<ID=chrT,length=2000>",
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    return "\n".join(header + records) + "\n"
+
+
+def _records():
+    g = _genome_seq()
+    other = lambda b: "A" if b != "A" else "C"  # noqa: E731
+    return [
+        f"chrT\t101\trs1\t{g[100]}\t{other(g[100])}\t.\t.\t.",
+        f"chrT\t501\trs2\t{g[500]}\t{other(g[500])},{'G' if g[500] != 'G' else 'T'}\t.\t.\t.",  # multi-allelic
+        f"chrT\t801\tdel1\t{g[800:803]}\t{g[800]}\t.\t.\t.",  # 2-base deletion
+        f"chrT\t1201\tins1\t{g[1200]}\t{g[1200]}TTA\t.\t.\t.",  # 3-base insertion
+        f"chrT\t1996\tend1\t{g[1995]}\t{other(g[1995])}\t.\t.\t.",  # window runs past the end
+    ]
+
+
+@pytest.fixture(scope="module")
+def vcf(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vcf") / "variants.vcf"
+    path.write_text(_vcf_text(_records()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A tiny (k=3) pre-training folder: MGM head + encoder."""
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(tiny_config(sequence_config=dict(max_position_embeddings=128))).eval()
+    path = tmp_path_factory.mktemp("tiny") / "pretrained"
+    model.save_pretrained(path)
+    GeneBertTokenizer(k=3).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory):
+    torch.manual_seed(1)
+    config = tiny_config(sequence_config=dict(max_position_embeddings=128))
+    config.num_labels, config.id2label, config.label2id = 2, {0: "K562", 1: "HepG2"}, {"K562": 0, "HepG2": 1}
+    model = GeneBertForSequenceClassification(config).eval()
+    path = tmp_path_factory.mktemp("tiny") / "classifier"
+    model.save_pretrained(path)
+    GeneBertTokenizer(k=3).save_pretrained(path)
+    (path / "results.json").write_text(json.dumps({"task": "dhs_cell_type", "region_input": False}))
+    return path
+
+
+# --------------------------------------------------------------------------- readers (data side)
+def test_vcf_plain_and_bgzipped_multiallelic_split(vcf, tmp_path):
+    import pysam
+
+    plain = list(read_vcf(vcf))
+    gz = tmp_path / "variants.vcf.gz"
+    pysam.tabix_compress(str(vcf), str(gz))
+    assert [(v.chrom, v.pos, v.ref, v.alt, v.id) for v in read_vcf(gz)] == [(v.chrom, v.pos, v.ref, v.alt, v.id) for v in plain]
+    assert len(plain) == 6  # rs2 split in two
+    assert [v.id for v in plain[1:3]] == [f"rs2:{plain[1].alt}", f"rs2:{plain[2].alt}"]
+    assert plain[1].pos == plain[2].pos == 501 and plain[1].alt != plain[2].alt
+    assert [v.kind for v in plain] == ["snv", "snv", "snv", "indel", "indel", "snv"]
+    assert plain[0].origin.endswith("variants.vcf:4")  # 3 header lines, then the first record
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty file"),
+    ("chrT\t101\t.\tA\tC\t.\t.\t.\n", "not a VCF"),
+    (_vcf_text(["chrT\t101\tsv1\tA\t<DEL>\t.\t.\t."]), "variants.vcf:4: field 'ALT': symbolic"),
+    (_vcf_text(["chrT\t101\tx\tA\tZ\t.\t.\t."]), "variants.vcf:4: field 'alt': allele must hold only A, C, G, T or N"),
+])
+def test_vcf_bad_input_is_named(tmp_path, text, message):
+    path = tmp_path / "variants.vcf"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=message):
+        list(read_vcf(path))
+
+
+def test_variant_table_and_bad_rows(tmp_path):
+    good = tmp_path / "v.tsv"
+    good.write_text("chrom\tpos\tref\talt\tid\nchrT\t101\tA\tG\tmine\nchrT\t5\ta\tt\t\n")
+    rows = list(read_variant_table(good))
+    assert [(v.pos, v.ref, v.alt, v.id) for v in rows] == [(101, "A", "G", "mine"), (5, "A", "T", "chrT:5:A>T")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("chrom,pos,ref,alt\nchrT,12x,A,G\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:2: field 'pos': not an integer \(value '12x'\)"):
+        list(read_variant_table(bad))
+    missing = tmp_path / "missing.csv"
+    missing.write_text("chrom,position,ref,alt\n")
+    with pytest.raises(DataFormatError, match="missing.csv:1: field 'pos': missing column"):
+        list(read_variant_table(missing))
+
+
+def test_allele_table_and_paired_fasta(tmp_path):
+    table = tmp_path / "alleles.csv"
+    table.write_text("id,ref_sequence,alt_sequence\nsnp,ACGTACGT,ACGAACGT\ndel,ACGTTTACG,ACGTTACG\n")
+    snp, deletion = read_allele_table(table)
+    assert (snp.offset, snp.variant.ref, snp.variant.alt, snp.is_snv) == (3, "T", "A", True)
+    assert (deletion.ref_len, deletion.alt_len, deletion.variant.alt) == (1, 0, "-")
+    pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))
+    assert len(pairs) == 24 and all(p.is_snv and p.offset == 49 for p in pairs)  # the published pairs differ at index 49
+    short = tmp_path / "short.fa"
+    short.write_text(">a\n" + pairs[0].alt_seq + "\n")
+    with pytest.raises(DataFormatError, match="short.fa: has only 1 records"):
+        list(read_paired_fasta(DATA / "ctcf_binding_24.fa", short))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ref_sequence,alt_sequence\nACGT,AC!T\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:2: field 'alt_sequence': not a DNA sequence \(character '!'\)"):
+        list(read_allele_table(bad))
+
+
+def test_genome_windows_centre_ref_check_indels_and_padding(vcf, tmp_path, genome_file):
+    g = _genome_seq()
+    genome = Genome(genome_file)
+    stats = WindowStats()
+    pairs = list(genome_windows(read_vcf(vcf), genome, 21, stats=stats))
+    first = pairs[0]
+    assert first.ref_seq == g[90:111] and first.offset == 10 and first.alt_seq[10] == first.variant.alt
+    assert first.alt_seq[:10] + first.alt_seq[11:] == first.ref_seq[:10] + first.ref_seq[11:]
+    deletion, insertion, end = pairs[3], pairs[4], pairs[5]
+    assert len(deletion.alt_seq) == len(insertion.alt_seq) == 21
+    assert deletion.alt_seq == g[790:801] + g[803:813]  # bases pulled in from the right
+    assert insertion.alt_seq == (g[1190:1201] + "TTA" + g[1201:1211])[:21]
+    assert end.ref_seq == g[1985:2000] + "N" * 6 and end.padded == 6 and stats.padded == 1 and "padded" in end.notes[0]
+    bad = tmp_path / "bad.tsv"
+    wrong = "A" if g[100] != "A" else "C"
+    bad.write_text(f"chrom\tpos\tref\talt\tid\nchrT\t101\t{wrong}\tG\tmyvar\nchrT\t201\t{g[200]}\t{'A' if g[200] != 'A' else 'C'}\tok\n")
+    with pytest.raises(DataFormatError, match=r"bad.tsv:2: REF of variant myvar \(chrT:101 .*does not match the genome"):
+        list(genome_windows(read_variant_table(bad), genome, 21))
+    stats = WindowStats()
+    kept = list(genome_windows(read_variant_table(bad), genome, 21, skip_ref_mismatch=True, stats=stats))
+    assert [p.variant.id for p in kept] == ["ok"] and stats.ref_mismatch == 1
+    unknown = tmp_path / "unknown.tsv"
+    unknown.write_text("chrom\tpos\tref\talt\nchr9\t5\tA\tG\n")
+    with pytest.raises(DataFormatError, match="unknown.tsv:2: field 'chrom': chromosome missing from the FASTA"):
+        list(genome_windows(read_variant_table(unknown), genome, 21))
+
+
+# --------------------------------------------------------------------------- masked marginals
+def _reference_log_marginals(model, tok, seq, pos):
+    """By hand: mask the k tokens covering ``pos``, marginalise each onto the base (ACGT order)."""
+    k = tok.kmer
+    enc = tok(seq, return_tensors="pt")
+    ids = enc["input_ids"].clone()
+    covering = [j for j in range(pos - k + 1, pos + 1) if 0 <= j <= len(seq) - k]
+    for j in covering:
+        ids[0, j + 1] = tok.mask_token_id
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=enc["attention_mask"]).prediction_logits[0]
+    vocab = tok.get_vocab()
+    kmers = [t for t in vocab if len(t) == k and set(t) <= set("ACGT")]
+    out = {}
+    for j in covering:
+        probs = torch.softmax(logits[j + 1, [vocab[t] for t in kmers]], -1)
+        out[pos - j] = [float(sum(p for t, p in zip(kmers, probs) if t[pos - j] == b).log()) for b in "ACGT"]
+    return out
+
+
+def test_masked_marginals_match_a_hand_computation(tiny_folder):
+    model = GeneBertForPreTraining.from_pretrained(tiny_folder).eval()
+    tok = GeneBertTokenizer.from_pretrained(tiny_folder)
+    seqs, positions = ["ACGTAGGCTTACGATCGATCG", "GGCATTACAGT", "ACGTACGTAC"], [12, 0, 9]
+    log_m = masked_log_marginals(model, tok, seqs, positions)
+    assert log_m.shape == (3, 3, 4)
+    for r, (s, p) in enumerate(zip(seqs, positions)):
+        expected = _reference_log_marginals(model, tok, s, p)
+        for offset in range(3):
+            if offset in expected:
+                np.testing.assert_allclose(log_m[r, offset], expected[offset], rtol=1e-4, atol=1e-5)
+            else:  # positions 0 and len-1 are covered by one token only
+                assert np.isnan(log_m[r, offset]).all()
+    probs = masked_marginals(model, tok, seqs, positions)
+    assert probs.shape == (3, 4)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-9)
+    mean = np.nanmean(log_m, axis=1)
+    np.testing.assert_allclose(np.log(probs[:, 1] / probs[:, 0]), mean[:, 1] - mean[:, 0], rtol=1e-6)  # product of experts
+
+
+def test_masked_marginals_follow_a_biased_head(tiny_folder):
+    """A head that always predicts the 3-mer GGG puts (almost) all mass on G at every base."""
+    model = GeneBertForPreTraining.from_pretrained(tiny_folder).eval()
+    tok = GeneBertTokenizer.from_pretrained(tiny_folder)
+    with torch.no_grad():
+        model.cls.predictions.bias[tok.convert_tokens_to_ids("GGG")] += 40.0
+    probs = masked_marginals(model, tok, ["ACGTACGTACGTAC"] * 3, [0, 6, 13])
+    np.testing.assert_allclose(probs[:, 2], 1.0, atol=1e-6)
+    best = fill_base(model, tok, "ACGTACGTACGTAC", 6)
+    assert best[0]["base"] == "G" and best[0]["sequence"] == "ACGTACGTACGTAC"[:6] + "G" + "ACGTACGTACGTAC"[7:]
+    assert [len(b["sequence"]) for b in best] == [14] * 4
+
+
+def test_fill_mask_pipeline_returns_full_length_sequences(tmp_path):
+    """The issue's example: every base of the input survives in each answer, and the filled k-mer appears whole."""
+    from transformers import pipeline
+
+    from modeling_genebert import GeneBertForMaskedLM
+
+    torch.manual_seed(0)
+    GeneBertForMaskedLM(tiny_config(sequence_config=dict(kmer=6, vocab_size=5 + 4**6))).save_pretrained(tmp_path)
+    tok = GeneBertTokenizer(k=6)
+    tok.save_pretrained(tmp_path)
+    left, right = "ACGTAGGCTTAC", "ATCGATCG"
+    for p in pipeline("fill-mask", model=str(tmp_path))(left + "[MASK]" + right, top_k=5):
+        assert p["sequence"].startswith(left) and p["sequence"].endswith(right) and p["token_str"] in p["sequence"], p
+    ids = tok(left + "[MASK]" + right)["input_ids"]
+    filled = lambda kmer: tok.decode([kmer if i == tok.mask_token_id else i for i in ids], skip_special_tokens=True)  # noqa: E731
+    assert filled(tok.convert_tokens_to_ids("GGGGGG")) == left + "GGGGGG" + right  # a k-mer: k bases
+    assert filled(tok.convert_tokens_to_ids("CTTACA")) == left + "A" + right  # continues the left k-mers by one base
+
+
+# --------------------------------------------------------------------------- scores
+@pytest.mark.slow
+def test_scores_per_variant_and_strand_averaging(tiny_folder, classifier_folder):
+    pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))[:6]
+    both = score_variants(tiny_folder, pairs, classifier=classifier_folder, report_motifs=["MA0139.1"])
+    forward = score_variants(tiny_folder, pairs, classifier=classifier_folder, strand="forward", motifs=False)
+    assert list(both.columns) == [
+        "id", "chrom", "pos", "ref", "alt", "kind", "llr_masked", "embedding_cosine_distance_mean",
+        "delta_logit:K562", "delta_logit:HepG2", "delta_prob:K562", "delta_prob:HepG2",
+        "motif_max_abs_delta", "motif_top", "motif_delta:CTCF MA0139.1", "notes"]
+    assert len(both) == 6 and (both["pos"] == 50).all() and (both["kind"] == "snv").all()
+    # reverse strand by hand: complement alleles at the mirrored position
+    model = GeneBertForPreTraining.from_pretrained(tiny_folder).eval()
+    tok = GeneBertTokenizer.from_pretrained(tiny_folder)
+    rc = [reverse_complement(p.ref_seq) for p in pairs]
+    lm = masked_log_marginals(model, tok, rc, [len(p.ref_seq) - 1 - p.offset for p in pairs])
+    comp = {"A": 0, "C": 1, "G": 2, "T": 3}
+    rev = [np.nanmean(lm[i, :, 3 - comp[p.variant.alt]] - lm[i, :, 3 - comp[p.variant.ref]]) for i, p in enumerate(pairs)]
+    np.testing.assert_allclose(both["llr_masked"], (forward["llr_masked"] + np.array(rev)) / 2, rtol=1e-6, atol=1e-9)
+    # supervised Δ: alt - ref of the classifier's own logits (forward strand)
+    clf = GeneBertForSequenceClassification.from_pretrained(classifier_folder).eval()
+    with torch.no_grad():
+        ref = clf(**tok([p.ref_seq for p in pairs], return_tensors="pt")).logits
+        alt = clf(**tok([p.alt_seq for p in pairs], return_tensors="pt")).logits
+    np.testing.assert_allclose(forward["delta_logit:HepG2"], (alt - ref)[:, 1].numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(forward["delta_prob:K562"] + forward["delta_prob:HepG2"], 0.0, atol=1e-6)
+    assert (forward["embedding_cosine_distance_mean"] > 0).all() and "motif_top" not in forward
+    assert both["motif_top"].str.contains(r"^\S+ MA\d{4}\.\d [+-]\d+\.\d\d", regex=True).all()
+
+
+@pytest.mark.slow
+def test_supervised_region_input_model_sees_the_alt_scan(tmp_path):
+    """A --region_input classifier: each allele's region matrix is rescanned, as fine-tuning built it."""
+    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+    from modeling_genebert.variants.supervised import SupervisedEffect
+
+    torch.manual_seed(2)
+    config = tiny_config(sequence_config=dict(max_position_embeddings=128), region_config=dict(num_tfs=579, regions_per_sample=1))
+    config.classifier_region_fusion, config.num_labels = True, 2
+    GeneBertForSequenceClassification(config).eval().save_pretrained(tmp_path)
+    GeneBertTokenizer(k=3).save_pretrained(tmp_path)
+    info = {"motifs": "JASPAR2018 CORE vertebrates", "rows": 1, "num_tfs": 579, "aggregation": "max"}
+    (tmp_path / "results.json").write_text(json.dumps({"task": "promoter", "region_input": info}))
+    effect = SupervisedEffect(tmp_path)
+    assert effect.region_builder is not None and effect.region_builder.num_tfs == 579
+    pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))[:4]
+    seqs = [p.alt_seq for p in pairs]
+    model = GeneBertForSequenceClassification.from_pretrained(tmp_path).eval()
+    tok = GeneBertTokenizer(k=3)
+    with torch.no_grad():
+        expected = model(**tok(seqs, return_tensors="pt"), region_matrix=torch.as_tensor(RegionMatrixBuilder(None, 1)(seqs))).logits
+        blind = model(**tok(seqs, return_tensors="pt")).logits
+    torch.testing.assert_close(effect.logits(seqs), expected)
+    assert not torch.allclose(expected, blind)  # the region branch matters
+    frame = score_variants(None, pairs, classifier=tmp_path, motifs=False, strand="forward")
+    assert list(frame.columns[6:10]) == ["delta_logit:LABEL_0", "delta_logit:LABEL_1", "delta_prob:LABEL_0", "delta_prob:LABEL_1"]
+
+
+def test_indel_llr_is_nan_with_a_note(tiny_folder):
+    pairs = [pair_from_sequences("ACGTTTACGGATCCA", "ACGTTACGGATCCA", "del"),
+             pair_from_sequences("ACGTTTACGGATCCA", "ACGTTTACCGATCCA", "snv")]
+    frame = score_variants(tiny_folder, pairs, motifs=False)
+    assert np.isnan(frame.loc[0, "llr_masked"]) and "undefined for indels" in frame.loc[0, "notes"]
+    assert np.isfinite(frame.loc[1, "llr_masked"]) and frame.loc[1, "notes"] == ""
+    assert frame["kind"].tolist() == ["indel", "snv"]
+
+
+def test_motif_delta_breaks_a_ctcf_site(test_motifs):
+    from dataset_scripts.motifs import load_jaspar_motifs
+
+    effects = MotifEffects(load_jaspar_motifs())
+    j = effects.index("MA0139.1")
+    site = "CCGCGNGGNGGCAG".replace("N", "A")  # close to the CTCF consensus
+    flank = "ATATATATATATATATATAT"
+    ref = flank + site + flank
+    alt = ref[:20 + 5] + "T" + ref[20 + 6:]  # a core G of the site
+    delta = effects.deltas([ref], [alt], [25], [1], [1])
+    direct = effects.scanner.scan([alt])[0, j] - effects.scanner.scan([ref])[0, j]
+    assert delta[0, j] < -3 and delta[0, j] == pytest.approx(direct, abs=1e-4)
+    assert effects.top(delta, 1)[0].startswith(effects.labels[int(np.abs(delta[0]).argmax())])
+
+
+# --------------------------------------------------------------------------- the command line
+def test_cli_vcf_genome_outputs_and_table(vcf, tiny_folder, tmp_path, capsys, genome_file):
+    out = tmp_path / "scores"
+    code = cli_main(["--vcf", str(vcf), "--genome", str(genome_file), "--model_name_or_path", str(tiny_folder),
+                     "--window", "41", "--output", str(out), "--no_progress", "--report_motifs", "CTCF"])
+    assert code == 0
+    frame = pd.read_parquet(tmp_path / "scores.parquet")
+    tsv = pd.read_csv(tmp_path / "scores.tsv", sep="\t", keep_default_na=False)
+    assert len(frame) == len(tsv) == 6 and frame["id"].tolist() == tsv["id"].tolist()
+    assert frame["kind"].tolist() == ["snv", "snv", "snv", "indel", "indel", "snv"]
+    assert np.isnan(frame["llr_masked"][3:5]).all() and np.isfinite(frame["llr_masked"][[0, 1, 2, 5]]).all()
+    assert "padded" in frame["notes"][5]
+    summary = json.loads((tmp_path / "scores.summary.json").read_text())
+    assert summary["rows"] == 6 and summary["padded_past_chromosome_end"] == 1
+    stdout = capsys.readouterr().out
+    assert "rs1" in stdout and "scored 6 variants" in stdout and not (tmp_path / "scores.parts").exists()
+
+
+@pytest.mark.slow
+def test_cli_bad_input_exits_2_naming_the_variant(tiny_folder, tmp_path, capsys, genome_file):
+    g = _genome_seq()
+    table = tmp_path / "v.csv"
+    wrong = "A" if g[100] != "A" else "C"
+    table.write_text(f"chrom,pos,ref,alt,id\nchrT,101,{wrong},G,bad1\nchrT,201,{g[200]},{'A' if g[200] != 'A' else 'C'},good\n")
+    args = ["--variants", str(table), "--genome", str(genome_file), "--model_name_or_path", str(tiny_folder),
+            "--window", "31", "--no_progress"]
+    assert cli_main(args + ["--output", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "bad1" in err and "--skip_ref_mismatch" in err and "Traceback" not in err
+    assert not (tmp_path / "a.parquet").exists()
+    assert cli_main(args + ["--output", str(tmp_path / "b"), "--skip_ref_mismatch"]) == 0
+    assert pd.read_parquet(tmp_path / "b.parquet")["id"].tolist() == ["good"]
+    assert "skipped 1 variants" in capsys.readouterr().out
+    empty = tmp_path / "empty.vcf"
+    empty.write_text(_vcf_text([]))
+    assert cli_main(["--vcf", str(empty), "--genome", str(genome_file), "--no_motifs", "--model_name_or_path", str(tiny_folder),
+                     "--output", str(tmp_path / "c"), "--no_progress"]) == 2
+    assert "no variants" in capsys.readouterr().err and not (tmp_path / "c.parquet").exists()
+    assert cli_main(["--vcf", str(empty), "--output", str(tmp_path / "d")]) == 2
+    assert "needs --genome" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_resumes_after_a_kill(tiny_folder, tmp_path, monkeypatch, capsys):
+    args = ["--ref_fasta", str(DATA / "ctcf_binding_24.fa"), "--alt_fasta", str(DATA / "ctcf_nonbinding_24.fa"),
+            "--model_name_or_path", str(tiny_folder), "--chunk_size", "8", "--no_motifs", "--no_progress"]
+    assert cli_main(args + ["--output", str(tmp_path / "clean")]) == 0
+    clean = pd.read_parquet(tmp_path / "clean.parquet")
+    original, calls = VariantScorer.score, []
+
+    def dies_on_second_chunk(self, pairs):
+        calls.append(len(pairs))
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return original(self, pairs)
+
+    monkeypatch.setattr(VariantScorer, "score", dies_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        cli_main(args + ["--output", str(tmp_path / "run")])
+    assert not (tmp_path / "run.parquet").exists() and len(list((tmp_path / "run.parts").glob("part-*.parquet"))) == 1
+    monkeypatch.setattr(VariantScorer, "score", original)
+    assert cli_main(args + ["--output", str(tmp_path / "run")]) == 0
+    summary = json.loads((tmp_path / "run.summary.json").read_text())
+    assert summary["resumed_from_earlier_run"] == 8 and summary["scored_now"] == 16
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run.parquet"), clean)
+    # a rerun with other settings refuses to mix parts
+    (tmp_path / "run.parts").mkdir()
+    (tmp_path / "run.parts" / "run.json").write_text("{}")
+    assert cli_main(args + ["--output", str(tmp_path / "run"), "--strand", "forward"]) == 2
+    assert "other settings" in capsys.readouterr().err
