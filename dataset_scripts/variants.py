@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+import pysam
+
 from .readers import DataFormatError, Genome, _csv_rows, _delimiter, _err, _int, open_text
 
 ALLELE_RE = re.compile(r"^[ACGTNacgtn]+$")
@@ -117,7 +119,6 @@ def read_vcf(path: str | os.PathLike) -> Iterator[Variant]:
             if not text.startswith("#"):
                 break
             header_lines += 1
-    import pysam
 
     verbosity = pysam.set_verbosity(0)  # htslib's own stderr notes (e.g. no .tbi index: not needed to stream)
     try:

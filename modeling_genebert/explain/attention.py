@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import transformers
 
+from .loading import check_sequences
 from .tokens import projection_matrix
 
 
 @contextlib.contextmanager
 def eager_attention(model):
     """Run the block with ``eager`` attention; restore the model's implementation (e.g. ``sdpa``) on exit."""
-    import transformers
-
     previous = model.config._attn_implementation
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()  # the region sub-config has no attention layers to switch
@@ -49,8 +49,6 @@ class AttentionMaps:
 @torch.no_grad()
 def attention_maps(explained, sequence: str) -> AttentionMaps:
     """Attention of every layer and head for one sequence, in tokens and projected to bases."""
-    from .loading import check_sequences
-
     (sequence,) = check_sequences([sequence], explained.window)
     model, tok = explained.model, explained.tokenizer
     device = next(model.parameters()).device

@@ -15,8 +15,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import torch
 
 from dataset_scripts.cli import UsageError, console_script
+
+from . import plots
+from .attention import attention_maps
+from .integrated_gradients import integrated_gradients
+from .ism import ism_contributions, saturation_mutagenesis
+from .loading import check_sequences, load_classifier, one_hot, read_sequences
+from .motifs import discover_motifs, jaspar_ppms, motif_table
+from .region import tf_attributions
+from .report import write_report
+from .tokens import class_score
 
 METHODS = ("ism", "ig")
 
@@ -70,10 +82,6 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError(f"--methods {args.methods!r}: choose from {', '.join(METHODS)}")
     if args.motifs != "none" and args.motifs not in methods:
         raise UsageError(f"--motifs {args.motifs} needs that method in --methods {args.methods!r}")
-    import torch
-
-    from .loading import check_sequences, load_classifier, one_hot, read_sequences
-
     names, sequences = read_sequences(args.input, args.sequence_column)
     explained = load_classifier(args.model_name_or_path)
     target = explained.class_index(args.class_name)
@@ -84,12 +92,8 @@ def run(argv: list[str] | None = None) -> dict:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.no_progress
-    from . import plots
-    from .tokens import class_score
 
     # scores
-    import pandas as pd
-
     scores = []
     with torch.no_grad():
         for a in range(0, len(sequences), 64):
@@ -110,8 +114,6 @@ def run(argv: list[str] | None = None) -> dict:
     order = np.argsort(-scores[:, 0])[:logo_count]  # logos of the most confident sequences
 
     if "ism" in methods:
-        from .ism import ism_contributions, saturation_mutagenesis
-
         delta = saturation_mutagenesis(explained, sequences, target, args.strands, args.batch_size, progress)
         pairs = [ism_contributions(d, s) for d, s in zip(delta, sequences)]
         contributions["ism"] = [c for c, _ in pairs]
@@ -120,8 +122,6 @@ def run(argv: list[str] | None = None) -> dict:
         summary["files"]["ism_contributions"] = _save(
             out / "ism_contributions", np.stack(contributions["ism"]) if isinstance(delta, np.ndarray) else contributions["ism"])
     if "ig" in methods:
-        from .integrated_gradients import integrated_gradients
-
         ig = integrated_gradients(explained, sequences, target, args.ig_steps, max(1, args.batch_size // 8), progress=progress)
         contributions["ig"] = list(ig.bases)
         summary["files"]["ig_attributions"] = _save(out / "ig_attributions", ig.bases)
@@ -133,8 +133,6 @@ def run(argv: list[str] | None = None) -> dict:
         sections.append((f"{method.upper()} attribution logos (most confident sequences)", paths))
 
     if args.attention:
-        from .attention import attention_maps
-
         maps = attention_maps(explained, sequences[0])
         np.save(out / "attention.npy", maps.bases)
         summary["files"]["attention"] = "attention.npy"
@@ -142,8 +140,6 @@ def run(argv: list[str] | None = None) -> dict:
                          plots.attention_heatmaps(maps.bases, out / "attention.png", f"{names[0]}: attention between bases")))
 
     if args.motifs != "none":
-        from .motifs import discover_motifs, jaspar_ppms, motif_table
-
         length = max(len(s) for s in sequences)
         oh = _padded([one_hot(s) for s in sequences], length, 4)
         if args.motifs == "ism":
@@ -172,8 +168,6 @@ def run(argv: list[str] | None = None) -> dict:
             sections.append(("Motif logos: discovered (CWM, PPM) beside the matched JASPAR motif", paths))
 
     if explained.model.config.classifier_region_fusion:
-        from .region import tf_attributions
-
         tf_table, _ = tf_attributions(explained, sequences, target, args.region_baseline, seed=args.seed, progress=progress)
         tf_table.to_csv(out / "tf_attributions.csv", index=False)
         summary["files"]["tf_attributions"] = "tf_attributions.csv"
@@ -182,8 +176,6 @@ def run(argv: list[str] | None = None) -> dict:
         sections.append(("Top TFs", tf_table.head(20)))
 
     sections.append(("Sequences", table.head(200)))
-    from .report import write_report
-
     summary["report"] = write_report(out / "report.html", f"GeneBERT explanations: {Path(args.model_name_or_path).name}", sections)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
     print(f"wrote {out / 'report.html'}")

@@ -14,7 +14,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from .loading import check_sequences
 from .tokens import class_score, to_bases
 
 
@@ -33,10 +35,7 @@ class IGResult:
 def integrated_gradients(explained, sequences: Sequence[str], target=None, n_steps: int = 50, batch_size: int = 32,
                          internal_batch_size: int | None = None, progress: bool = False) -> IGResult:
     """Integrated Gradients of the class log-odds w.r.t. the k-mer embeddings, projected to bases."""
-    from captum.attr import LayerIntegratedGradients
-    from tqdm.auto import tqdm
-
-    from .loading import check_sequences
+    from captum.attr import LayerIntegratedGradients  # lazy: captum is the optional ``explain`` extra
 
     target = explained.class_index(target)
     sequences = check_sequences(sequences, explained.window)

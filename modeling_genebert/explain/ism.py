@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from .loading import check_sequences, one_hot
 from .tokens import KmerIds, encode_codes, reverse_complement_codes, score_ids
 
 
@@ -41,10 +43,6 @@ def saturation_mutagenesis(explained, sequences: Sequence[str], target=None, str
     ``explained``: an :class:`~modeling_genebert.explain.loading.ExplainedModel`; ``target``: class name or id
     (default: the last class); ``strands``: ``"both"`` (mean of forward and reverse-complement scores) or ``"forward"``.
     """
-    from tqdm.auto import tqdm
-
-    from .loading import check_sequences
-
     if strands not in ("both", "forward"):
         raise ValueError(f"strands must be 'both' or 'forward', got {strands!r}")
     target = explained.class_index(target)
@@ -77,8 +75,6 @@ def ism_contributions(delta: np.ndarray, sequence: str) -> tuple[np.ndarray, np.
     the form TF-MoDISco takes; the observed base's contribution is its entry there, i.e. minus the
     sum of its three substitution effects / 4 (positive when mutating the base away lowers the score).
     """
-    from .loading import one_hot
-
     delta = np.asarray(delta, dtype=np.float32)
     hyp = delta - delta.mean(axis=-1, keepdims=True)
     contribution = (hyp * one_hot(sequence)).sum(-1)

@@ -17,6 +17,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from dataset_scripts.readers import open_text
+from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.finetuning.long_inputs import bases_per_window
+from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+
 _DNA = re.compile(r"^[ACGTN]+$")
 
 
@@ -34,8 +39,6 @@ class ExplainedModel:
     @property
     def window(self) -> int:
         """The longest sequence (bases) that fits the model's window without truncation."""
-        from ..finetuning.long_inputs import bases_per_window
-
         max_tokens = min(self.model.config.sequence_config.max_position_embeddings,
                          int(getattr(self.tokenizer, "model_max_length", 10**9) or 10**9))
         return bases_per_window(self.tokenizer, max_tokens)
@@ -71,8 +74,6 @@ def resolve_class(target: int | str | None, label_names: Sequence[str]) -> int:
 
 def load_classifier(folder: str | os.PathLike, device: str | None = None) -> ExplainedModel:
     """Fine-tuned folder -> :class:`ExplainedModel`; a folder that holds no sequence classifier is a ``ValueError``."""
-    from .. import GeneBertForSequenceClassification, GeneBertTokenizer
-
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise ValueError(f"{folder}: not a model folder (no config.json)")
@@ -95,13 +96,9 @@ def load_classifier(folder: str | os.PathLike, device: str | None = None) -> Exp
         info = json.loads(results.read_text())
         region = info.get("region_input")
         if region:
-            from ..finetuning.region_input import RegionMatrixBuilder
-
             motifs = _motif_spec(region.get("motifs"))
             region_builder = RegionMatrixBuilder(motifs, int(region.get("rows", 1)), region.get("aggregation", "max"))
     if model.config.classifier_region_fusion and region_builder is None:
-        from ..finetuning.region_input import RegionMatrixBuilder
-
         region_builder = RegionMatrixBuilder(None, 1, "max")  # the fine-tuning default
     return ExplainedModel(model, tokenizer, label_names, region_builder, str(folder), info)
 
@@ -142,8 +139,6 @@ def check_sequences(sequences: Sequence[str], window: int | None = None, names: 
 
 def read_sequences(path: str | os.PathLike, sequence_column: str = "sequence") -> tuple[list[str], list[str]]:
     """FASTA (.fa/.fasta/.fna, gz ok), CSV/TSV with a ``sequence`` column, or one sequence per line -> (names, sequences)."""
-    from dataset_scripts.readers import open_text
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")

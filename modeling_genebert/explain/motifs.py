@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dataset_scripts import load_motifs
+
 
 @dataclass
 class Motif:
@@ -36,8 +38,6 @@ class Motif:
 
 def jaspar_ppms(motifs=None):
     """(ids, names, PPMs ``(4, w)``) of a motif set (default JASPAR 2018 CORE vertebrates, 579 TFs)."""
-    from dataset_scripts import load_motifs
-
     motif_set = load_motifs(motifs)
     bg = np.array([motif_set.background[b] for b in "ACGT"])[:, None]
     ppms = []
@@ -59,7 +59,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 def tomtom_matches(ppms: list[np.ndarray], motifs=None, top: int = 5) -> list[pd.DataFrame]:
     """Each query PPM ``(w, 4)`` -> its ``top`` JASPAR matches: ``match_name, match_id, p_value, q_value, offset, strand``."""
-    from memelite import tomtom
+    from memelite import tomtom  # lazy: memelite is the optional ``explain`` extra
 
     ids, names, targets = jaspar_ppms(motifs)
     if not ppms:
@@ -94,7 +94,7 @@ def discover_motifs(one_hot: np.ndarray, hypothetical: np.ndarray, motifs=None, 
     positive motifs (those that raise the explained class), most seqlets first; an empty list when
     TF-MoDISco finds none (too few sequences or no consistent signal).
     """
-    from modiscolite.tfmodisco import TFMoDISco
+    from modiscolite.tfmodisco import TFMoDISco  # lazy: modisco-lite is the optional ``explain`` extra
 
     one_hot = np.asarray(one_hot, dtype=np.float32)
     hypothetical = np.asarray(hypothetical, dtype=np.float32)

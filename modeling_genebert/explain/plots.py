@@ -8,8 +8,12 @@ import os
 import numpy as np
 import pandas as pd
 
+from .loading import one_hot
+
 
 def _plt():
+    # lazy on purpose: choosing the Agg backend at import time would switch the backend of any
+    # program (e.g. a notebook) that merely imports this module
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -27,7 +31,7 @@ def _information(ppm: np.ndarray) -> np.ndarray:
 
 
 def _logo(matrix: np.ndarray, ax, title: str = "", ylabel: str = ""):
-    import logomaker
+    import logomaker  # lazy: logomaker is the optional ``explain`` extra
 
     df = pd.DataFrame(np.asarray(matrix, dtype=np.float64), columns=list("ACGT"))
     logomaker.Logo(df, ax=ax, color_scheme="classic")
@@ -38,8 +42,6 @@ def _logo(matrix: np.ndarray, ax, title: str = "", ylabel: str = ""):
 
 def attribution_logo(contribution: np.ndarray, sequence: str, path, title: str = "", ylabel: str = "attribution"):
     """Per-base attributions ``(L,)`` drawn as the observed letters scaled by their attribution (negative below 0)."""
-    from .loading import one_hot
-
     plt = _plt()
     oh = one_hot(sequence) * np.asarray(contribution, dtype=np.float32)[:, None]
     fig, ax = plt.subplots(figsize=(max(6, len(sequence) / 8), 1.8))

@@ -14,7 +14,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from dataset_scripts.downstream import dinucleotide_shuffle
+
+from .loading import check_sequences
 from .tokens import class_score
 
 
@@ -22,12 +26,7 @@ def tf_attributions(explained, sequences: Sequence[str], target=None, baseline: 
                     batch_size: int = 32, seed: int = 0, progress: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
     """-> (table sorted by mean attribution: ``tf, motif_id, attribution, mean_abs_attribution, rank``;
     per-sequence attributions ``(N, TFs)``). The model must have been fine-tuned with region input."""
-    from captum.attr import IntegratedGradients
-    from tqdm.auto import tqdm
-
-    from dataset_scripts.downstream import dinucleotide_shuffle
-
-    from .loading import check_sequences
+    from captum.attr import IntegratedGradients  # lazy: captum is the optional ``explain`` extra
 
     if explained.region_builder is None or not explained.model.config.classifier_region_fusion:
         raise ValueError(f"{explained.folder or 'the model'}: no region input (fine-tuned without --region_input); "

@@ -12,6 +12,7 @@ every token ``k`` times; completeness (IG) holds for the token attributions, ``s
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Sequence
 
 import numpy as np
@@ -73,8 +74,6 @@ class KmerIds:
         self.unk = tokenizer.unk_token_id
         n = 4 ** self.k
         lut = np.full(n, self.unk, dtype=np.int64)
-        from itertools import product
-
         for i, kmer in enumerate(product(BASES, repeat=self.k)):
             lut[i] = vocab.get("".join(kmer), self.unk)
         self.lut = lut

@@ -55,6 +55,7 @@ from modeling_genebert.finetuning.arguments import (
 )
 from modeling_genebert.finetuning.data import ClassificationCollator, load_task_data, prepare_features
 from modeling_genebert.finetuning.long_inputs import SequenceLevelMetrics
+from modeling_genebert.finetuning.lora import apply_lora, lora_summary, save_lora
 from modeling_genebert.finetuning.models import load_model_and_tokenizer
 from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
 
@@ -149,8 +150,6 @@ def run(argv: list[str] | None = None) -> dict:
     if model_args.peft is not None:
         if model_args.peft != "lora":
             raise ValueError(f"--peft {model_args.peft!r}: the supported method is 'lora'")
-        from modeling_genebert.finetuning.lora import apply_lora, lora_summary
-
         model = apply_lora(model, model_args.lora_rank, model_args.lora_alpha, model_args.lora_dropout,
                            model_args.lora_target_modules)
         peft_info = lora_summary(model)
@@ -196,8 +195,6 @@ def run(argv: list[str] | None = None) -> dict:
 
     output_dir = Path(training_args.output_dir)
     if peft_info is not None:  # an adapter folder (+ tokenizer, head_config.json) or, with --merge_lora, a merged one
-        from modeling_genebert.finetuning.lora import save_lora
-
         peft_info["saved"] = save_lora(trainer, output_dir, merge=model_args.merge_lora)
     else:
         trainer.save_model(str(output_dir))  # weights, config (+ auto_map), remote code, tokenizer

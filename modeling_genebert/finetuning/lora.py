@@ -35,19 +35,16 @@ import json
 import logging
 from pathlib import Path
 
+import peft
+import torch.nn as nn
+
+from modeling_genebert import GeneBertForSequenceClassification
+
 logger = logging.getLogger("genebert.finetune")
 
 ENCODER_PREFIX = "genebert.bert.encoder."
 HEAD_CONFIG = "head_config.json"
 HEAD_CONFIG_KEYS = ("num_labels", "id2label", "label2id", "classifier_pooling", "classifier_region_fusion")
-
-
-def _require_peft():
-    try:
-        import peft
-    except ImportError as error:  # pragma: no cover - peft is an install requirement
-        raise ImportError("--peft lora needs the peft library: pip install peft") from error
-    return peft
 
 
 def parse_target_modules(spec: str | list[str]) -> list[str]:
@@ -60,8 +57,6 @@ def parse_target_modules(spec: str | list[str]) -> list[str]:
 
 def encoder_target_modules(model, leaf_names: list[str]) -> list[str]:
     """Full names of the sequence encoder's ``nn.Linear`` modules whose name ends with one of ``leaf_names``."""
-    import torch.nn as nn
-
     found, used = [], set()
     for name, module in model.named_modules():
         if not name.startswith(ENCODER_PREFIX) or not isinstance(module, nn.Linear):
@@ -94,7 +89,6 @@ def head_modules(model) -> list[str]:
 def apply_lora(model, rank: int = 8, alpha: float = 16, dropout: float = 0.1,
                target_modules: str | list[str] = "query,value"):
     """Wrap ``model`` (a ``GeneBertForSequenceClassification``) as a ``peft`` LoRA model."""
-    peft = _require_peft()
     if rank < 1:
         raise ValueError(f"--lora_rank must be >= 1, got {rank}")
     if not 0 <= dropout < 1:
@@ -146,9 +140,6 @@ def save_lora(trainer, output_dir: str | Path, merge: bool = False) -> str:
 
 def load_lora_model(adapter_dir: str | Path, base_model_name_or_path: str | None = None, merge: bool = False):
     """Load an adapter folder saved by ``--peft lora`` onto its base model (a ``PeftModel``; merged with ``merge``)."""
-    peft = _require_peft()
-    from modeling_genebert import GeneBertForSequenceClassification
-
     adapter_dir = Path(adapter_dir)
     adapter_config = json.loads((adapter_dir / "adapter_config.json").read_text())
     base = base_model_name_or_path or adapter_config.get("base_model_name_or_path")

@@ -14,7 +14,7 @@ from modeling_genebert.finetuning.arguments import FinetuneModelArguments
 logger = logging.getLogger("genebert.finetune")
 
 
-def _folder_kind(path: str) -> str:
+def folder_kind(path: str) -> str:
     config_file = Path(path) / "config.json"
     if not config_file.exists():
         raise FileNotFoundError(f"{path}: no config.json (expected a GeneBERT or DNABERT/BERT folder)")
@@ -58,7 +58,7 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
         tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer)
         return GeneBertForSequenceClassification(config), tokenizer, f"random (from scratch, preset {model_args.preset})"
 
-    kind = _folder_kind(path)
+    kind = folder_kind(path)
     if kind == "bert":
         config, tokenizer = genebert_config_from_bert(path, **overrides)
         fit_region(config, pretrained=False)

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+import pandas as pd
 from tqdm.auto import tqdm
 
 from dataset_scripts.cli import UsageError, console_script
@@ -149,8 +150,6 @@ def run(argv: list[str] | None = None) -> dict:
 
 
 def _print_table(path, show: int) -> None:
-    import pandas as pd
-
     if show <= 0 or not os.path.exists(path):
         return
     frame = pd.read_parquet(path).head(show)

@@ -19,6 +19,7 @@ whose covering tokens would all fall outside the model's window gets NaN.
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -125,8 +126,6 @@ def masked_marginals(
     experts (see the module docstring). Rows sum to 1; a row with no covering token is NaN.
     ``model``: a ``GeneBertForMaskedLM`` or ``GeneBertForPreTraining`` (with its MGM head).
     """
-    import warnings
-
     log_marginals = masked_log_marginals(model, tokenizer, sequences, positions, batch_size, max_length)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
@@ -137,8 +136,6 @@ def log_likelihood_ratio(log_marginals: np.ndarray, ref_base: Sequence[str], alt
     """``mean_j [log m_j(alt) - log m_j(ref)]`` per row (NaN where a base is not A/C/G/T or nothing covers it)."""
     index = {b: i for i, b in enumerate(BASE_ORDER)}
     out = np.full(len(log_marginals), np.nan)
-    import warnings
-
     for r, (a, b) in enumerate(zip(ref_base, alt_base)):
         if a in index and b in index:
             diff = log_marginals[r, :, index[b]] - log_marginals[r, :, index[a]]

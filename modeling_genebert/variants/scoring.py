@@ -25,6 +25,7 @@ logits are computed on the forward windows and on their reverse complements and 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import warnings
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
 from modeling_genebert import GeneBertForMaskedLM, GeneBertModel, GeneBertTokenizer
 
@@ -248,14 +250,10 @@ class VariantScorer:
 def iter_pairs(variants: Iterable, genome=None, window: int = 200, skip_ref_mismatch: bool = False,
                stats: WindowStats | None = None) -> Iterable[AllelePair]:
     """Allele pairs from :class:`Variant` records (+ genome) or from pairs as they are."""
-    from dataset_scripts.readers import Genome
-
     it = iter(variants)
     first = next(it, None)
     if first is None:
         return iter(())
-    import itertools
-
     chained = itertools.chain([first], it)
     if isinstance(first, AllelePair):
         return chained

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
 
 
 class SupervisedEffect:
@@ -44,8 +45,6 @@ class SupervisedEffect:
         self.region_builder = None
         region = info.get("region_input") or None
         if region and self.model.config.classifier_region_fusion:
-            from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
-
             spec = region.get("motifs")
             # results.json keeps a description ("JASPAR2018 CORE vertebrates") or a path: try it, its
             # release name, then the default set; the TF count must match what the model was trained on

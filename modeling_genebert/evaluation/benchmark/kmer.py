@@ -11,17 +11,18 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler, normalize
+
+from modeling_genebert.evaluation.metrics import compute_all
 
 C_GRID = (0.01, 0.1, 1.0)
 
 
 def run_kmer_lr(data, k: int, seed: int, metric_sets=("classification",), neither_label=None, id2label=None) -> dict:
     """``data``: a ``DatasetDict`` with train / validation (/ test) of ``sequence`` + ``label``; returns a summary."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler, normalize
-
     cpu, wall = time.process_time(), time.perf_counter()
 
     def texts(split):
@@ -55,8 +56,6 @@ def run_kmer_lr(data, k: int, seed: int, metric_sets=("classification",), neithe
 
 
 def _score(model, vectorizer, texts, labels, metric_sets, neither_label, id2label) -> dict:
-    from modeling_genebert.evaluation.metrics import compute_all
-
     probabilities = model.predict_proba(vectorizer.transform(texts))
     logits = np.log(np.clip(probabilities, 1e-12, None))
     metrics = compute_all(labels, logits, metric_sets=metric_sets, neither_label=neither_label, id2label=id2label)

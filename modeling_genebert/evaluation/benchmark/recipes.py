@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from dataset_scripts.tasks import list_tasks
 
@@ -58,8 +61,6 @@ def read_labels(path: Path, label_column: str = "label") -> tuple[list[str], int
     """The sorted label set and row count of a CSV/TSV split file (header with a ``label`` column)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     delimiter = "\t" if ".tsv" in path.name else ","
-    import csv
-
     labels: set[str] = set()
     rows = 0
     with opener(path, "rt", newline="") as handle:
@@ -125,8 +126,6 @@ class Recipe:
     """A recipe YAML: ``defaults`` plus per-task overrides; unknown keys are errors naming the key and file."""
 
     def __init__(self, path: str | Path | None = None):
-        import yaml
-
         self.path = Path(path) if path else DEFAULT_RECIPE
         if not self.path.exists():
             raise FileNotFoundError(f"--recipe {self.path}: no such file")

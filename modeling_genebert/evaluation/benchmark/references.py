@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 DEFAULT_REFERENCES = Path(__file__).with_name("references.yaml")
 SOURCE_KEYS = {"method", "citation", "table", "compute", "split", "scale", "note"}
 ENTRY_KEYS = {"source", "task", "table", "data", "metrics"}
@@ -29,8 +31,6 @@ class Reference:
 
 
 def load_references(path: str | Path | None = None) -> list[Reference]:
-    import yaml
-
     path = Path(path) if path else DEFAULT_REFERENCES
     if not path.exists():
         raise FileNotFoundError(f"--references {path}: no such file")

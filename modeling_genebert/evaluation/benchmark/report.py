@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from modeling_genebert.cards.finetune_card import task_title
 from modeling_genebert.evaluation.benchmark.references import Reference, references_for
 
 REPORT_METRICS = ("mcc", "f1", "precision", "recall", "roc_auc")
@@ -119,6 +121,8 @@ def markdown(rows: list[dict], references: list[Reference], notes: dict[str, str
 
 def plot(rows: list[dict], png: Path, records: list[dict], references: list[Reference], metric: str = "mcc") -> Path:
     """Per-task bars (one per model · arm) of ``metric``: mean, sd error bar, each seed as a dot; DNABERT-2 as a line."""
+    # lazy on purpose: choosing the Agg backend at import time would switch the backend of any
+    # program (e.g. a notebook) that merely imports the benchmark package
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,10 +166,6 @@ def plot(rows: list[dict], png: Path, records: list[dict], references: list[Refe
 
 def update_model_card(folder: Path, model_rows: list[dict], dataset_type: str = "GUE") -> Path:
     """Add (or replace) this benchmark's ``model-index`` entries in ``folder/README.md`` (one per task, metric)."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    from modeling_genebert.cards.finetune_card import task_title
-
     path = Path(folder) / "README.md"
     card = ModelCard.load(path) if path.exists() else ModelCard.from_template(ModelCardData())
     data = card.data

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from dataset_scripts.cli import UsageError, console_script
+from dataset_scripts.tasks import get_task
+from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
 from modeling_genebert.evaluation.benchmark.recipes import Recipe, SuiteTask, discover_suite
 from modeling_genebert.evaluation.benchmark.references import load_references
 from modeling_genebert.evaluation.benchmark.report import (
@@ -26,6 +29,10 @@ from modeling_genebert.evaluation.benchmark.report import (
     to_csv,
     update_model_card,
 )
+from modeling_genebert.finetuning.arguments import FinetuneDataArguments
+from modeling_genebert.finetuning.data import load_task_data
+from modeling_genebert.finetuning.finetune import run as finetune_run
+from modeling_genebert.finetuning.models import folder_kind
 
 logger = logging.getLogger("genebert.benchmark")
 
@@ -77,13 +84,11 @@ def _model_label(folder: str, taken: set[str]) -> str:
 
 
 def check_models(folders: list[str]) -> None:
-    from modeling_genebert.finetuning.models import _folder_kind
-
     for folder in folders:
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"--models {folder}: not a folder")
         try:
-            _folder_kind(folder)
+            folder_kind(folder)
         except (FileNotFoundError, ValueError) as error:
             raise ValueError(f"--models {folder} is not a GeneBERT or BERT checkpoint: {error}") from None
         if not any((Path(folder) / name).exists() for name in ("model.safetensors", "pytorch_model.bin",
@@ -140,8 +145,6 @@ def finetune_argv(args, recipe: dict, task: SuiteTask, run: dict, folder: str) -
         argv += ["--from_scratch"]
     if arm == "lora":
         argv += ["--peft", "lora", "--lora_rank", str(args.lora_rank), "--lora_target_modules", args.lora_target_modules]
-    import shlex
-
     return argv + shlex.split(args.finetune_args)
 
 
@@ -156,8 +159,6 @@ def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None) 
     if run["arm"] == "kmer_lr":
         summary = _kmer(args, recipe, task, run)
     else:
-        from modeling_genebert.finetuning.finetune import run as finetune_run
-
         summary = finetune_run(finetune_argv(args, recipe, task, run, folder))
         for checkpoint in run_dir.glob("checkpoint-*"):
             shutil.rmtree(checkpoint, ignore_errors=True)
@@ -184,11 +185,6 @@ def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None) 
 
 
 def _kmer(args, recipe: dict, task: SuiteTask, run: dict) -> dict:
-    from dataset_scripts.tasks import get_task
-    from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
-    from modeling_genebert.finetuning.arguments import FinetuneDataArguments
-    from modeling_genebert.finetuning.data import load_task_data
-
     registered = get_task(task.task)
     data_args = FinetuneDataArguments(
         task=task.task, train_file=str(task.files["train"]),
