@@ -1,7 +1,7 @@
 """Variant scoring on real data: CTCF allele-specific binding and the Kircher et al. 2019 saturation MPRA.
 
     python benchmarks/variant_scoring.py --data ../shared/data/variants [--model_name_or_path FOLDER]
-        [--elements HBB,HNF4A] [--output_dir runs/variants]
+        [--elements HBB,HNF4A] [--output_dir runs/variants] [--dhs ../shared/data/dhs [--dhs_rows 3000]]
 
 * CTCF ASB (396 pairs, 100 bp, differ at index 49): alleles scored as ref = bound allele,
   alt = unbound allele. Direction accuracy = share of pairs where the bound allele scores
@@ -13,6 +13,15 @@
   each score against the measured log2 effect (``Coefficient``): the signed LLR against the
   signed effect, the unsigned scores (|Δ motif|, embedding distance) against |effect|.
 * Speed: variants per second of the full scorer (batched) on the CTCF pairs.
+* ``--dhs DIR``: the deltaSVM-style baseline, measured in the same run. ``--dhs_rows`` accessible
+  regions (K562 + HepG2 DHS tables, deduplicated, ACGT only, seeded subsample, centre crop of
+  ``--dhs_crop`` bases) are written to ``<output_dir>/dhs_positives.fa``; the same seeded
+  dinucleotide shuffles the ``tfbs`` task makes (``build_tfbs_dataset``, seed 0) are the negatives.
+  A logistic regression on ``--kmer``-mer counts (both strands) scores each variant by the
+  Δ decision value (alt - ref): CTCF direction accuracy (bound allele higher: Δ < 0), and on
+  the MPRA elements Spearman / Pearson of the signed Δ against the effect and of |Δ| against
+  |effect| (windows of ``--window`` bases from the element reference). The same FASTA is what
+  ``genebert-finetune --task tfbs --seed 0`` fine-tunes on for the supervised Δ (``--classifier``).
 
 Everything runs through :mod:`modeling_genebert.variants` (the package API).
 """
@@ -108,6 +117,80 @@ def kircher(data: str, scorer: VariantScorer, elements: list[str], window: int, 
     return pd.DataFrame(rows)
 
 
+def dhs_positives(dhs: str, path: str, rows: int, crop: int, seed: int = 0, holdout: int = 0) -> str:
+    """Accessible regions (K562 + HepG2 DHS tables) -> a positives FASTA of centre crops; ``holdout``
+    more rows (disjoint) go to ``<path stem>.holdout.fa`` for a validation split."""
+    seqs = []
+    for name in sorted(os.listdir(dhs)):
+        if name.endswith((".txt.gz", ".tsv.gz")):
+            table = pd.read_csv(os.path.join(dhs, name), sep="\t", usecols=["sequence"])
+            seqs.extend(table["sequence"].str.upper())
+    seqs = sorted({s for s in seqs if len(s) >= crop and re.fullmatch("[ACGT]+", s)})
+    order = np.random.default_rng(seed).permutation(len(seqs))
+    chosen = [seqs[i] for i in order[:rows + holdout]]
+    cut = [s[(len(s) - crop) // 2:(len(s) - crop) // 2 + crop] for s in chosen]
+    with open(path, "w") as fh:
+        fh.writelines(f">dhs{i}\n{s}\n" for i, s in enumerate(cut[:rows]))
+    if holdout:
+        with open(path.replace(".fa", ".holdout.fa"), "w") as fh:
+            fh.writelines(f">dhs_holdout{i}\n{s}\n" for i, s in enumerate(cut[rows:]))
+    return path
+
+
+class KmerBaseline:
+    """deltaSVM-style: logistic regression on k-mer counts (both strands), scored by Δ decision value."""
+
+    def __init__(self, k: int = 6):
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.k = k
+        self.model = make_pipeline(CountVectorizer(analyzer=self._kmers), StandardScaler(with_mean=False),
+                                   LogisticRegression(C=0.01, max_iter=2000))
+
+    def _kmers(self, seq: str) -> list[str]:
+        rc = seq[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+        return [s[i:i + self.k] for s in (seq, rc) for i in range(len(s) - self.k + 1)]
+
+    def fit(self, sequences, labels) -> "KmerBaseline":
+        self.model.fit(list(sequences), np.asarray(labels))
+        return self
+
+    def decision(self, sequences) -> np.ndarray:
+        return self.model.decision_function(list(sequences))
+
+
+def kmer_baseline(data: str, positives: str, k: int, elements: list[str], window: int, workdir: str) -> tuple[dict, pd.DataFrame]:
+    from dataset_scripts.downstream import build_tfbs_dataset
+
+    train = build_tfbs_dataset({"train": positives}, seed=0)["train"]
+    started = time.time()
+    base = KmerBaseline(k).fit(train["sequence"], train["label"])
+    out = {"training rows (positives + shuffles)": len(train), "fit seconds": time.time() - started}
+    holdout = positives.replace(".fa", ".holdout.fa")
+    if os.path.exists(holdout):
+        test = build_tfbs_dataset({"test": holdout}, seed=1)["test"]
+        out["held-out AUC, accessible vs shuffled"] = float(roc_auc_score(test["label"], base.decision(test["sequence"])))
+    pairs = list(read_paired_fasta(f"{data}/ctcf_asb/ctcf_binding_alleles.fa", f"{data}/ctcf_asb/ctcf_nonbinding_alleles.fa"))
+    delta = base.decision([p.alt_seq for p in pairs]) - base.decision([p.ref_seq for p in pairs])
+    out["k-mer LR Δ: CTCF direction accuracy"] = float((delta < 0).mean())
+    out["k-mer LR Δ: CTCF ties (Δ = 0)"] = float((delta == 0).mean())
+    table = pd.read_csv(f"{data}/kircher_mpra/mpra_satmut_GRCh38.tsv.gz", sep="\t")
+    rows = []
+    for element in elements:
+        sub = table[(table["Element"] == element) & table["Pos"].notna()].reset_index(drop=True)
+        variants = os.path.join(workdir, f"{element}.tsv")  # written by kircher(): the same variants
+        pairs = list(iter_pairs(read_variant_table(variants), os.path.join(workdir, "elements.fa"), window))
+        delta = base.decision([p.alt_seq for p in pairs]) - base.decision([p.ref_seq for p in pairs])
+        effect = sub.loc[[int(p.variant.id) for p in pairs], "Coefficient"].to_numpy()
+        for name, score, target in ((f"{k}-mer LR Δ", delta, effect), (f"|{k}-mer LR Δ| vs |effect|", np.abs(delta), np.abs(effect))):
+            rows.append({"element": element, "score": name, "variants": len(pairs),
+                         "spearman": spearmanr(score, target).statistic, "pearson": pearsonr(score, target).statistic})
+    return out, pd.DataFrame(rows)
+
+
 def speedup(data: str, scorer: VariantScorer, n: int = 64, repeats: int = 3) -> float:
     """Batched MGM LLR vs one forward pass per variant (both strands), interleaved A B A B; median ratio."""
     from modeling_genebert.variants.marginals import masked_log_marginals
@@ -134,6 +217,10 @@ def main(argv=None) -> None:
     parser.add_argument("--elements", default="HBB,HNF4A", help="Kircher elements to score (comma-separated)")
     parser.add_argument("--window", type=int, default=200, help="context bases per variant for the MPRA elements")
     parser.add_argument("--output_dir", default="runs/variant_scoring", help="where the small genome / tables go")
+    parser.add_argument("--dhs", default=None, help="DHS tables folder: train and measure the k-mer baseline")
+    parser.add_argument("--dhs_rows", type=int, default=3000, help="accessible regions (positives) for the baseline")
+    parser.add_argument("--dhs_crop", type=int, default=100, help="centre crop of each region (CTCF alleles are 100 bp)")
+    parser.add_argument("--kmer", type=int, default=6, help="k of the k-mer baseline")
     args = parser.parse_args(argv)
     os.makedirs(args.output_dir, exist_ok=True)
     scorer = VariantScorer(args.model_name_or_path, classifier=args.classifier, report_motifs=["MA0139.1"], batch_size=64)
@@ -146,6 +233,16 @@ def main(argv=None) -> None:
     print("Kircher et al. 2019 saturation-mutagenesis MPRA")
     print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(frame.groupby("score")[["spearman", "pearson"]].mean().to_string(float_format=lambda x: f"{x:.3f}"))
+    if args.dhs:
+        positives = dhs_positives(args.dhs, os.path.join(args.output_dir, "dhs_positives.fa"), args.dhs_rows,
+                                  args.dhs_crop, holdout=max(args.dhs_rows // 6, 1))
+        result, base = kmer_baseline(args.data, positives, args.kmer, [e.strip() for e in args.elements.split(",")],
+                                     args.window, args.output_dir)
+        print(f"deltaSVM-style baseline: {args.kmer}-mer logistic regression, DHS positives vs dinucleotide shuffles")
+        for key, value in result.items():
+            print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
+        print(base.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(base.groupby("score")[["spearman", "pearson"]].mean().to_string(float_format=lambda x: f"{x:.3f}"))
     if scorer.mlm is not None:
         print(f"variant scoring vs per-variant loop: {speedup(args.data, scorer):.1f}x")
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from dataset_scripts.downstream import (
     build_sequence_classification_dataset,
     build_splice_dataset,
@@ -92,8 +94,6 @@ def ref_alt_features(batch: Mapping[str, list], tokenizer, max_length: int, regi
     out = tokenizer(batch["ref_sequence"], batch["alt_sequence"], truncation=True, max_length=max_length)
     out = {k: out[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
     if region_builder is not None:
-        import numpy as np
-
         ref, alt = region_builder(batch["ref_sequence"]), region_builder(batch["alt_sequence"])
         out["region_matrix"] = np.concatenate([ref, alt], axis=1)
     return out
