@@ -81,6 +81,7 @@ import string
 import time
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -101,6 +102,11 @@ SPLITS = ("train", "validation", "test")
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
 CARD_TEMPLATE = "pretraining_dataset_card.md"
 MATRIX_DTYPES = {"float32": np.float32, "float16": np.float16}
+
+
+def cache_dir() -> Path:
+    """Where GeneBERT keeps what it builds once (the embedded mini-atlas): ``$GENEBERT_CACHE`` or ``~/.cache/genebert``."""
+    return Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
 
 
 def default_atlas_path() -> str:
@@ -349,10 +355,24 @@ def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
     current_negatives = ([[bases for _, _, bases in sample_windows[half:]] for sample_windows in windows], matrices[:, half:])
     pool_sequences = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
     pool_matrices = np.concatenate([current_negatives[1], previous_negatives[1]]) if previous_negatives else current_negatives[1]
-    block_size = len(block)
-    partners = maker.rng.integers(0, len(pool_sequences) - 1, size=block_size)
-    partners = partners + (partners >= np.arange(block_size))  # skip the sample itself (index i in the pool)
+    partners = _draw_partners(maker, len(pool_sequences), len(block))
     rows = {
+        **_sample_columns(block, windows, matrices),
+        "negative_sequences": [pool_sequences[j] for j in partners],
+        "negative_region_matrix": [pool_matrices[j] for j in partners],
+    }
+    return rows, current_negatives
+
+
+def _draw_partners(maker: _RowMaker, pool_size: int, block_size: int) -> np.ndarray:
+    """For sample i of the block (pool index i), a uniformly drawn other pool index."""
+    partners = maker.rng.integers(0, pool_size - 1, size=block_size)
+    return partners + (partners >= np.arange(block_size))  # skip the sample itself
+
+
+def _sample_columns(block: list[_Sample], windows, matrices: np.ndarray) -> dict[str, list]:
+    """The columns every pairing writes the same way: identity, coordinates, bases, region matrix."""
+    return {
         "sample_id": [sample.sample_id for sample in block],
         "cell_type": [sample.cell_type for sample in block],
         "chrom": [sample.chrom for sample in block],
@@ -360,10 +380,7 @@ def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
         "ends": [[end for _, end, _ in sample_windows] for sample_windows in windows],
         "sequences": [[bases for _, _, bases in sample_windows] for sample_windows in windows],
         "region_matrix": list(matrices),
-        "negative_sequences": [pool_sequences[j] for j in partners],
-        "negative_region_matrix": [pool_matrices[j] for j in partners],
     }
-    return rows, current_negatives
 
 
 def _scan(maker: _RowMaker, sequences: list[list[str]], block: list[_Sample]) -> np.ndarray:
@@ -385,22 +402,14 @@ def _contiguous_block_rows(block: list[_Sample], windows, matrices: np.ndarray, 
     current_negatives = ([sample.sample_id for sample in block], [[bases[cut:] for _, _, bases in sample_windows] for sample_windows in windows])
     pool_ids = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
     pool_halves = current_negatives[1] + (previous_negatives[1] if previous_negatives else [])
-    block_size = len(block)
-    partners = maker.rng.integers(0, len(pool_ids) - 1, size=block_size)
-    partners = partners + (partners >= np.arange(block_size))  # skip the sample itself (index i in the pool)
+    partners = _draw_partners(maker, len(pool_ids), len(block))
     composites = [
         [bases[:cut] + right for (_, _, bases), right in zip(sample_windows, pool_halves[j])]
         for sample_windows, j in zip(windows, partners)
     ]
     negative_matrices = _scan(maker, composites, block)
     rows = {
-        "sample_id": [sample.sample_id for sample in block],
-        "cell_type": [sample.cell_type for sample in block],
-        "chrom": [sample.chrom for sample in block],
-        "starts": [[start for start, _, _ in sample_windows] for sample_windows in windows],
-        "ends": [[end for _, end, _ in sample_windows] for sample_windows in windows],
-        "sequences": [[bases for _, _, bases in sample_windows] for sample_windows in windows],
-        "region_matrix": list(matrices),
+        **_sample_columns(block, windows, matrices),
         "negative_sample_id": [pool_ids[j] for j in partners],
         "negative_sequences": [pool_halves[j] for j in partners],
         "negative_region_matrix": list(negative_matrices),
@@ -768,6 +777,7 @@ __all__ = [
     "build_default_pretraining_dataset",
     "dataset_ngsp_pairing",
     "build_pretraining_dataset",
+    "cache_dir",
     "default_atlas_path",
     "load_pretraining_dataset",
     "pretraining_features",

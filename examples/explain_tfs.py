@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dataset_scripts.downstream import dinucleotide_shuffle
+
 TFS = {"REST_GM12878": "MA0138", "FOXA1_HepG2": "MA0148", "USF1_HepG2": "MA0093"}
 
 
@@ -36,8 +38,6 @@ def read_seq_table(path):
 
 
 def prepare(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int):
-    from dataset_scripts.downstream import dinucleotide_shuffle
-
     out = work / tf
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -141,7 +141,7 @@ def table(work: Path, docs: Path | None = None):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data_dir", default="../shared/data/tfs", help="folder with <TF>_AC.seq.gz and <TF>_B.seq.gz")
+    p.add_argument("--data_dir", required=True, help="folder with <TF>_AC.seq.gz and <TF>_B.seq.gz (DeepBind's ENCODE sets)")
     p.add_argument("--work_dir", default="runs/explain_tfs", help="where data, models and reports go")
     p.add_argument("--tfs", nargs="*", default=list(TFS), help="which TFs")
     p.add_argument("--train_peaks", type=int, default=4000, help="training peaks subsampled per TF")

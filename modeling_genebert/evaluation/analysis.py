@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shlex
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import console_script
+from dataset_scripts.pretraining import cache_dir
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
 from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records
@@ -65,8 +65,7 @@ TABLE_METRICS = ("precision", "recall", "roc_auc", "f1", "mcc")
 # --------------------------------------------------------------------------------------
 def default_dataset() -> str:
     """The embedded mini-atlas, built once into the cache (as ``genebert-pretrain`` does)."""
-    cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
-    path = cache / "default-mini-atlas"
+    path = cache_dir() / "default-mini-atlas"
     if not path.exists():
         build_default_pretraining_dataset(str(path))
     return str(path)

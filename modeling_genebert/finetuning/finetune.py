@@ -67,10 +67,13 @@ def _round(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def final_step_evaluation(trainer: Trainer) -> dict[str, float] | None:
-    """The validation metrics the Trainer logged at its last step (``eval_strategy``), so they are not computed twice."""
+    """The validation metrics the Trainer logged at its last step (``eval_strategy``), keyed as
+    ``trainer.evaluate(metric_key_prefix="validation")`` would key them, so they are not computed twice."""
     for entry in reversed(trainer.state.log_history):
         if "eval_loss" in entry:
-            return entry if entry.get("step") == trainer.state.global_step else None
+            if entry.get("step") != trainer.state.global_step:
+                return None
+            return {"validation_" + k.removeprefix("eval_"): v for k, v in entry.items() if k.startswith("eval_")}
     return None
 
 
@@ -185,12 +188,11 @@ def run(argv: list[str] | None = None) -> dict:
         if split in features:
             if owners:
                 compute_metrics.split = split
-            metrics = (split == "validation" and final_step_evaluation(trainer)) or trainer.evaluate(
-                features[split], metric_key_prefix=split
-            )
-            prefix = next(p for p in (f"{split}_", "eval_") if any(k.startswith(p) for k in metrics))
-            results[split] = _round({k.removeprefix(prefix): v for k, v in metrics.items()
-                                     if k.startswith(prefix) and not k.endswith(("_runtime", "_per_second", "epoch"))})
+            metrics = final_step_evaluation(trainer) if split == "validation" else None
+            if metrics is None:
+                metrics = trainer.evaluate(features[split], metric_key_prefix=split)
+            results[split] = _round({k.removeprefix(f"{split}_"): v for k, v in metrics.items()
+                                     if not k.endswith(("_runtime", "_per_second", "epoch"))})
     metric_names = sorted({m for r in results.values() for m in r})
 
     output_dir = Path(training_args.output_dir)

@@ -22,7 +22,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import console_script
-from dataset_scripts.pretraining import NGSP_PAIRINGS
+from dataset_scripts.pretraining import NGSP_PAIRINGS, cache_dir
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
@@ -158,12 +158,11 @@ def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     """The pre-training DatasetDict (train + validation); builds the embedded default once."""
     path = data_args.dataset_path
     if path is None:
-        cache = Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
         pairing = data_args.default_ngsp_pairing
         if pairing not in NGSP_PAIRINGS:
             raise ValueError(f"--default_ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {pairing!r}")
         version = "" if pairing == "next_regions" else f"-v{NGSP_PAIRINGS[pairing]}"  # the schema-1 cache name is unchanged
-        path = str(cache / f"default-mini-atlas{version}-b{data_args.default_bases_per_region}")
+        path = str(cache_dir() / f"default-mini-atlas{version}-b{data_args.default_bases_per_region}")
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
             if not Path(path).exists():
                 build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region,
