@@ -1,7 +1,7 @@
 """Variant scoring on real data: CTCF allele-specific binding and the Kircher et al. 2019 saturation MPRA.
 
-    python benchmarks/variant_scoring.py --data ../shared/data/variants [--model_name_or_path FOLDER]
-        [--elements HBB,HNF4A] [--output_dir runs/variants] [--dhs ../shared/data/dhs [--dhs_rows 3000]]
+    python benchmarks/variant_scoring.py --data ../shared/data/variants [--model_name_or_path FOLDER [--atlas DATASET]]
+        [--elements HBB,HNF4A | all] [--output_dir runs/variants] [--dhs ../shared/data/dhs [--dhs_rows 3000]]
 
 * CTCF ASB (396 pairs, 100 bp, differ at index 49): alleles scored as ref = bound allele,
   alt = unbound allele. Direction accuracy = share of pairs where the bound allele scores
@@ -11,7 +11,8 @@
   its variants go through the same ``--variants`` + ``--genome`` path as user data (1-bp
   deletions written VCF-style with the preceding base as anchor). Spearman / Pearson of
   each score against the measured log2 effect (``Coefficient``): the signed LLR against the
-  signed effect, the unsigned scores (|Δ motif|, embedding distance) against |effect|.
+  signed effect, the unsigned scores (|Δ motif|, embedding distance) against |effect|, and with
+  ``--atlas`` each cell type's signed ``srm_delta`` against the signed effect.
 * Speed: variants per second of the full scorer (batched) on the CTCF pairs.
 * ``--dhs DIR``: the deltaSVM-style baseline, measured in the same run. ``--dhs_rows`` accessible
   regions (K562 + HepG2 DHS tables, deduplicated, ACGT only, seeded subsample, centre crop of
@@ -67,6 +68,8 @@ def ctcf(data: str, scorer: VariantScorer) -> tuple[dict, float]:
         llr = frame["llr_masked"].to_numpy()
         out["MGM LLR: direction accuracy"] = float((llr < 0).mean())
     for column in frame.columns:
+        if column.startswith("srm_delta:"):  # the bound allele should look more like accessible DNA
+            out[f"cell-type {column}: direction accuracy"] = float((frame[column] < 0).mean())
         if column.startswith("delta_logit:"):
             out[f"supervised {column}: direction accuracy"] = float((frame[column] < 0).mean())
     return out, rate
@@ -105,7 +108,9 @@ def kircher(data: str, scorer: VariantScorer, elements: list[str], window: int, 
         pairs = list(iter_pairs(read_variant_table(variants), genome, window))
         frame = scorer.score(pairs)
         effect = sub.loc[frame["id"].astype(int), "Coefficient"].to_numpy()
-        for column, signed in (("llr_masked", True), ("motif_max_abs_delta", False), ("embedding_cosine_distance_mean", False)):
+        cell_type_columns = [(c, True) for c in frame.columns if c.startswith("srm_delta:")]
+        for column, signed in (("llr_masked", True), ("motif_max_abs_delta", False), ("embedding_cosine_distance_mean", False),
+                               *cell_type_columns):
             if column not in frame:
                 continue
             score = frame[column].to_numpy()
@@ -214,7 +219,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data", default="../shared/data/variants", help="folder with ctcf_asb/ and kircher_mpra/")
     parser.add_argument("--model_name_or_path", default=None, help="GeneBERT folder for the MGM LLR and embedding shift")
     parser.add_argument("--classifier", default=None, help="fine-tuned classifier folder for the supervised Δ")
-    parser.add_argument("--elements", default="HBB,HNF4A", help="Kircher elements to score (comma-separated)")
+    parser.add_argument("--elements", default="HBB,HNF4A", help="Kircher elements to score (comma-separated, or 'all')")
+    parser.add_argument("--atlas", default=None, help="pre-training dataset folder: adds the per-cell-type SRM score (srm_delta:<cell type>)")
     parser.add_argument("--window", type=int, default=200, help="context bases per variant for the MPRA elements")
     parser.add_argument("--output_dir", default="runs/variant_scoring", help="where the small genome / tables go")
     parser.add_argument("--dhs", default=None, help="DHS tables folder: train and measure the k-mer baseline")
@@ -223,7 +229,11 @@ def main(argv=None) -> None:
     parser.add_argument("--kmer", type=int, default=6, help="k of the k-mer baseline")
     args = parser.parse_args(argv)
     os.makedirs(args.output_dir, exist_ok=True)
-    scorer = VariantScorer(args.model_name_or_path, classifier=args.classifier, report_motifs=["MA0139.1"], batch_size=64)
+    if args.elements == "all":
+        table = pd.read_csv(f"{args.data}/kircher_mpra/mpra_satmut_GRCh38.tsv.gz", sep="\t", usecols=["Element"])
+        args.elements = ",".join(sorted(table["Element"].dropna().unique()))
+    scorer = VariantScorer(args.model_name_or_path, classifier=args.classifier, atlas=args.atlas, report_motifs=["MA0139.1"],
+                           batch_size=64)
     result, rate = ctcf(args.data, scorer)
     print("CTCF allele-specific binding (Shi et al. 2016; 396 pairs)")
     for key, value in result.items():

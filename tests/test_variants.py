@@ -414,3 +414,110 @@ def test_cli_resumes_after_a_kill(tiny_folder, tmp_path, monkeypatch, capsys):
     (tmp_path / "run.parts" / "run.json").write_text("{}")
     assert cli_main(args + ["--output", str(tmp_path / "run"), "--strand", "forward"]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- cell-type score (SRM)
+def _atlas(num_tfs: int, seed: int = 0) -> dict:
+    """Two cell types whose region matrices differ in scale, so their centroids differ."""
+    g = np.random.default_rng(seed)
+    return {"K562": g.normal(0, 1, (40, num_tfs)).astype(np.float32),
+            "HepG2": g.normal(2, 3, (30, num_tfs)).astype(np.float32)}
+
+
+def test_cell_type_score_is_the_change_in_similarity_to_each_centroid(tiny_folder):
+    from modeling_genebert.variants.cell_types import sequence_embeds
+
+    model = GeneBertForPreTraining.from_pretrained(tiny_folder).eval()
+    tok = GeneBertTokenizer.from_pretrained(tiny_folder)
+    atlas = _atlas(model.config.region_config.num_tfs)
+    pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))[:5]
+    frame = score_variants(tiny_folder, pairs, atlas=atlas, scores=["cell_type"], strand="forward", batch_size=2)
+    assert [c for c in frame.columns if c.startswith("srm_delta")] == ["srm_delta:HepG2", "srm_delta:K562"]
+    # by hand: R=10 consecutive rows per sample -> region embeddings -> normalised mean per cell type
+    enc = model.genebert
+    with torch.no_grad():
+        for name in ("HepG2", "K562"):
+            samples = torch.as_tensor(atlas[name][: len(atlas[name]) // 10 * 10].reshape(-1, 10, atlas[name].shape[1]))
+            centroid = torch.nn.functional.normalize(
+                torch.nn.functional.normalize(enc.region_projection(enc.region_encoder(samples)[1]), dim=-1).mean(0), dim=0)
+            ref = sequence_embeds(enc, tok, [p.ref_seq for p in pairs])
+            alt = sequence_embeds(enc, tok, [p.alt_seq for p in pairs])
+            np.testing.assert_allclose(frame[f"srm_delta:{name}"], ((alt - ref) @ centroid).numpy(), rtol=1e-4, atol=1e-6)
+    assert frame["srm_delta:HepG2"].abs().max() > 0 and not np.allclose(frame["srm_delta:HepG2"], frame["srm_delta:K562"])
+    # both strands: the mean of the forward and the reverse-complement deltas
+    both = score_variants(tiny_folder, pairs, atlas=atlas, scores=["cell_type"])
+    rc = [pair_from_sequences(reverse_complement(p.ref_seq), reverse_complement(p.alt_seq), p.variant.id) for p in pairs]
+    reverse = score_variants(tiny_folder, rc, atlas=atlas, scores=["cell_type"], strand="forward")
+    np.testing.assert_allclose(both["srm_delta:K562"], (frame["srm_delta:K562"] + reverse["srm_delta:K562"]) / 2, rtol=1e-4, atol=1e-7)
+
+
+def test_cell_type_atlas_from_a_pretraining_folder_and_npz(tmp_path):
+    from dataset_scripts import build_pretraining_dataset
+    from modeling_genebert.variants.cell_types import read_atlas
+
+    pieces = tmp_path / "genome.fa"
+    pieces.write_text((Path(__file__).parent / "data" / "dataset_scripts" / "genome_pieces.fa").read_text())
+    motifs = Path(__file__).parent / "data" / "dataset_scripts" / "three_motifs.jaspar"
+    beds = {}
+    for name, offset in (("A", 100), ("B", 5)):
+        bed = tmp_path / f"{name}.bed"
+        bed.write_text("".join(f"piece1\t{offset + 150 * i}\t{offset + 150 * i + 60}\n" for i in range(12)))
+        beds[name] = str(bed)
+    build_pretraining_dataset(tmp_path / "atlas", peaks=beds, genome=str(pieces), motifs=str(motifs), regions_per_sample=4,
+                              bases_per_region=30, progress=False)
+    atlas = read_atlas(tmp_path / "atlas", num_tfs=3, regions_per_sample=4)
+    assert sorted(atlas) == ["A", "B"] and atlas["A"].shape == (3, 4, 3) and atlas["A"].dtype == np.float32
+    assert len(read_atlas(tmp_path / "atlas", num_tfs=3, regions_per_sample=4, max_samples=2)["A"]) == 2
+    with pytest.raises(ValueError, match="3 TF columns, the model's region encoder reads 16"):
+        read_atlas(tmp_path / "atlas", num_tfs=16, regions_per_sample=4)
+    np.savez(tmp_path / "atlas.npz", K562=np.ones((9, 3), np.float32), HepG2=np.zeros((2, 4, 3), np.float32))
+    npz = read_atlas(tmp_path / "atlas.npz", num_tfs=3, regions_per_sample=4)
+    assert npz["K562"].shape == (2, 4, 3) and npz["HepG2"].shape == (2, 4, 3)  # 9 rows -> 2 samples of 4 (1 left over)
+    with pytest.raises(ValueError, match="'K562': 2 regions, fewer than one sample of 4"):
+        read_atlas({"K562": np.ones((2, 3))}, num_tfs=3, regions_per_sample=4)
+    with pytest.raises(ValueError, match="NaN"):
+        read_atlas({"K562": np.full((4, 3), np.nan)}, num_tfs=3, regions_per_sample=4)
+    with pytest.raises(ValueError, match="expected a pre-training dataset folder or a .npz"):
+        read_atlas(str(motifs), num_tfs=3, regions_per_sample=4)
+
+
+def test_cell_type_score_needs_srm_parts(tmp_path, classifier_folder, tiny_folder, capsys):
+    from modeling_genebert import GeneBertForMaskedLM
+
+    torch.manual_seed(0)
+    GeneBertForMaskedLM(tiny_config(sequence_config=dict(max_position_embeddings=128))).save_pretrained(tmp_path / "mlm")
+    with pytest.raises(ValueError, match="needs a pre-trained GeneBERT with sequence-region matching"):
+        VariantScorer(tmp_path / "mlm", atlas=_atlas(16), motifs=False)
+    with pytest.raises(ValueError, match="score 'cell_type' needs a pre-trained model .* and an atlas"):
+        VariantScorer(tiny_folder, scores=["cell_type"], motifs=False)
+    args = ["--ref_fasta", str(DATA / "ctcf_binding_24.fa"), "--alt_fasta", str(DATA / "ctcf_nonbinding_24.fa"),
+            "--model_name_or_path", str(tiny_folder), "--no_motifs", "--no_progress", "--output", str(tmp_path / "o")]
+    assert cli_main(args + ["--atlas", str(tmp_path / "missing")]) == 2
+    assert "--atlas" in capsys.readouterr().err and not (tmp_path / "o.parquet").exists()
+    np.savez(tmp_path / "atlas.npz", **_atlas(16))
+    assert cli_main(args + ["--atlas", str(tmp_path / "atlas.npz"), "--scores", "cell_type", "--chunk_size", "10"]) == 0
+    frame = pd.read_parquet(tmp_path / "o.parquet")
+    assert len(frame) == 24 and {"srm_delta:K562", "srm_delta:HepG2"} <= set(frame.columns)
+    summary = json.loads((tmp_path / "o.summary.json").read_text())
+    assert summary["scores"] == ["cell_type"] and summary["cell_types"]["samples_per_cell_type"] == {"HepG2": 3, "K562": 4}
+
+
+@pytest.mark.slow
+def test_accelerate_launch_shards_and_merges(tiny_folder, tmp_path):
+    """Two CPU processes (torchrun, as `accelerate launch` starts them on GPUs) score alternate chunks; the merged
+    table equals one process's."""
+    import subprocess
+
+    args = ["--ref_fasta", str(DATA / "ctcf_binding_24.fa"), "--alt_fasta", str(DATA / "ctcf_nonbinding_24.fa"),
+            "--model_name_or_path", str(tiny_folder), "--chunk_size", "5", "--no_motifs", "--no_progress"]
+    assert cli_main(args + ["--output", str(tmp_path / "one")]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "-m", "modeling_genebert.variants.cli", *args, "--output", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "two.summary.json").read_text())
+    assert summary["processes"] == 2 and summary["rows"] == 24 and summary["scored_now"] == 24
+    assert not (tmp_path / "two.parts").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two.parquet"), pd.read_parquet(tmp_path / "one.parquet"),
+                                  rtol=1e-5)

@@ -5,6 +5,7 @@ One concern per module:
 * :mod:`.marginals` -- per-base masked marginals for overlapping k-mers (``masked_marginals``),
   the masked log-likelihood ratio, base-level ``fill_base``.
 * :mod:`.embedding` -- embedding shift (cosine distance, pooling named).
+* :mod:`.cell_types` -- per-cell-type score from sequence-region matching (an atlas's region-embedding centroids).
 * :mod:`.supervised` -- Δ logit / Δ probability per class of a fine-tuned classifier folder.
 * :mod:`.motif_effects` -- Δ max log-odds per JASPAR motif over sites overlapping the variant.
 * :mod:`.scoring` -- :class:`VariantScorer` and :func:`score_variants` (a DataFrame per variant).
@@ -14,9 +15,10 @@ One concern per module:
 Inputs (VCF, tables, paired FASTA) are read on the data side: :mod:`dataset_scripts.variants`.
 """
 
+from .cell_types import CellTypeMatching, read_atlas
 from .marginals import fill_base, log_likelihood_ratio, masked_log_marginals, masked_marginals
 from .motif_effects import MotifEffects
 from .scoring import VariantScorer, score_variants
 
-__all__ = ["MotifEffects", "VariantScorer", "fill_base", "log_likelihood_ratio", "masked_log_marginals",
-           "masked_marginals", "score_variants"]
+__all__ = ["CellTypeMatching", "MotifEffects", "VariantScorer", "fill_base", "log_likelihood_ratio", "masked_log_marginals",
+           "masked_marginals", "read_atlas", "score_variants"]

@@ -3,7 +3,9 @@
 Thin command line over :mod:`.scoring`; the readers are the data side's
 (:mod:`dataset_scripts.variants`). Results: ``<output>.parquet`` and ``<output>.tsv`` (one row
 per variant) plus ``<output>.summary.json``; a short table on stdout. A killed run resumes
-from its last complete chunk when run again with the same options.
+from its last complete chunk when run again with the same options. Under ``accelerate launch``
+(GPUs) or ``torchrun --nproc_per_node N`` (CPU processes) each process scores every
+``num_processes``-th chunk (its shard) and the main process merges the parts once all are written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 import time
 
 import pandas as pd
+import torch
+from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from dataset_scripts.cli import UsageError, console_script
@@ -39,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = p.add_argument_group("models and scores")
     m.add_argument("--model_name_or_path", help="GeneBERT folder (pre-training or masked-LM for the zero-shot LLR; any for the embedding shift)")
     m.add_argument("--classifier", help="fine-tuned classifier folder (genebert-finetune output) for Δ logit / Δ probability per class")
+    m.add_argument("--atlas", help="cell-type score: a pre-training dataset folder, or a .npz of regions x TFs matrices per cell type (needs a pre-trained --model_name_or_path)")
+    m.add_argument("--atlas_samples", type=int, default=256, help="samples of regions_per_sample regions read per cell type of the atlas (default 256)")
     m.add_argument("--motifs", default=None, help="motif set: JASPAR release name or motif file (default JASPAR2018 CORE vertebrates)")
     m.add_argument("--no_motifs", action="store_true", help="skip the motif break/gain scores")
     m.add_argument("--scores", default=None, help=f"comma-separated subset of {','.join(SCORES)} (default: all the given models allow)")
@@ -51,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--batch_size", type=int, default=32, help="sequences per forward pass (default 32)")
     o.add_argument("--chunk_size", type=int, default=1024, help="variants per resumable chunk; memory stays flat in the input size (default 1024)")
     o.add_argument("--overwrite", action="store_true", help="discard parts of an earlier interrupted run instead of resuming")
-    o.add_argument("--device", default="cpu", help="torch device, e.g. cpu (default) or cuda")
+    o.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the process's device under accelerate launch, else cpu)")
     o.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
     o.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p
@@ -83,20 +89,27 @@ def _source(args):
 
 def run(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
-    for name in ("window", "batch_size", "chunk_size"):
+    for name in ("window", "batch_size", "chunk_size", "atlas_samples"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.top_motifs < 0:
         raise UsageError(f"--top_motifs must be >= 0, got {args.top_motifs}")
+    if args.atlas and not os.path.exists(args.atlas):
+        raise FileNotFoundError(f"--atlas {args.atlas} does not exist")
     source, kind = _source(args)
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     if args.no_motifs and scores and "motif" in scores:
         raise UsageError("--no_motifs contradicts --scores motif")
+    # under `accelerate launch` / torchrun every process scores chunks index % num_processes == process_index;
+    # cpu=True lets processes without a GPU form a (gloo) group too
+    state = PartialState(cpu=not torch.cuda.is_available() or (args.device or "").startswith("cpu"))
+    main_process = state.is_main_process
     scorer = VariantScorer(
         args.model_name_or_path, classifier=args.classifier, motifs=False if args.no_motifs else args.motifs,
+        atlas=args.atlas, atlas_samples=args.atlas_samples,
         scores=scores, strand=args.strand, pooling=args.pooling, top_motifs=args.top_motifs,
         report_motifs=[m.strip() for m in args.report_motifs.split(",") if m.strip()],
-        batch_size=args.batch_size, device=args.device,
+        batch_size=args.batch_size, device=args.device or str(state.device),
     )
     limit = scorer.max_bases()
     if args.window is None:
@@ -105,16 +118,18 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError(f"--window {args.window} is longer than the model reads ({limit} bases); use --window {limit} or less")
     settings = {"argv": {k: v for k, v in sorted(vars(args).items()) if k not in ("show", "no_progress", "overwrite", "batch_size", "device")},
                 "scorer": scorer.info()}
-    results = ChunkedResults(args.output, settings, overwrite=args.overwrite)
+    with state.main_process_first():  # the main process clears (--overwrite) and writes the manifest first
+        results = ChunkedResults(args.output, settings, overwrite=args.overwrite and main_process)
+        done_before = results.done_indices()
     stats = WindowStats()
     pairs = iter_pairs(source, args.genome, args.window, args.skip_ref_mismatch, stats) if (args.vcf or args.variants) else source
     started, scored, resumed = time.time(), 0, 0
-    bar = tqdm(desc="scoring variants", unit="variant", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(desc="scoring variants", unit="variant", disable=args.no_progress or not main_process, file=sys.stderr)
     index = -1
     for index, chunk in enumerate(iter(lambda: list(itertools.islice(pairs, args.chunk_size)), [])):
-        if results.done(index):
+        if index in done_before:
             resumed += len(chunk)
-        else:
+        elif index % state.num_processes == state.process_index and not results.done(index):
             before = (stats.ref_mismatch, stats.padded)
             frame = scorer.score(chunk)
             results.write(index, frame, {"ref_mismatch": stats.ref_mismatch - before[0], "padded": stats.padded - before[1]})
@@ -123,18 +138,28 @@ def run(argv: list[str] | None = None) -> dict:
     bar.close()
     if index < 0 and stats.ref_mismatch == 0:
         raise ValueError(f"no variants in the input ({kind}): nothing was written")
-    if index < 0:  # every variant skipped: an empty but complete table
+    if index < 0 and main_process:  # every variant skipped: an empty but complete table
         results.write(0, scorer.score([]))
+    state.wait_for_everyone()  # every shard's parts are written before the main process merges them
+    if not main_process:
+        return {"process_index": state.process_index, "scored_now": scored}
+    expected = set(range(max(index + 1, 1)))
+    missing = sorted(expected - results.done_indices())
+    if missing:
+        raise RuntimeError(f"{results.parts}: parts {missing[:5]} are missing after every process finished; "
+                           "run the same command again to score them")
     part_stats = results.part_stats()
     rows = results.finish()
     elapsed = time.time() - started
     summary = {
         "output": {"parquet": str(results.parquet), "tsv": str(results.tsv)},
-        "input": kind, "rows": rows, "scored_now": scored, "resumed_from_earlier_run": resumed,
+        "input": kind, "rows": rows, "scored_now": rows - resumed, "resumed_from_earlier_run": resumed,
+        "processes": state.num_processes,
         # skips happen while reading, so they are counted only for chunks scored in this run
         "skipped_ref_mismatch": stats.ref_mismatch,
         "padded_past_chromosome_end": sum(s.get("padded", 0) for s in part_stats) or stats.padded,
-        "seconds": round(elapsed, 2), "variants_per_second": round(scored / elapsed, 1) if elapsed and scored else None,
+        "seconds": round(elapsed, 2),
+        "variants_per_second": round((rows - resumed) / elapsed, 1) if elapsed and rows > resumed else None,
         **scorer.info(),
     }
     summary_path = str(results.output) + ".summary.json"

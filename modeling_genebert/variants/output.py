@@ -38,13 +38,18 @@ class ChunkedResults:
                 raise ValueError(f"{self.parts} holds parts of a run with other settings ({manifest}); "
                                  f"pass --overwrite to start again, or rerun with the same options to resume")
         self.parts.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps(settings, indent=1, sort_keys=True))
+        tmp = self.parts / f".run.json.{os.getpid()}.tmp"  # several processes may write it (accelerate launch)
+        tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
+        os.replace(tmp, manifest)
 
     def part(self, index: int) -> Path:
         return self.parts / f"part-{index:06d}.parquet"
 
     def done(self, index: int) -> bool:
         return self.part(index).exists()
+
+    def done_indices(self) -> set[int]:
+        return {int(path.stem.split("-")[1]) for path in self.parts.glob("part-*.parquet")}
 
     def write(self, index: int, frame: pd.DataFrame, stats: dict | None = None) -> None:
         tmp = self.parts / f".part-{index:06d}.tmp"

@@ -14,6 +14,9 @@ Columns (each score is computed only when its model is given):
   base to compare; see ``notes``).
 * ``embedding_cosine_distance_<pooling>`` -- ``1 - cos`` of the ref and alt sequence embeddings.
 * ``delta_logit:<class>``, ``delta_prob:<class>`` -- a fine-tuned classifier's alt - ref outputs.
+* ``srm_delta:<cell type>`` -- per cell type of an atlas, the change in cosine similarity between
+  the variant window's SRM sequence embedding and that cell type's region-embedding centroid
+  (:mod:`.cell_types`; needs a pre-trained model with a region encoder).
 * ``motif_max_abs_delta``, ``motif_top`` (e.g. ``CTCF MA0139.1 -6.20; ...``) and
   ``motif_delta:<NAME ID>`` for each motif asked for by name.
 * ``notes`` -- padding, cropping, undefined scores.
@@ -37,15 +40,16 @@ import torch
 
 from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
-from modeling_genebert import GeneBertForMaskedLM, GeneBertModel, GeneBertTokenizer
+from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
 
+from .cell_types import CellTypeMatching, sequence_embeds
 from .embedding import POOLINGS, cosine_distance, embed
 from .marginals import log_likelihood_ratio, masked_log_marginals
 from .motif_effects import MotifEffects
 from .supervised import SupervisedEffect
 
 STRANDS = ("both", "forward")
-SCORES = ("llr", "embedding", "supervised", "motif")
+SCORES = ("llr", "embedding", "supervised", "cell_type", "motif")
 _COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
 
 
@@ -57,7 +61,8 @@ def _load_tokenizer(folder: str, k: int) -> GeneBertTokenizer:
 
 
 def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
-    """``(mlm_or_None, encoder, tokenizer)`` from a GeneBERT folder: the MGM head when the folder has one."""
+    """``(mlm_or_None, encoder, tokenizer)`` from a GeneBERT folder: the MGM head when the folder has one,
+    and a pre-training folder's region encoder and SRM projections (for the cell-type score)."""
     folder = os.fspath(folder)
     config_file = os.path.join(folder, "config.json")
     if not os.path.isfile(config_file):
@@ -65,8 +70,11 @@ def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
     with open(config_file, encoding="utf-8") as fh:
         config = json.load(fh)
     architectures = " ".join(config.get("architectures") or [])
-    has_mgm = ("ForPreTraining" in architectures and config.get("mgm_weight", 1.0) != 0) or "ForMaskedLM" in architectures
-    if has_mgm:
+    pretraining = "ForPreTraining" in architectures
+    if pretraining and config.get("mgm_weight", 1.0) != 0:  # keeps the SRM parts for the cell-type score
+        mlm = GeneBertForPreTraining.from_pretrained(folder).eval().to(device)
+        encoder = mlm.genebert
+    elif "ForMaskedLM" in architectures:
         mlm = GeneBertForMaskedLM.from_pretrained(folder).eval().to(device)
         encoder = mlm.genebert
     else:
@@ -97,8 +105,11 @@ class VariantScorer:
         classifier: a fine-tuned ``genebert-finetune`` folder for the supervised Δ.
         motifs: motif spec for :func:`~dataset_scripts.load_motifs` (default JASPAR 2018 CORE
             vertebrates), a ``MotifSet``, or ``False`` for no motif scores.
-        scores: which of ``llr, embedding, supervised, motif`` to compute (default: all that the
-            given models allow).
+        atlas: regions x TFs matrices per cell type for the ``cell_type`` score (a pre-training
+            dataset folder, a ``.npz`` or a dict; see :mod:`.cell_types`); ``atlas_samples`` caps
+            the samples read per cell type.
+        scores: which of ``llr, embedding, supervised, cell_type, motif`` to compute (default: all
+            that the given models allow).
     """
 
     def __init__(
@@ -107,6 +118,8 @@ class VariantScorer:
         tokenizer=None,
         classifier=None,
         motifs=None,
+        atlas=None,
+        atlas_samples: int = 256,
         scores: Sequence[str] | None = None,
         strand: str = "both",
         pooling: str = "mean",
@@ -146,16 +159,22 @@ class VariantScorer:
                 raise ValueError("score 'embedding' needs a model (--model_name_or_path)")
             if "supervised" in wanted and self.supervised is None:
                 raise ValueError("score 'supervised' needs a fine-tuned classifier (--classifier)")
+            if "cell_type" in wanted and (atlas is None or self.encoder is None):
+                raise ValueError("score 'cell_type' needs a pre-trained model (--model_name_or_path) and an atlas (--atlas)")
             if "motif" in wanted and motifs is False:
                 raise ValueError("score 'motif' needs motifs")
         self.do_llr = "llr" in wanted and self.mlm is not None
         self.do_embedding = "embedding" in wanted and self.encoder is not None
         self.do_supervised = "supervised" in wanted and self.supervised is not None
+        if atlas is not None and self.encoder is None:
+            raise ValueError("an atlas needs a pre-trained model (--model_name_or_path) to embed its regions")
+        self.cell_type = (CellTypeMatching(self.encoder, atlas, max_samples=atlas_samples, batch_size=batch_size)
+                          if "cell_type" in wanted and atlas is not None else None)
         self.motif_effects = MotifEffects(motifs, device) if ("motif" in wanted and motifs is not False) else None
         self.report = [(m, self.motif_effects.index(m)) for m in report_motifs] if self.motif_effects and report_motifs else []
         if report_motifs and not self.motif_effects:
             raise ValueError("--report_motifs needs motif scoring")
-        if not (self.do_llr or self.do_embedding or self.do_supervised or self.motif_effects):
+        if not (self.do_llr or self.do_embedding or self.do_supervised or self.cell_type or self.motif_effects):
             raise ValueError("nothing to score: give a model, a classifier or motifs")
 
     # -- capacity ---------------------------------------------------------------------
@@ -171,10 +190,12 @@ class VariantScorer:
     def info(self) -> dict:
         return {
             "scores": [s for s, on in (("llr", self.do_llr), ("embedding", self.do_embedding),
-                                       ("supervised", self.do_supervised), ("motif", self.motif_effects is not None)) if on],
+                                       ("supervised", self.do_supervised), ("cell_type", self.cell_type is not None),
+                                       ("motif", self.motif_effects is not None)) if on],
             "strand": self.strand, "pooling": self.pooling, "top_motifs": self.top_motifs,
             "report_motifs": [m for m, _ in self.report],
             "classes": self.supervised.labels if self.supervised else [],
+            "cell_types": self.cell_type.info() if self.cell_type else None,
         }
 
     # -- scoring ----------------------------------------------------------------------
@@ -232,6 +253,15 @@ class VariantScorer:
                 a = torch.cat([self.supervised.logits(alt_seqs[lo : lo + self.batch_size]) for lo in range(0, n, self.batch_size)]) if n else torch.zeros(0, len(self.supervised.labels))
                 ref_logits, alt_logits = ref_logits + r / len(strands), alt_logits + a / len(strands)
             columns.update(self.supervised.columns(ref_logits, alt_logits))
+        if self.cell_type is not None:
+            shift: dict[str, np.ndarray] = {}
+            for ref_seqs, alt_seqs, *_ in strands:
+                for lo in range(0, n, self.batch_size):
+                    ref = sequence_embeds(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size])
+                    alt = sequence_embeds(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size])
+                    for name, values in self.cell_type.columns(ref, alt).items():
+                        shift.setdefault(name, np.zeros(n))[lo : lo + len(values)] += values / len(strands)
+            columns.update(shift or {f"srm_delta:{name}": np.zeros(0) for name in self.cell_type.cell_types})
         if self.motif_effects is not None:
             deltas = np.zeros((n, len(self.motif_effects.labels)), dtype=np.float32)
             for lo in range(0, n, max(self.batch_size, 64)):
