@@ -69,14 +69,16 @@ class GeneBertModelOutput(ModelOutput):
 
 @dataclass
 class GeneBertForPreTrainingOutput(ModelOutput):
-    """Eq. 4 total and each component (None when not computed), plus SRM top-1 retrieval accuracy.
+    """Eq. 4 total and each component (None when not computed), plus NGSP and SRM accuracies.
 
+    ``ngsp_accuracy`` is the share of pairs whose next / not-next call is right (chance 0.5);
     ``srm_accuracy`` is the mean of sequence->region and region->sequence in-batch top-1 accuracy.
     """
 
     loss: torch.Tensor | None = None
     mgm_loss: torch.Tensor | None = None
     ngsp_loss: torch.Tensor | None = None
+    ngsp_accuracy: torch.Tensor | None = None
     srm_loss: torch.Tensor | None = None
     srm_accuracy: torch.Tensor | None = None
     prediction_logits: torch.Tensor | None = None
@@ -396,7 +398,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
             **kwargs,
         )
         prediction_logits = seq_relationship_logits = None
-        mgm_loss = ngsp_loss = srm_loss = srm_accuracy = None
+        mgm_loss = ngsp_loss = ngsp_accuracy = srm_loss = srm_accuracy = None
         if config.mgm_weight:
             prediction_logits = self.cls.predictions(outputs.last_hidden_state)
             if labels is not None:
@@ -407,6 +409,8 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
             seq_relationship_logits = self.cls.seq_relationship(outputs.pooler_output)
             if next_sentence_label is not None:
                 ngsp_loss = F.cross_entropy(seq_relationship_logits.view(-1, 2).float(), next_sentence_label.view(-1))
+                with torch.no_grad():
+                    ngsp_accuracy = (seq_relationship_logits.argmax(-1) == next_sentence_label.view(-1)).float().mean()
         if outputs.region_embeds is not None:
             srm_loss, srm_accuracy = srm_loss_and_accuracy(
                 outputs.sequence_embeds, outputs.region_embeds, outputs.logit_scale
@@ -424,6 +428,7 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
             loss=sum(weighted) if weighted else None,
             mgm_loss=mgm_loss,
             ngsp_loss=ngsp_loss,
+            ngsp_accuracy=ngsp_accuracy,
             srm_loss=srm_loss,
             srm_accuracy=srm_accuracy,
             prediction_logits=prediction_logits,

@@ -115,6 +115,8 @@ def test_losses_match_hand_computation(pretraining_model):
     # NGSP: 2-way cross-entropy on [CLS]
     ngsp = -out.seq_relationship_logits.log_softmax(-1).gather(1, data["next_sentence_label"][:, None]).mean()
     torch.testing.assert_close(out.ngsp_loss, ngsp)
+    calls = out.seq_relationship_logits.argmax(-1)
+    torch.testing.assert_close(out.ngsp_accuracy, (calls == data["next_sentence_label"]).float().mean())
     # SRM: symmetric InfoNCE from the embeddings and the learnable scale (init 1 / 0.07)
     assert out.logit_scale.item() == pytest.approx(1 / 0.07, rel=1e-5)
     sim = out.logit_scale * out.sequence_embeds @ out.region_embeds.t()

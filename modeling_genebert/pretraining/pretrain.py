@@ -226,7 +226,7 @@ def evaluate_components(trainer: GeneBertTrainer, dataset, collator, seed: int, 
 
 def summarize(before: dict[str, float], after: dict[str, float], chance: float) -> str:
     lines = ["", "GeneBERT pre-training summary (validation split)", f"{'metric':<14}{'start':>10}{'end':>10}"]
-    for name in ("loss", "mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy"):
+    for name in ("loss", "mgm_loss", "ngsp_loss", "ngsp_accuracy", "srm_loss", "srm_accuracy"):
         if name in after:
             lines.append(f"{name:<14}{before.get(name, float('nan')):>10.4f}{after[name]:>10.4f}")
     if "srm_accuracy" in after:

@@ -7,7 +7,7 @@ from collections import defaultdict
 import torch
 from transformers import Trainer
 
-COMPONENTS = ("mgm_loss", "ngsp_loss", "srm_loss", "srm_accuracy")
+COMPONENTS = ("mgm_loss", "ngsp_loss", "ngsp_accuracy", "srm_loss", "srm_accuracy")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -15,7 +15,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 class GeneBertTrainer(Trainer):
-    """Adds per-component averages (MGM / NGSP / SRM losses, SRM accuracy) to every log line.
+    """Adds per-component averages (MGM / NGSP / SRM losses, NGSP and SRM accuracy) to every log line.
 
     Components are summed on-device between log steps (no host sync per step), averaged
     across processes when logged; training logs get plain names, evaluation logs ``eval_``.
