@@ -104,7 +104,7 @@ def explain(work: Path, tf: str, max_sequences: int, methods: str = "ism"):
     subprocess.run(["genebert-explain", "--model_name_or_path", str(out / "model"),
                     "--input", str(out / "test_peaks.fa"), "--output_dir", str(out / "report"),
                     "--class_name", "bound", "--max_sequences", str(max_sequences), "--methods", methods,
-                    "--strands", "forward", "--logos", "3"], check=True)
+                    "--strands", "forward", "--logos", "3", "--top_matches", "30"], check=True)
 
 
 def table(work: Path, docs: Path | None = None):

@@ -51,6 +51,7 @@ def parse_args(argv):
     p.add_argument("--seqlet_fdr", type=float, default=0.05, help="TF-MoDISco's target FDR for calling seqlets (0.2 is modisco-lite's own default; higher finds more in few sequences)")
     p.add_argument("--sliding_window_size", type=int, default=21, help="TF-MoDISco's seqlet-calling window in bases (modisco-lite's default 21)")
     p.add_argument("--flank_size", type=int, default=10, help="bases added on each side of a seqlet (modisco-lite's default 10)")
+    p.add_argument("--top_matches", type=int, default=5, help="JASPAR matches listed per discovered motif, best Tomtom p-value first (default 5)")
     p.add_argument("--min_cluster_size", type=int, default=10, help="fewest seqlets a motif may have (TF-MoDISco's final_min_cluster_size; metaclusters need twice that)")
     p.add_argument("--jaspar", default=None, help="motif set Tomtom names motifs from (default JASPAR 2018 CORE vertebrates, shipped)")
     p.add_argument("--attention", action="store_true", help="also write attention maps (per layer and head, in bases) of the first sequence")
@@ -84,7 +85,7 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError(f"--methods {args.methods!r}: choose from {', '.join(METHODS)}")
     if args.motifs != "none" and args.motifs not in methods:
         raise UsageError(f"--motifs {args.motifs} needs that method in --methods {args.methods!r}")
-    for name in ("sliding_window_size", "flank_size", "min_cluster_size"):
+    for name in ("sliding_window_size", "flank_size", "min_cluster_size", "top_matches"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
     names, sequences = read_sequences(args.input, args.sequence_column)
@@ -153,6 +154,7 @@ def run(argv: list[str] | None = None) -> dict:
             hyp = oh * _padded(contributions["ig"], length)[..., None]
         found = discover_motifs(oh, hyp, args.jaspar, target_seqlet_fdr=args.seqlet_fdr,
                                 sliding_window_size=args.sliding_window_size, flank_size=args.flank_size,
+                                top_matches=args.top_matches,
                                 min_metacluster_size=2 * args.min_cluster_size,
                                 final_min_cluster_size=args.min_cluster_size, verbose=False)
         mtable = motif_table(found)

@@ -46,13 +46,16 @@ def kmer_base_onehot(tokenizer) -> torch.Tensor:
 
 
 def _mask_logits_model(model):
-    """A callable ids, mask -> MGM logits for a GeneBertForMaskedLM or a GeneBertForPreTraining."""
+    """A callable ``(ids, mask, rows, columns) -> MGM logits at [rows, columns]`` for a GeneBertForMaskedLM
+    or a GeneBertForPreTraining: the k-mer decoder (vocabulary-sized, the largest matmul of a small
+    model) runs on the k masked positions per row only, not on every token."""
     if getattr(model.config, "mgm_weight", 1.0) == 0 and model.__class__.__name__ == "GeneBertForPreTraining":
         raise ValueError("this model has no MGM head (config.mgm_weight is 0): the masked log-likelihood ratio needs one")
+    head = model.cls.predictions
 
-    def logits(input_ids, attention_mask):
-        out = model(input_ids=input_ids, attention_mask=attention_mask)
-        return out.logits if getattr(out, "logits", None) is not None else out.prediction_logits
+    def logits(input_ids, attention_mask, rows, columns):
+        hidden = model.genebert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return head(hidden[rows, columns])
 
     return logits
 
@@ -95,8 +98,7 @@ def masked_log_marginals(
         column = (token + 1).clamp(min=0, max=ids.shape[1] - 1)  # +1: [CLS]
         rows = torch.arange(len(seqs))[:, None].expand_as(column)
         ids[rows[valid], column[valid]] = tokenizer.mask_token_id
-        logits = logits_of(ids.to(device), attention.to(device)).float().cpu()
-        picked = logits[rows, column]  # [b, k, vocab]
+        picked = logits_of(ids.to(device), attention.to(device), rows.to(device), column.to(device)).float().cpu()  # [b, k, vocab]
         kmer = onehot.sum(-1).sum(0) > 0  # k-mer tokens only (specials excluded, then renormalised)
         picked = picked.masked_fill(~kmer, float("-inf"))
         probs = picked.softmax(-1)
