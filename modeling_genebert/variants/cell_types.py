@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .embedding import encode
+
 
 def _as_samples(name: str, array: np.ndarray, rows: int, num_tfs: int) -> np.ndarray:
     array = np.asarray(array, dtype=np.float32)
@@ -138,12 +140,7 @@ class CellTypeMatching:
 
 def sequence_embeds(encoder, tokenizer, sequences: Sequence[str]) -> torch.Tensor:
     """L2-normalised SRM ``sequence_embeds`` ``[n, projection_dim]`` (the pooling the model was pre-trained with)."""
-    limit = encoder.config.sequence_config.max_position_embeddings
-    device = next(encoder.parameters()).device
-    batch = tokenizer(list(sequences), padding=True, truncation=True, max_length=limit, return_tensors="pt")
-    with torch.no_grad():
-        out = encoder(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
-    return out.sequence_embeds.float().cpu()
+    return encode(encoder, tokenizer, sequences)[1]
 
 
 __all__ = ["CellTypeMatching", "read_atlas", "sequence_embeds"]

@@ -18,8 +18,12 @@ POOLINGS = ("mean", "cls")
 
 
 @torch.no_grad()
-def embed(encoder, tokenizer, sequences: Sequence[str], pooling: str = "mean", max_length: int | None = None) -> torch.Tensor:
-    """``[n, hidden]`` embeddings of ``sequences`` from a ``GeneBertModel`` (``.genebert`` of any head)."""
+def encode(encoder, tokenizer, sequences: Sequence[str], pooling: str = "mean", max_length: int | None = None):
+    """One forward pass: ``([n, hidden] pooled embedding, [n, projection] SRM sequence_embeds or None)``.
+
+    The second is the L2-normalised SRM projection (pooled as the model was pre-trained), present
+    when the encoder has its SRM parts; the cell-type score reads it from the same pass.
+    """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     limit = encoder.config.sequence_config.max_position_embeddings
@@ -28,10 +32,14 @@ def embed(encoder, tokenizer, sequences: Sequence[str], pooling: str = "mean", m
                       return_tensors="pt", return_special_tokens_mask=True)
     special = batch.pop("special_tokens_mask").bool()
     batch = {key: value.to(device) for key, value in batch.items()}
-    hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    out = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    hidden = out.last_hidden_state
     if pooling == "cls":
-        return hidden[:, 0].float().cpu()
-    return masked_mean(hidden, (~special.to(device)) & batch["attention_mask"].bool()).float().cpu()
+        pooled = hidden[:, 0]
+    else:
+        pooled = masked_mean(hidden, (~special.to(device)) & batch["attention_mask"].bool())
+    srm = getattr(out, "sequence_embeds", None)
+    return pooled.float().cpu(), (srm.float().cpu() if srm is not None else None)
 
 
 def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
@@ -39,4 +47,4 @@ def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     return (1.0 - torch.nn.functional.cosine_similarity(a, b, dim=-1)).double().numpy()
 
 
-__all__ = ["POOLINGS", "cosine_distance", "embed"]
+__all__ = ["POOLINGS", "cosine_distance", "encode"]

@@ -42,8 +42,8 @@ from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
 from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
 
-from .cell_types import CellTypeMatching, sequence_embeds
-from .embedding import POOLINGS, cosine_distance, embed
+from .cell_types import CellTypeMatching
+from .embedding import POOLINGS, cosine_distance, encode
 from .marginals import log_likelihood_ratio, masked_log_marginals
 from .motif_effects import MotifEffects
 from .supervised import SupervisedEffect
@@ -238,14 +238,18 @@ class VariantScorer:
             for i, p in enumerate(pairs):
                 if not p.is_snv:
                     notes[i].append("llr_masked undefined for indels / multi-base substitutions (NaN)")
-        if self.do_embedding:
-            dist = np.zeros(n)
+        if self.do_embedding or self.cell_type is not None:  # one pass per allele serves both scores
+            dist, shift = np.zeros(n), {}
             for ref_seqs, alt_seqs, *_ in strands:
                 for lo in range(0, n, self.batch_size):
-                    a = embed(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size], self.pooling)
-                    b = embed(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size], self.pooling)
-                    dist[lo : lo + len(a)] += cosine_distance(a, b)
-            columns[f"embedding_cosine_distance_{self.pooling}"] = dist / len(strands)
+                    ref_pooled, ref_srm = encode(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size], self.pooling)
+                    alt_pooled, alt_srm = encode(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size], self.pooling)
+                    dist[lo : lo + len(ref_pooled)] += cosine_distance(ref_pooled, alt_pooled) / len(strands)
+                    if self.cell_type is not None:
+                        for name, values in self.cell_type.columns(ref_srm, alt_srm).items():
+                            shift.setdefault(name, np.zeros(n))[lo : lo + len(values)] += values / len(strands)
+            if self.do_embedding:
+                columns[f"embedding_cosine_distance_{self.pooling}"] = dist
         if self.do_supervised:
             ref_logits = alt_logits = 0
             for ref_seqs, alt_seqs, *_ in strands:
@@ -254,13 +258,6 @@ class VariantScorer:
                 ref_logits, alt_logits = ref_logits + r / len(strands), alt_logits + a / len(strands)
             columns.update(self.supervised.columns(ref_logits, alt_logits))
         if self.cell_type is not None:
-            shift: dict[str, np.ndarray] = {}
-            for ref_seqs, alt_seqs, *_ in strands:
-                for lo in range(0, n, self.batch_size):
-                    ref = sequence_embeds(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size])
-                    alt = sequence_embeds(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size])
-                    for name, values in self.cell_type.columns(ref, alt).items():
-                        shift.setdefault(name, np.zeros(n))[lo : lo + len(values)] += values / len(strands)
             columns.update(shift or {f"srm_delta:{name}": np.zeros(0) for name in self.cell_type.cell_types})
         if self.motif_effects is not None:
             deltas = np.zeros((n, len(self.motif_effects.labels)), dtype=np.float32)
