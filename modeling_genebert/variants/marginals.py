@@ -19,6 +19,7 @@ whose covering tokens would all fall outside the model's window gets NaN.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Sequence
 
@@ -32,17 +33,20 @@ def kmer_base_onehot(tokenizer) -> torch.Tensor:
     """``[k, vocab, 4]`` float tensor: 1 where vocabulary entry ``v`` has base ``b`` (ACGT order) at offset ``o``.
 
     Special tokens and added tokens have no base (all zeros), so they drop out of the marginals.
+    Built once per vocabulary (cached): scoring one variant at a time must not rebuild it.
     """
-    k = tokenizer.kmer
     vocab = tokenizer.get_vocab()
-    size = max(vocab.values()) + 1
-    table = torch.zeros(k, size, 4)
+    return _onehot_table(tokenizer.kmer, tuple(sorted(vocab, key=vocab.get)), tuple(sorted(vocab.values())))
+
+
+@functools.lru_cache(maxsize=8)
+def _onehot_table(k: int, tokens: tuple[str, ...], ids: tuple[int, ...]) -> torch.Tensor:
+    table = np.zeros((k, ids[-1] + 1, 4), dtype=np.float32)
     index = {b: i for i, b in enumerate(BASE_ORDER)}
-    for token, i in vocab.items():
+    for token, i in zip(tokens, ids):
         if len(token) == k and set(token) <= set(BASE_ORDER):
-            for o, base in enumerate(token):
-                table[o, i, index[base]] = 1.0
-    return table
+            table[np.arange(k), i, [index[base] for base in token]] = 1.0
+    return torch.from_numpy(table)
 
 
 def _mask_logits_model(model):
