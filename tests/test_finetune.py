@@ -27,6 +27,7 @@ from modeling_genebert.finetuning.finetune import (
     RegionMatrixBuilder,
     load_model_and_tokenizer,
 )
+from small_models import save_pretraining_folder, small_config
 
 DATA = Path(__file__).parent / "data" / "finetune"
 MOTIF = "GATTACAGGTACCA"
@@ -34,26 +35,13 @@ FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--dis
 
 
 def tiny_config(**overrides) -> GeneBertConfig:
-    return GeneBertConfig.from_preset(
-        "tiny",
-        sequence_config=dict(
-            kmer=4, vocab_size=5 + 4**4, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-            intermediate_size=64, max_position_embeddings=128,
-        ),
-        region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=3, regions_per_sample=2),
-        projection_dim=16,
-        **overrides,
-    )
+    return small_config(kmer=4, num_hidden_layers=1, **overrides)
 
 
 @pytest.fixture(scope="module")
 def genebert_folder(tmp_path_factory) -> Path:
     """A saved (randomly initialised) GeneBERT pre-training folder, as genebert-pretrain writes it."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("genebert")
-    GeneBertForPreTraining(tiny_config()).save_pretrained(path)
-    GeneBertTokenizer(k=4).save_pretrained(path)
-    return path
+    return save_pretraining_folder(tmp_path_factory.mktemp("genebert"), tiny_config())
 
 
 def planted(path: Path, rows: pd.DataFrame, seed: int) -> Path:

@@ -19,29 +19,19 @@ from transformers import AutoModelForSequenceClassification
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.cards.finetune_card import results_text
 from modeling_genebert.finetuning import finetune
+from small_models import save_pretraining_folder, small_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "finetune"
 
 
 def tiny_config(**overrides) -> GeneBertConfig:
-    return GeneBertConfig.from_preset(
-        "tiny",
-        sequence_config=dict(kmer=3, vocab_size=5 + 4**3, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                             intermediate_size=64, max_position_embeddings=128),
-        region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=3, regions_per_sample=2),
-        projection_dim=16,
-        **overrides,
-    )
+    return small_config(kmer=3, num_hidden_layers=1, **overrides)
 
 
 @pytest.fixture(scope="module")
 def pretraining_folder(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("pretrained")
-    GeneBertForPreTraining(tiny_config()).save_pretrained(path)
-    GeneBertTokenizer(k=3).save_pretrained(path)
-    return path
+    return save_pretraining_folder(tmp_path_factory.mktemp("pretrained"), tiny_config())
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.finetuning import finetune
 from modeling_genebert.finetuning.lora import apply_lora, encoder_target_modules, load_lora_model
+from small_models import save_pretraining_folder, small_config
 
 peft = pytest.importorskip("peft")
 
@@ -17,22 +18,12 @@ FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--dis
 
 
 def tiny_config(**overrides) -> GeneBertConfig:
-    return GeneBertConfig.from_preset(
-        "tiny",
-        sequence_config=dict(kmer=4, vocab_size=5 + 4**4, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                             intermediate_size=64, max_position_embeddings=128),
-        region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=3, regions_per_sample=2),
-        projection_dim=16, **overrides,
-    )
+    return small_config(kmer=4, num_hidden_layers=2, **overrides)
 
 
 @pytest.fixture(scope="module")
 def base_folder(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("base")
-    GeneBertForPreTraining(tiny_config()).save_pretrained(path)
-    GeneBertTokenizer(k=4).save_pretrained(path)
-    return path
+    return save_pretraining_folder(tmp_path_factory.mktemp("base"), tiny_config())
 
 
 def test_default_targets_are_query_and_value_of_every_encoder_layer():
