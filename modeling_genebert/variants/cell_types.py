@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dataset_scripts.pretraining import load_pretraining_dataset
+
 from .embedding import encode
 
 
@@ -78,9 +80,7 @@ def read_atlas(source, num_tfs: int, regions_per_sample: int, max_samples: int =
 
 
 def _read_pretraining_folder(path: str, num_tfs: int, max_samples: int, rng) -> dict[str, np.ndarray]:
-    from datasets import concatenate_datasets
-
-    from dataset_scripts.pretraining import load_pretraining_dataset
+    from datasets import concatenate_datasets  # lazy: `datasets` costs start-up to every scoring run without an atlas
 
     splits = load_pretraining_dataset(path)
     data = concatenate_datasets([splits[name].select_columns(["cell_type", "region_matrix"]) for name in sorted(splits)])
