@@ -80,6 +80,9 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(out, "ngsp_pairing", default="next_regions", choices=["next_regions", "contiguous"],
             help="NGSP pairs: next_regions (default) = B is the next accessible regions; contiguous = left / right "
                  "halves of each window, B follows A in the genome (dataset schema 2)")
+    _option(out, "ngsp_negatives", default="other_sample", choices=["other_sample", "shuffled"],
+            help="contiguous pairing's \"not next\" B: other_sample (default) = another sample's right halves; "
+                 "shuffled = a dinucleotide shuffle of the sample's own right halves (composition-matched; learnable)")
     _option(out, "samples_per_shard", type=int, default=2000, help="rows per Parquet shard")
     _option(out, "overwrite", action="store_true", help="replace an existing output directory (atomically)")
     _option(out, "no_progress", action="store_true", help="no progress bar")
@@ -150,6 +153,7 @@ def run_pretraining(argv=None) -> dict:
         seed=args.seed,
         negative_pool_size=args.negative_pool_size,
         ngsp_pairing=args.ngsp_pairing,
+        ngsp_negatives=args.ngsp_negatives,
         samples_per_shard=args.samples_per_shard,
         device=args.device,
         overwrite=args.overwrite,

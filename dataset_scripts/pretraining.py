@@ -21,7 +21,8 @@ column                     type                                        meaning
                                                                        log2-odds over both strands by default)
 ``negative_sample_id``     string                                      (``contiguous`` only) the sample whose bases
                                                                        make the "not next" segment B (same cell
-                                                                       type and split)
+                                                                       type and split; ``<own id>:shuffled`` for
+                                                                       ``ngsp_negatives="shuffled"``)
 ``negative_sequences``     List(string, length=R)                      ``contiguous``: for each i, the right half (the last
                                                                        ``w - w//2`` bases, w = bases_per_region)
                                                                        of that sample's window i
@@ -34,7 +35,11 @@ Next genome-segment prediction (NGSP) pairs, ``ngsp_pairing="contiguous"`` (opt-
 schema version 2): every region window is cut at its centre (the summit); segment A = the
 left halves of the R windows, segment B = the right halves, so B_i is the genome that
 immediately follows A_i ("next"), or the right halves of *another* sample of the same
-cell type and split ("not next", ``negative_sequences``). Both inputs hold exactly R
+cell type and split ("not next", ``negative_sequences``). With ``ngsp_negatives="shuffled"``
+the "not next" B is instead a seeded dinucleotide shuffle of the sample's *own* right halves:
+the same bases and dinucleotide counts per window, so composition cannot tell "next" from
+"not next" and the model has to read sequence structure (motifs, repeats); the README's
+design notes measure that this version of the task is learnable. Both inputs hold exactly R
 windows' worth of bases, and the matrix rows (``region_matrix`` / ``negative_region_matrix``)
 describe exactly those bases, so sequence-region matching pairs stay true.
 
@@ -88,6 +93,7 @@ import numpy as np
 
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
+from .downstream import dinucleotide_shuffle
 from .publish import AtomicOutput
 from .readers import DataFormatError, Genome, Region, natural_key
 from .region_sources import RegionSource, region_source
@@ -97,6 +103,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 NGSP_PAIRINGS = {"contiguous": 2, "next_regions": 1}  # pairing -> the schema version that writes it
+NGSP_NEGATIVES = ("other_sample", "shuffled")  # where a ``contiguous`` "not next" segment B comes from
 DEFAULT_NGSP_PAIRING = "next_regions"  # contiguous did not learn at the CPU budget either (README design notes)
 SPLITS = ("train", "validation", "test")
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
@@ -168,6 +175,11 @@ def _check_parameters(parameters: dict) -> None:
         raise ValueError(f"matrix_dtype must be float32 or float16, got {parameters['matrix_dtype']!r}")
     if parameters["ngsp_pairing"] not in NGSP_PAIRINGS:
         raise ValueError(f"ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {parameters['ngsp_pairing']!r}")
+    if parameters["ngsp_negatives"] not in NGSP_NEGATIVES:
+        raise ValueError(f"ngsp_negatives must be one of {list(NGSP_NEGATIVES)}, got {parameters['ngsp_negatives']!r}")
+    if parameters["ngsp_negatives"] != "other_sample" and parameters["ngsp_pairing"] != "contiguous":
+        raise ValueError(f"ngsp_negatives={parameters['ngsp_negatives']!r} needs ngsp_pairing='contiguous' "
+                         f"(got {parameters['ngsp_pairing']!r})")
     if parameters["ngsp_pairing"] == "contiguous" and parameters["bases_per_region"] < 2:
         raise ValueError("ngsp_pairing='contiguous' cuts every window in two: bases_per_region must be >= 2")
     if parameters["aggregation"] not in AGGREGATIONS:
@@ -338,6 +350,7 @@ class _RowMaker:
     matrix_dtype: str
     rng: np.random.Generator
     ngsp_pairing: str = DEFAULT_NGSP_PAIRING
+    ngsp_negatives: str = "other_sample"
 
 
 def _block_rows(block: list[_Sample], previous_negatives, maker: _RowMaker):
@@ -394,24 +407,30 @@ def _scan(maker: _RowMaker, sequences: list[list[str]], block: list[_Sample]) ->
 
 
 def _contiguous_block_rows(block: list[_Sample], windows, matrices: np.ndarray, previous_negatives, maker: _RowMaker):
-    """``contiguous`` NGSP rows: the negative is another sample's right halves, with the scan of the composite windows.
+    """``contiguous`` NGSP rows: the negative right halves (another sample's, or the sample's own
+    dinucleotide-shuffled), with the scan of the composite windows.
 
     The pool is ``(sample ids, right halves)`` of this block and the previous one.
     """
     cut = maker.bases_per_region // 2  # left half = [start, start + cut), right half = [start + cut, end)
     current_negatives = ([sample.sample_id for sample in block], [[bases[cut:] for _, _, bases in sample_windows] for sample_windows in windows])
-    pool_ids = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
-    pool_halves = current_negatives[1] + (previous_negatives[1] if previous_negatives else [])
-    partners = _draw_partners(maker, len(pool_ids), len(block))
+    if maker.ngsp_negatives == "shuffled":
+        negative_ids = [f"{sample_id}:shuffled" for sample_id in current_negatives[0]]
+        negative_halves = [[dinucleotide_shuffle(right, maker.rng) for right in halves] for halves in current_negatives[1]]
+    else:
+        pool_ids = current_negatives[0] + (previous_negatives[0] if previous_negatives else [])
+        pool_halves = current_negatives[1] + (previous_negatives[1] if previous_negatives else [])
+        partners = _draw_partners(maker, len(pool_ids), len(block))
+        negative_ids, negative_halves = [pool_ids[j] for j in partners], [pool_halves[j] for j in partners]
     composites = [
-        [bases[:cut] + right for (_, _, bases), right in zip(sample_windows, pool_halves[j])]
-        for sample_windows, j in zip(windows, partners)
+        [bases[:cut] + right for (_, _, bases), right in zip(sample_windows, halves)]
+        for sample_windows, halves in zip(windows, negative_halves)
     ]
     negative_matrices = _scan(maker, composites, block)
     rows = {
         **_sample_columns(block, windows, matrices),
-        "negative_sample_id": [pool_ids[j] for j in partners],
-        "negative_sequences": [pool_halves[j] for j in partners],
+        "negative_sample_id": negative_ids,
+        "negative_sequences": negative_halves,
         "negative_region_matrix": list(negative_matrices),
     }
     return rows, current_negatives
@@ -453,6 +472,13 @@ def _negative_columns_card(parameters: dict, num_tfs: int) -> str:
     """The dataset card's table rows for the NGSP negative columns."""
     pairing, regions = parameters.get("ngsp_pairing", "next_regions"), parameters["regions_per_sample"]
     n, dtype, seed = negative_regions(regions, pairing), parameters["matrix_dtype"], parameters["seed"]
+    if pairing == "contiguous" and parameters.get("ngsp_negatives") == "shuffled":
+        right = parameters["bases_per_region"] - parameters["bases_per_region"] // 2
+        return (
+            f"| `negative_sample_id` | string | `<sample_id>:shuffled`: the \"not next\" segment B is this sample's own right halves, shuffled |\n"
+            f"| `negative_sequences` | List(string, length={n}) | a dinucleotide-preserving shuffle (seed {seed}) of each right half ({right} bases) |\n"
+            f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | row i = scan of left half i followed by the shuffled right half i (the bases of a \"not next\" input) |"
+        )
     if pairing == "contiguous":
         right = parameters["bases_per_region"] - parameters["bases_per_region"] // 2
         return (
@@ -473,8 +499,10 @@ def _ngsp_pairing_card(parameters: dict) -> str:
         return (
             "NGSP pairing `contiguous`: each window is cut after its first "
             f"{cut} bases (at the summit); segment A = the left halves of the R windows, segment B = their "
-            "right halves (the genome that immediately follows each A_i: \"next\") or the right halves of "
-            "the sample named in `negative_sample_id` (\"not next\")."
+            "right halves (the genome that immediately follows each A_i: \"next\") or "
+            + ("a dinucleotide shuffle of those same right halves (\"not next\": same composition, no genome structure)."
+               if parameters.get("ngsp_negatives") == "shuffled"
+               else "the right halves of the sample named in `negative_sample_id` (\"not next\").")
         )
     return (
         "NGSP pairing `next_regions`: segment A = the first R // 2 regions, segment B = the next regions "
@@ -566,6 +594,7 @@ def build_pretraining_dataset(
     seed: int = 0,
     negative_pool_size: int = 256,
     ngsp_pairing: str = DEFAULT_NGSP_PAIRING,
+    ngsp_negatives: str = "other_sample",
     samples_per_shard: int = 2000,
     rows_per_row_group: int = 256,
     device: str = "cpu",
@@ -611,6 +640,9 @@ def build_pretraining_dataset(
             regions, B = the next regions or another sample's; ``"contiguous"`` (schema version 2):
             A = the left halves of the windows, B = their right halves (the genome that follows)
             or another sample's right halves. See the README's design notes for what each learns.
+        ngsp_negatives: where a ``contiguous`` "not next" B comes from: ``"other_sample"``
+            (default; another sample's right halves) or ``"shuffled"`` (a dinucleotide shuffle of
+            the sample's own right halves: composition-matched, the version that learns).
         negative_pool_size: samples scanned and paired per block (memory bound).
         samples_per_shard / rows_per_row_group: Parquet sharding.
         device: torch device for motif scanning.
@@ -633,6 +665,7 @@ def build_pretraining_dataset(
         "seed": seed,
         "negative_pool_size": negative_pool_size,
         "ngsp_pairing": ngsp_pairing,
+        "ngsp_negatives": ngsp_negatives,
     }
     _check_parameters(parameters)
     source = region_source(
@@ -655,6 +688,7 @@ def build_pretraining_dataset(
             matrix_dtype=matrix_dtype,
             rng=np.random.default_rng(seed),
             ngsp_pairing=ngsp_pairing,
+            ngsp_negatives=ngsp_negatives,
         )
         with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, samples_per_shard, rows_per_row_group) as shards:
             counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)

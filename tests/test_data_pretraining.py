@@ -347,6 +347,43 @@ def test_contiguous_ngsp_pairs_continue_the_genome_and_negatives_come_from_elsew
         np.testing.assert_allclose(matrix.numpy(), np.array(expected, dtype=np.float32))
 
 
+def test_shuffled_ngsp_negatives_keep_each_right_half_composition(tmp_path, genome_path):
+    """ngsp_negatives="shuffled": "not next" B_i is a dinucleotide shuffle of the sample's own right half i."""
+    from collections import Counter
+
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 100 * i, 160 + 100 * i) for i in range(24)])
+    info = build_pretraining_dataset(tmp_path / "o", peaks={"A": a}, genome=genome_path, motifs=MOTIFS,
+                                     regions_per_sample=4, bases_per_region=41, progress=False,
+                                     ngsp_pairing="contiguous", ngsp_negatives="shuffled")
+    assert info["parameters"]["ngsp_negatives"] == "shuffled"
+    assert "dinucleotide shuffle" in (tmp_path / "o" / "README.md").read_text()
+    scanner = MotifScanner(read_motif_file(MOTIFS))
+    cut, changed = 41 // 2, 0
+    rows = list(load_pretraining_dataset(tmp_path / "o", split="train"))
+    assert rows
+    for row in rows:
+        assert row["negative_sample_id"] == row["sample_id"] + ":shuffled"
+        for bases, shuffled in zip(row["sequences"], row["negative_sequences"]):
+            right = bases[cut:]
+            assert len(shuffled) == len(right) and shuffled[0] == right[0] and shuffled[-1] == right[-1]
+            pairs = lambda s: Counter(s[i:i + 2] for i in range(len(s) - 1))  # noqa: E731
+            assert pairs(shuffled) == pairs(right)
+            changed += shuffled != right
+        composite = [mine[:cut] + theirs for mine, theirs in zip(row["sequences"], row["negative_sequences"])]
+        np.testing.assert_allclose(np.array(row["negative_region_matrix"]), scanner.scan(composite), atol=1e-5)
+    assert changed > 0.9 * 4 * len(rows)  # a shuffle of 21 bases rarely gives the same string back
+
+
+def test_shuffled_ngsp_negatives_need_the_contiguous_pairing(tmp_path, genome_path):
+    a = _bed(tmp_path, "A.bed", [("piece1", 100 + 100 * i, 160 + 100 * i) for i in range(24)])
+    kw = dict(peaks={"A": a}, genome=genome_path, motifs=MOTIFS, regions_per_sample=4, bases_per_region=41, progress=False)
+    with pytest.raises(ValueError, match="ngsp_negatives='shuffled' needs ngsp_pairing='contiguous'"):
+        build_pretraining_dataset(tmp_path / "o", ngsp_negatives="shuffled", **kw)
+    with pytest.raises(ValueError, match="ngsp_negatives must be one of"):
+        build_pretraining_dataset(tmp_path / "o", ngsp_pairing="contiguous", ngsp_negatives="random", **kw)
+    assert not (tmp_path / "o").exists()
+
+
 def torch_where_masked(batch):
     """The unmasked input ids of each pair (MGM targets put back)."""
     import torch

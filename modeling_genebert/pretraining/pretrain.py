@@ -22,7 +22,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import console_script
-from dataset_scripts.pretraining import NGSP_PAIRINGS, cache_dir
+from dataset_scripts.pretraining import NGSP_NEGATIVES, NGSP_PAIRINGS, cache_dir
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
@@ -83,6 +83,13 @@ class DataArguments:
             "help": "NGSP pairs of the embedded mini-atlas: next_regions (B = the next accessible regions) or "
             "contiguous (B = the genome right after A, per region; dataset schema 2); "
             "a --dataset_path dataset keeps the pairing it was built with"
+        },
+    )
+    default_ngsp_negatives: str = field(
+        default="other_sample",
+        metadata={
+            "help": "with --default_ngsp_pairing contiguous: the \"not next\" B is another sample's right halves "
+            "(other_sample) or a dinucleotide shuffle of the sample's own (shuffled: composition-matched, learnable)"
         },
     )
     streaming: bool = field(default=False, metadata={"help": "stream the Parquet shards (IterableDataset)"})
@@ -161,12 +168,16 @@ def load_data(data_args: DataArguments, training_args: PretrainingArguments):
         pairing = data_args.default_ngsp_pairing
         if pairing not in NGSP_PAIRINGS:
             raise ValueError(f"--default_ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {pairing!r}")
+        negatives = data_args.default_ngsp_negatives
+        if negatives not in NGSP_NEGATIVES:
+            raise ValueError(f"--default_ngsp_negatives must be one of {list(NGSP_NEGATIVES)}, got {negatives!r}")
         version = "" if pairing == "next_regions" else f"-v{NGSP_PAIRINGS[pairing]}"  # the schema-1 cache name is unchanged
-        path = str(cache_dir() / f"default-mini-atlas{version}-b{data_args.default_bases_per_region}")
+        suffix = "" if negatives == "other_sample" else f"-{negatives}"
+        path = str(cache_dir() / f"default-mini-atlas{version}{suffix}-b{data_args.default_bases_per_region}")
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
             if not Path(path).exists():
                 build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region,
-                                                  ngsp_pairing=pairing)
+                                                  ngsp_pairing=pairing, ngsp_negatives=negatives)
     return path, load_pretraining_dataset(path, streaming=data_args.streaming)
 
 
