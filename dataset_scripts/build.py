@@ -47,7 +47,9 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     _option(p, "output", "-o", required=True, help="output directory (appears atomically when the build ends)")
     src = p.add_argument_group("region source (at most one; none = the embedded mini-atlas)")
-    _option(src, "dhs_table", help="a DNA-Diffusion / ENCODE DHS table (.txt.gz) with sequences and 0/1 cell-type columns")
+    _option(src, "dhs_table", nargs="+", metavar="TABLE",
+            help="DNA-Diffusion / ENCODE DHS table(s) (.txt.gz) with sequences and 0/1 cell-type columns; "
+                 "several (e.g. the K562 and the HepG2 table) are merged per cell type")
     _option(src, "sequence_table", help="a TSV/CSV with chrom, start, end, [summit], sequence and per-cell-type columns")
     _option(src, "cell_type_columns", type=_csv_list, help="comma-separated cell-type columns of --sequence_table (default: the 0/1 columns)")
     _option(src, "split_column", help="column of --sequence_table naming each row's split (train/validation/test)")

@@ -69,16 +69,30 @@ class RegionsInPython(RegionSource):
 
 @dataclass
 class DhsTable(RegionSource):
-    """A DNA-Diffusion / ENCODE DHS table; its ``data_label`` column gives the splits."""
+    """One or more DNA-Diffusion / ENCODE DHS tables; their ``data_label`` column gives the splits.
 
-    path: PathLike
+    Several tables (e.g. the K562-specific and the HepG2-specific one) are merged per cell
+    type; a site listed in more than one table is kept once (the builder drops duplicate
+    intervals).
+    """
+
+    path: PathLike | Sequence[PathLike]
+
+    @property
+    def paths(self) -> list[PathLike]:
+        return [self.path] if isinstance(self.path, (str, os.PathLike)) else list(self.path)
 
     @property
     def description(self) -> str:
-        return f"DHS table {_file_name(self.path)}"
+        names = [_file_name(path) for path in self.paths]
+        return f"DHS table{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
     def load(self, window: int | None = None) -> dict[str, list[Region]]:
-        return read_dhs_table(self.path, window=window)
+        merged: dict[str, list[Region]] = {}
+        for path in self.paths:
+            for cell_type, regions in read_dhs_table(path, window=window).items():
+                merged.setdefault(cell_type, []).extend(regions)
+        return merged
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_help_shows_snake_case_first(capsys):
     with pytest.raises(SystemExit):
         build.main_pretraining(["--help"])
     text = capsys.readouterr().out
-    assert "--dhs_table DHS_TABLE, --dhs-table DHS_TABLE" in text and "--regions_per_sample" in text
+    assert "--dhs_table TABLE [TABLE ...], --dhs-table TABLE [TABLE ...]" in text and "--regions_per_sample" in text
 
 
 def test_malformed_input_file_is_one_error_line_and_status_2(tmp_path, genome):

@@ -236,6 +236,25 @@ def test_dhs_table_with_test_split_and_regions_api(tmp_path):
     assert info["num_samples"] == {"train": 2}
 
 
+def test_several_dhs_tables_merge_per_cell_type(tmp_path):
+    """The K562 and HepG2 tables are separate files: given together they build what one merged file builds."""
+    import gzip
+
+    with gzip.open(os.path.join(DATA, "dhs_subset.tsv.gz"), "rt") as fh:
+        header, *lines = fh.readlines()
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(header + "".join(lines[::2]))
+    second.write_text(header + "".join(lines[1::2]) + lines[0])  # one site in both tables: kept once
+    kw = dict(motifs=MOTIFS, regions_per_sample=4, progress=False)
+    whole = build_pretraining_dataset(tmp_path / "whole", dhs_table=os.path.join(DATA, "dhs_subset.tsv.gz"), **kw)
+    merged = build_pretraining_dataset(tmp_path / "merged", dhs_table=[first, second], **kw)
+    assert merged["num_samples"] == whole["num_samples"]
+    assert merged["num_regions_per_cell_type"] == whole["num_regions_per_cell_type"]
+    assert merged["source"] == "DHS tables a.tsv, b.tsv"
+    a, b = load_pretraining_dataset(tmp_path / "whole", split="train"), load_pretraining_dataset(tmp_path / "merged", split="train")
+    assert sorted(a["sample_id"]) == sorted(b["sample_id"]) and sorted(map(tuple, a["starts"])) == sorted(map(tuple, b["starts"]))
+
+
 def test_cli_pretraining(tmp_path, genome_path, capsys):
     t = tmp_path / "atlas.tsv"
     rows = "".join(f"piece1\t{100 + 200 * i}\t{180 + 200 * i}\t{i % 2}\t1\n" for i in range(12))
