@@ -59,6 +59,9 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(src, "cell_type_key", default="cell_type", help="obs column of --h5ad holding the cell type")
     _option(src, "threshold", type=float, default=0.0, help="accessible when value (or pseudo-bulk sum) > threshold (--region_table, --h5ad, --sequence_table)")
     _option(src, "genome", help="genome FASTA (plain or bgzip) for sources without sequences")
+    _option(src, "genome_windows", metavar="FASTA",
+            help="also tile this FASTA (plain or .gz) into consecutive bases_per_region windows, added as the "
+                 "pseudo cell type 'genome' beside the region source (or the mini-atlas); they go to train")
     _option(src, "cell_types", type=_csv_list, help="comma-separated cell types to keep (each must exist and have regions)")
     mot = p.add_argument_group("motifs")
     _option(mot, "motifs", default=None, help="a JASPAR release (JASPAR2014..JASPAR2026, shipped by pyjaspar) or a motif file (JASPAR / MEME / TRANSFAC / PFM); default JASPAR2018")
@@ -142,6 +145,7 @@ def run_pretraining(argv=None) -> dict:
     source = _region_source(args)
     options = dict(
         genome=args.genome,
+        genome_windows=args.genome_windows,
         cell_types=args.cell_types,
         motifs=args.motifs,
         motif_options=_motif_options(args),

@@ -581,6 +581,7 @@ def build_pretraining_dataset(
     cell_type_key: str = "cell_type",
     threshold: float = 0.0,
     genome: str | os.PathLike | None = None,
+    genome_windows: str | os.PathLike | None = None,
     cell_types: Sequence[str] | None = None,
     motifs: MotifSet | str | os.PathLike | None = None,
     motif_options: Mapping | None = None,
@@ -621,6 +622,9 @@ def build_pretraining_dataset(
 
     Args:
         genome: FASTA for sources without sequences (random access via pyfaidx).
+        genome_windows: a FASTA tiled into consecutive ``bases_per_region`` windows, added as the
+            pseudo cell type ``genome`` (alone or beside another source; see
+            :class:`~.region_sources.GenomeWindows`).
         cell_types: restrict to (and require) these cell types.
         motifs: a :class:`~.motifs.MotifSet`, a JASPAR release name or a motif file;
             default JASPAR 2018 CORE vertebrates (579). ``motif_options`` go to
@@ -671,7 +675,7 @@ def build_pretraining_dataset(
     source = region_source(
         source=source, regions=regions, dhs_table=dhs_table, sequence_table=sequence_table,
         sequence_table_options=sequence_table_options, peaks=peaks, region_table=region_table, h5ad=h5ad,
-        cell_type_key=cell_type_key, threshold=threshold,
+        cell_type_key=cell_type_key, threshold=threshold, genome_windows=genome_windows,
     )
     regions_by_cell_type = _select_and_sort(source.load(window=bases_per_region), cell_types, regions_per_sample)
     with _open_genome(regions_by_cell_type, genome, source.description, bases_per_region) as fasta:

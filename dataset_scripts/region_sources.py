@@ -12,11 +12,13 @@ own sequences trim them to it while reading (memory); the others ignore it.
 :class:`PeakFiles`         one BED / narrowPeak file per cell type (needs a genome)
 :class:`RegionTable`       a regions x cell-types table binarised at ``threshold``
 :class:`AnnDataPseudobulk` an AnnData of cells x peaks, pseudo-bulked per cell type
+:class:`GenomeWindows`     consecutive windows tiling a genome FASTA (one pseudo cell type)
+:class:`CombinedSources`   several of the above in one dataset (cell types merged by name)
 =========================  ==========================================================
 
 :func:`region_source` maps the keyword arguments of
 :func:`~.pretraining.build_pretraining_dataset` (``dhs_table=``, ``peaks=``, ...) to one
-source and insists on exactly one.
+source and insists on exactly one; ``genome_windows=`` may be added to any of them.
 """
 
 from __future__ import annotations
@@ -164,6 +166,65 @@ class AnnDataPseudobulk(RegionSource):
         return read_h5ad_pseudobulk(self.path, cell_type_key=self.cell_type_key, threshold=self.threshold)
 
 
+@dataclass
+class GenomeWindows(RegionSource):
+    """Consecutive, non-overlapping windows tiling every record of a FASTA, as one pseudo cell type.
+
+    Why: accessible regions are a few percent of the genome; windows of the genome itself give
+    masked genome modelling more (and more varied) sequence, and consecutive windows are the
+    genome's own order, so next-segment pairs of this cell type are literally contiguous.
+    Windows holding an N (or another non-ACGT code) are skipped; soft-masking is kept. The
+    regions carry no split label: they go to ``train`` unless chromosome lists say otherwise.
+    """
+
+    path: PathLike
+    cell_type: str = "genome"
+    window: int | None = None  # default: the build's bases_per_region
+
+    @property
+    def description(self) -> str:
+        return f"genome windows of {_file_name(self.path)} (cell type {self.cell_type!r})"
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        from Bio import SeqIO
+
+        from .readers import DataFormatError, open_text
+
+        width = self.window or window
+        if not width or width < 1:
+            raise ValueError(f"genome windows need a window size (got {width!r})")
+        regions: list[Region] = []
+        with open_text(self.path) as fh:
+            for number, record in enumerate(SeqIO.parse(fh, "fasta"), start=1):
+                bases = str(record.seq)
+                for start in range(0, len(bases) - width + 1, width):
+                    piece = bases[start : start + width]
+                    if set(piece.upper()) <= set("ACGT"):
+                        regions.append(Region(record.id, start, start + width, sequence=piece, seq_start=start,
+                                              origin=f"{os.fspath(self.path)}: record {number} ({record.id}) at {start}"))
+        if not regions:
+            raise DataFormatError(f"{os.fspath(self.path)}: no {width}-base window without N in any FASTA record")
+        return {self.cell_type: regions}
+
+
+@dataclass
+class CombinedSources(RegionSource):
+    """Several sources in one dataset; a cell type named by two sources gets the regions of both."""
+
+    sources: Sequence[RegionSource]
+
+    @property
+    def description(self) -> str:
+        return " + ".join(source.description for source in self.sources)
+
+    def load(self, window: int | None = None) -> dict[str, list[Region]]:
+        merged: dict[str, list[Region]] = {}
+        for source in self.sources:
+            for cell_type, regions in source.load(window=window).items():
+                merged.setdefault(cell_type, []).extend(regions)
+        return merged
+
+
 def region_source(
     *,
     source: RegionSource | None = None,
@@ -176,8 +237,18 @@ def region_source(
     h5ad: PathLike | None = None,
     cell_type_key: str = "cell_type",
     threshold: float = 0.0,
+    genome_windows: PathLike | None = None,
 ) -> RegionSource:
-    """The one :class:`RegionSource` named by these keyword arguments (exactly one must be given)."""
+    """The one :class:`RegionSource` named by these keyword arguments (exactly one must be given,
+    or ``genome_windows`` alone); ``genome_windows`` (a FASTA) adds :class:`GenomeWindows` to it."""
+    if genome_windows is not None:
+        windows = GenomeWindows(genome_windows)
+        others = dict(source=source, regions=regions, dhs_table=dhs_table, sequence_table=sequence_table, peaks=peaks,
+                      region_table=region_table, h5ad=h5ad)
+        if all(value is None for value in others.values()):
+            return windows
+        return CombinedSources([region_source(**others, sequence_table_options=sequence_table_options,
+                                              cell_type_key=cell_type_key, threshold=threshold), windows])
     given = {
         "source": source,
         "regions": regions,
@@ -212,7 +283,9 @@ def region_source(
 
 __all__ = [
     "AnnDataPseudobulk",
+    "CombinedSources",
     "DhsTable",
+    "GenomeWindows",
     "PeakFiles",
     "RegionSource",
     "RegionTable",
