@@ -18,6 +18,9 @@ from transformers import BertConfig, PreTrainedConfig
 
 # how a sequence's hidden states become one vector (srm_pooling, classifier_pooling)
 POOLINGS = ("mean", "cls")
+# what NGSP classifies: "cls" (BERT's pooler on [CLS], as the paper) or "segments" (the two segments'
+# masked means compared: [A, B, |A - B|, A * B], as sentence-pair models compare two inputs)
+NGSP_POOLINGS = ("cls", "segments")
 
 # region-config fields written before the region-encoder registry: read (converted), never written
 LEGACY_TIMM_FIELDS = {
@@ -128,6 +131,12 @@ class GeneBertConfig(PreTrainedConfig):
     # mean of the last hidden states, as ModernBERT's option): the representation SRM pre-trains
     # when srm_pooling="mean", whereas the [CLS] pooler learns only from NGSP.
     classifier_pooling: str = "cls"
+    # NGSP features: "cls" (the paper; the default, so checkpoints saved before this option load as
+    # they were) or "segments". A randomly initialised [CLS] starts out the same for every input
+    # and learned nothing in 800 NGSP-only steps on this package's CPU budget, while the segment
+    # comparison learns the same pairs within 100 steps (README, "Design notes"); the tiny and
+    # small presets use "segments", the paper preset "cls".
+    ngsp_pooling: str = "cls"
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
     # the MGM decoder shares the k-mer embedding matrix (read by transformers' weight tying)
@@ -137,6 +146,8 @@ class GeneBertConfig(PreTrainedConfig):
         for name in ("srm_pooling", "classifier_pooling"):
             if getattr(self, name) not in POOLINGS:
                 raise ValueError(f"{name} must be 'mean' or 'cls', got {getattr(self, name)!r}")
+        if self.ngsp_pooling not in NGSP_POOLINGS:
+            raise ValueError(f"ngsp_pooling must be one of {NGSP_POOLINGS}, got {self.ngsp_pooling!r}")
         if self.srm_temperature_init <= 0:
             raise ValueError(f"srm_temperature_init must be positive, got {self.srm_temperature_init}")
 
@@ -146,7 +157,16 @@ class GeneBertConfig(PreTrainedConfig):
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "GeneBertConfig":
-        """Named presets: "tiny" (tests, CPU demos) and "paper" (BERT-base + Swin-B-384)."""
+        """Named presets: "tiny" (tests, CPU demos), "small" (a 2-CPU-hour budget per task) and "paper"
+        (BERT-base + Swin-B-384).
+
+        "small" (4 layers x 256, 4.6M parameters) is sized by measured cost on one CPU thread
+        (``benchmarks/presets.py``): a 512-token pre-training step of 16 costs 5.2 CPU-s against the
+        tiny preset's 2.0, a fine-tuning step of 32 x 72 tokens 0.66 against 0.12, so ~800
+        pre-training steps plus 3 fine-tuning epochs of a GUE task fit 2 CPU-hours; k stays 6
+        (DNABERT's best k, and the tokenizer checkpoints load unchanged) and 512 positions
+        (10 regions x 50 bp in two segments).
+        """
         presets = {
             "tiny": dict(
                 sequence_config=dict(
@@ -156,6 +176,17 @@ class GeneBertConfig(PreTrainedConfig):
                 region_config=dict(encoder="native", hidden_size=64, num_hidden_layers=1,
                                    num_attention_heads=4, intermediate_size=128),
                 projection_dim=64,
+                ngsp_pooling="segments",
+            ),
+            "small": dict(
+                sequence_config=dict(
+                    kmer=6, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                    intermediate_size=1024, max_position_embeddings=512,
+                ),
+                region_config=dict(encoder="native", hidden_size=128, num_hidden_layers=2,
+                                   num_attention_heads=4, intermediate_size=256),
+                projection_dim=128,
+                ngsp_pooling="segments",
             ),
             "paper": dict(
                 sequence_config=dict(kmer=6),

@@ -45,6 +45,7 @@ def genebert_config_from_bert(path: str | os.PathLike, **overrides) -> tuple[Gen
     tokenizer = GeneBertTokenizer(vocab_file=str(vocab))
     sequence_config = {k: bert[k] for k in BERT_CONFIG_KEYS if k in bert}
     sequence_config.update(kmer=tokenizer.kmer, vocab_size=max(int(bert.get("vocab_size", 0)), len(tokenizer)))
+    overrides.setdefault("ngsp_pooling", "cls")  # the checkpoint's NSP head reads BERT's [CLS] pooler
     config = GeneBertConfig.from_preset("tiny", sequence_config=sequence_config, **overrides)
     return config, tokenizer
 

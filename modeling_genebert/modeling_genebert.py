@@ -226,6 +226,7 @@ _HEAD_PARTS = {
     "genebert.region_projection.": "SRM projections",
     "genebert.logit_scale": "SRM temperature",
     "genebert.bert.pooler.": "[CLS] pooler",
+    "ngsp_pooler.": "NGSP segment pooler",
 }
 
 
@@ -343,7 +344,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
 
 
 class GeneBertForPreTraining(GeneBertPreTrainedModel):
-    """MGM (tied k-mer decoder) + NGSP ([CLS]) + SRM (symmetric InfoNCE), weighted as in Eq. 4."""
+    """MGM (tied k-mer decoder) + NGSP ([CLS] or segment comparison) + SRM (symmetric InfoNCE), weighted as in Eq. 4."""
 
     _tied_weights_keys = {
         "cls.predictions.decoder.weight": "genebert.bert.embeddings.word_embeddings.weight",
@@ -354,7 +355,23 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
         super().__init__(config)
         self.genebert = GeneBertModel(config)
         self.cls = BertPreTrainingHeads(config.sequence_config)
+        self.ngsp_pooler = None
+        if config.ngsp_pooling == "segments":
+            hidden = config.sequence_config.hidden_size
+            self.ngsp_pooler = nn.Sequential(nn.Linear(4 * hidden, hidden), nn.Tanh())
         self.post_init()
+
+    def _ngsp_features(self, outputs, attention_mask, token_type_ids) -> torch.Tensor:
+        """The vector NGSP classifies: BERT's [CLS] pooler output, or the two segments compared."""
+        if self.ngsp_pooler is None:
+            return outputs.pooler_output
+        if token_type_ids is None:
+            raise ValueError("next_sentence_label with ngsp_pooling='segments' needs token_type_ids (0 = segment A, 1 = segment B)")
+        real = torch.ones_like(token_type_ids) if attention_mask is None else attention_mask
+        segment_b = token_type_ids.bool()
+        a = masked_mean(outputs.last_hidden_state, real * ~segment_b)
+        b = masked_mean(outputs.last_hidden_state, real * segment_b)
+        return self.ngsp_pooler(torch.cat([a, b, (a - b).abs(), a * b], dim=-1))
 
     def get_output_embeddings(self):
         return self.cls.predictions.decoder
@@ -405,8 +422,8 @@ class GeneBertForPreTraining(GeneBertPreTrainedModel):
                 mgm_loss = F.cross_entropy(
                     prediction_logits.view(-1, prediction_logits.shape[-1]).float(), labels.view(-1), ignore_index=-100
                 )
-        if config.ngsp_weight:
-            seq_relationship_logits = self.cls.seq_relationship(outputs.pooler_output)
+        if config.ngsp_weight and (self.ngsp_pooler is None or token_type_ids is not None or next_sentence_label is not None):
+            seq_relationship_logits = self.cls.seq_relationship(self._ngsp_features(outputs, attention_mask, token_type_ids))
             if next_sentence_label is not None:
                 ngsp_loss = F.cross_entropy(seq_relationship_logits.view(-1, 2).float(), next_sentence_label.view(-1))
                 with torch.no_grad():

@@ -89,6 +89,7 @@ def saved(tmp_path_factory):
     inputs = dict(
         input_ids=input_ids,
         attention_mask=(input_ids != 0).long(),
+        token_type_ids=(torch.arange(input_ids.shape[1]) >= input_ids.shape[1] // 2).long().expand_as(input_ids).contiguous(),
         labels=torch.where(torch.rand(input_ids.shape) < 0.3, input_ids, -100),
         next_sentence_label=torch.tensor([0, 1]),
         region_matrix=torch.randn(2, 10, 12) * 8,
@@ -156,7 +157,8 @@ def test_fill_mask_pipeline(saved, tmp_path):
     folder, model, tokenizer, inputs, expected = saved
     masked_lm = GeneBertForMaskedLM.from_pretrained(folder).eval()
     with torch.no_grad():  # same encoder + head as the pre-training model (the sequence side has no region input)
-        logits = masked_lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+        logits = masked_lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                           token_type_ids=inputs["token_type_ids"]).logits
     torch.testing.assert_close(logits, expected.prediction_logits, rtol=1e-5, atol=1e-5)
     masked_lm.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)

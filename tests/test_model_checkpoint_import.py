@@ -12,7 +12,8 @@ BERT = dict(vocab_size=5 + 4**3, hidden_size=32, num_hidden_layers=2, num_attent
 
 
 def genebert_config() -> GeneBertConfig:
-    return GeneBertConfig.from_preset("tiny", sequence_config=dict(kmer=3, **BERT),
+    # ngsp_pooling="cls": BERT's NSP head reads the [CLS] pooler (what genebert_config_from_bert sets)
+    return GeneBertConfig.from_preset("tiny", sequence_config=dict(kmer=3, **BERT), ngsp_pooling="cls",
                                       region_config=dict(num_tfs=8, hidden_size=32), projection_dim=16)
 
 

@@ -19,7 +19,7 @@ class FinetuneModelArguments:
             "(config.json + vocab.txt + BertForMaskedLM weights); omit to train --preset from scratch"
         },
     )
-    preset: str = field(default="tiny", metadata={"help": 'model preset when no folder is given: "tiny" or "paper"'})
+    preset: str = field(default="tiny", metadata={"help": 'model preset when no folder is given: "tiny", "small" or "paper"'})
     from_scratch: bool = field(
         default=False,
         metadata={"help": "use the folder's architecture and tokenizer but random weights (the from-scratch control)"},

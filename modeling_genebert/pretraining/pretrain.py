@@ -49,12 +49,25 @@ TRAINING_PRESETS = {
         save_steps=2_000,
         eval_steps=2_000,
     ),
+    # What a CPU run of this package's size can afford (the 1,000-step runs in the README's design
+    # notes): 1,000 steps of 16 pairs, short warm-up, peak LR 1e-3 decaying linearly.
+    "cpu": dict(
+        max_steps=1_000,
+        warmup_steps=60,
+        learning_rate=1e-3,
+        lr_scheduler_type="linear",
+        weight_decay=0.01,
+        per_device_train_batch_size=16,
+        logging_steps=50,
+        save_steps=250,
+        eval_steps=250,
+    ),
 }
 
 
 @dataclass
 class ModelArguments:
-    preset: str = field(default="tiny", metadata={"help": 'model preset: "tiny" (CPU demo) or "paper"'})
+    preset: str = field(default="tiny", metadata={"help": 'model preset: "tiny" (CPU demo), "small" (CPU budget) or "paper"'})
     config_file: str | None = field(default=None, metadata={"help": "a GeneBertConfig JSON (overrides --preset)"})
     init_sequence_encoder_from: str | None = field(
         default=None, metadata={"help": "DNABERT / BERT checkpoint folder to initialise the sequence encoder"}
@@ -100,7 +113,7 @@ class DataArguments:
     mask_span: int | None = field(default=None, metadata={"help": "masked span length in tokens (default k)"})
     max_eval_samples: int | None = field(default=512, metadata={"help": "cap on validation samples"})
     training_preset: str | None = field(
-        default=None, metadata={"help": 'apply a training schedule ("paper") to options left at their defaults'}
+        default=None, metadata={"help": 'apply a training schedule ("paper" or "cpu") to options left at their defaults'}
     )
 
 
