@@ -160,10 +160,10 @@ class GeneBertConfig(PreTrainedConfig):
         """Named presets: "tiny" (tests, CPU demos), "small" (a 2-CPU-hour budget per task) and "paper"
         (BERT-base + Swin-B-384).
 
-        "small" (4 layers x 256, 4.6M parameters) is sized by measured cost on one CPU thread
-        (``benchmarks/presets.py``): a 512-token pre-training step of 16 costs 5.2 CPU-s against the
-        tiny preset's 2.0, a fine-tuning step of 32 x 72 tokens 0.66 against 0.12, so ~800
-        pre-training steps plus 3 fine-tuning epochs of a GUE task fit 2 CPU-hours; k stays 6
+        "small" (4 layers x 256, 5.1M parameters with its region encoder) is sized by measured cost on
+        one CPU thread (``benchmarks/presets.py``): a 512-token pre-training step of 16 costs 5.2 CPU-s
+        against the tiny preset's 1.9, a fine-tuning step of 32 x 72 tokens 0.67 against 0.12, so ~870
+        pre-training steps plus 3 fine-tuning epochs of GUE prom_core_all fit 2 CPU-hours; k stays 6
         (DNABERT's best k, and the tokenizer checkpoints load unchanged) and 512 positions
         (10 regions x 50 bp in two segments).
         """
