@@ -22,8 +22,10 @@ def test_compiled_training_step_matches_eager():
     ids[:, 0] = 2
     labels = torch.full_like(ids, -100)
     labels[:, 5:8] = ids[:, 5:8]
-    batch = dict(input_ids=ids, labels=labels, next_sentence_label=torch.tensor([0, 1, 0, 1]),
-                 region_matrix=torch.randn(4, 4, 8, generator=g))
+    token_type_ids = torch.zeros_like(ids)
+    token_type_ids[:, 10:] = 1  # two segments: the tiny preset's NGSP compares them
+    batch = dict(input_ids=ids, token_type_ids=token_type_ids, labels=labels,
+                 next_sentence_label=torch.tensor([0, 1, 0, 1]), region_matrix=torch.randn(4, 4, 8, generator=g))
 
     def step(module):
         module.zero_grad()
