@@ -217,3 +217,14 @@ def test_two_process_cpu_ddp_ranks_agree(pretraining_dataset, micro_config_file,
     assert digests[0]["global_step"] == digests[1]["global_step"] == 4
     assert digests[0]["digest"] == digests[1]["digest"]
     assert (run / "final" / "model.safetensors").is_file()
+
+
+def test_training_presets_fill_only_options_left_at_their_defaults():
+    from modeling_genebert.pretraining.pretrain import PretrainingArguments, apply_training_preset
+
+    args = PretrainingArguments(output_dir="x", learning_rate=5e-4)
+    apply_training_preset(args, "cpu")
+    assert (args.max_steps, args.warmup_steps, args.eval_steps) == (1000, 60, 250)
+    assert args.learning_rate == 5e-4  # given on the command line: kept
+    with pytest.raises(ValueError, match=r"unknown training preset 'gpu'; choose one of \['cpu', 'paper'\]"):
+        apply_training_preset(args, "gpu")
