@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from .readers import (
+    DataFormatError,
     Region,
+    open_text,
     read_dhs_table,
     read_h5ad_pseudobulk,
     read_peak_files,
@@ -37,6 +39,15 @@ from .readers import (
 )
 
 PathLike = str | os.PathLike
+
+
+def _merged(loaded) -> dict[str, list[Region]]:
+    """``{cell_type: regions}`` dicts joined per cell type (duplicates are the builder's to drop)."""
+    merged: dict[str, list[Region]] = {}
+    for regions_by_cell_type in loaded:
+        for cell_type, regions in regions_by_cell_type.items():
+            merged.setdefault(cell_type, []).extend(regions)
+    return merged
 
 
 def _file_name(path: PathLike) -> str:
@@ -90,11 +101,7 @@ class DhsTable(RegionSource):
         return f"DHS table{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
     def load(self, window: int | None = None) -> dict[str, list[Region]]:
-        merged: dict[str, list[Region]] = {}
-        for path in self.paths:
-            for cell_type, regions in read_dhs_table(path, window=window).items():
-                merged.setdefault(cell_type, []).extend(regions)
-        return merged
+        return _merged(read_dhs_table(path, window=window) for path in self.paths)
 
 
 @dataclass
@@ -188,8 +195,6 @@ class GenomeWindows(RegionSource):
     def load(self, window: int | None = None) -> dict[str, list[Region]]:
         from Bio import SeqIO
 
-        from .readers import DataFormatError, open_text
-
         width = self.window or window
         if not width or width < 1:
             raise ValueError(f"genome windows need a window size (got {width!r})")
@@ -218,11 +223,7 @@ class CombinedSources(RegionSource):
         return " + ".join(source.description for source in self.sources)
 
     def load(self, window: int | None = None) -> dict[str, list[Region]]:
-        merged: dict[str, list[Region]] = {}
-        for source in self.sources:
-            for cell_type, regions in source.load(window=window).items():
-                merged.setdefault(cell_type, []).extend(regions)
-        return merged
+        return _merged(source.load(window=window) for source in self.sources)
 
 
 def region_source(
