@@ -31,7 +31,6 @@ Everything runs through :mod:`modeling_genebert.variants` (the package API).
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import re
 import sys

@@ -174,19 +174,23 @@ def build_config(model_args: ModelArguments, num_tfs: int, regions_per_sample: i
     return config
 
 
+def default_dataset_path(bases_per_region: int, pairing: str = "next_regions", negatives: str = "other_sample") -> str:
+    """The cache folder of the embedded mini-atlas built with these options (one folder per choice)."""
+    if pairing not in NGSP_PAIRINGS:
+        raise ValueError(f"--default_ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {pairing!r}")
+    if negatives not in NGSP_NEGATIVES:
+        raise ValueError(f"--default_ngsp_negatives must be one of {list(NGSP_NEGATIVES)}, got {negatives!r}")
+    version = "" if pairing == "next_regions" else f"-v{NGSP_PAIRINGS[pairing]}"  # the schema-1 cache name is unchanged
+    suffix = "" if negatives == "other_sample" else f"-{negatives}"
+    return str(cache_dir() / f"default-mini-atlas{version}{suffix}-b{bases_per_region}")
+
+
 def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     """The pre-training DatasetDict (train + validation); builds the embedded default once."""
     path = data_args.dataset_path
     if path is None:
-        pairing = data_args.default_ngsp_pairing
-        if pairing not in NGSP_PAIRINGS:
-            raise ValueError(f"--default_ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {pairing!r}")
-        negatives = data_args.default_ngsp_negatives
-        if negatives not in NGSP_NEGATIVES:
-            raise ValueError(f"--default_ngsp_negatives must be one of {list(NGSP_NEGATIVES)}, got {negatives!r}")
-        version = "" if pairing == "next_regions" else f"-v{NGSP_PAIRINGS[pairing]}"  # the schema-1 cache name is unchanged
-        suffix = "" if negatives == "other_sample" else f"-{negatives}"
-        path = str(cache_dir() / f"default-mini-atlas{version}{suffix}-b{data_args.default_bases_per_region}")
+        pairing, negatives = data_args.default_ngsp_pairing, data_args.default_ngsp_negatives
+        path = default_dataset_path(data_args.default_bases_per_region, pairing, negatives)
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
             if not Path(path).exists():
                 build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region,
