@@ -6,7 +6,7 @@ with ``--mgm_weight 1``), constant LR after a 30-step warm-up, and evaluates the
 (frozen pairing) every 50 steps, once per ``--ngsp_pooling`` value. One thread.
 
     python benchmarks/ngsp_learning.py [--dataset DIR] [--ngsp_pooling cls segments] [--steps 200]
-        [--learning_rate 1e-3] [--mgm_weight 0] [--mask_ratio R]
+        [--learning_rate 1e-3] [--mgm_weight 0] [--ngsp_weight 1] [--mask_ratio R]
 
 Last line: ``NGSP validation accuracy after N steps: cls <acc>, segments <acc>``.
 """
@@ -48,7 +48,8 @@ def train(pooling: str, data, args) -> float:
     tokenizer = GeneBertTokenizer(k=6)
     mask_ratio = args.mask_ratio if args.mask_ratio is not None else (0.15 if args.mgm_weight else 0.0)
     collator = GeneBertPretrainingCollator(tokenizer, max_length=512, mask_ratio=mask_ratio, seed=0)
-    config = GeneBertConfig.from_preset("tiny", ngsp_pooling=pooling, mgm_weight=args.mgm_weight, srm_weight=0.0)
+    config = GeneBertConfig.from_preset("tiny", ngsp_pooling=pooling, mgm_weight=args.mgm_weight,
+                                        ngsp_weight=args.ngsp_weight, srm_weight=0.0)
     model = GeneBertForPreTraining(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 30))
@@ -83,6 +84,7 @@ def main():
     parser.add_argument("--steps", type=int, default=200, help="training steps of 16 pairs per head")
     parser.add_argument("--learning_rate", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--mgm_weight", type=float, default=0.0, help="1 = train MGM beside NGSP")
+    parser.add_argument("--ngsp_weight", type=float, default=1.0, help="NGSP loss weight (matters beside MGM)")
     parser.add_argument("--mask_ratio", type=float, default=None,
                         help="MGM masking of the inputs (default: 0.15 with --mgm_weight, else 0)")
     parser.add_argument("--max_eval_samples", type=int, default=256, help="validation pairs evaluated")
