@@ -13,21 +13,20 @@ Last line: ``shared-encoder gradient norm: MGM <a>, NGSP <b>, SRM <c> (SRM / NGS
 """
 
 import argparse
-import os
 
 import torch
 
-from dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
+from dataset_scripts.pretraining import load_pretraining_dataset
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
-from modeling_genebert.pretraining.pretrain import default_dataset_path
+from modeling_genebert.pretraining.pretrain import default_dataset
 
-DEFAULT = dict(bases_per_region=50, ngsp_pairing="contiguous", ngsp_negatives="shuffled")
+DEFAULT = dict(bases_per_region=50, pairing="contiguous", negatives="shuffled")
 LOSSES = (("MGM", "mgm_weight", "mgm_loss"), ("NGSP", "ngsp_weight", "ngsp_loss"), ("SRM", "srm_weight", "srm_loss"))
 
 
 def _norm(grads) -> float:
-    return torch.sqrt(sum((g.float() ** 2).sum() for g in grads if g is not None)).item()
+    return torch.nn.utils.get_total_norm([g for g in grads if g is not None]).item()
 
 
 def main():
@@ -37,10 +36,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    path = args.dataset or default_dataset_path(*DEFAULT.values())
-    if args.dataset is None and not os.path.exists(path):
-        build_default_pretraining_dataset(path, **DEFAULT)
-    rows = list(load_pretraining_dataset(path)["validation"])[:16]
+    rows = list(load_pretraining_dataset(args.dataset or default_dataset(**DEFAULT))["validation"])[:16]
     if args.model:
         model = GeneBertForPreTraining.from_pretrained(args.model)
         tokenizer = GeneBertTokenizer.from_pretrained(args.model)

@@ -12,21 +12,20 @@ Last line: ``NGSP validation accuracy after N steps: cls <acc>, segments <acc>``
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
+from dataset_scripts.pretraining import load_pretraining_dataset
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
-from modeling_genebert.pretraining.pretrain import default_dataset_path
+from modeling_genebert.pretraining.pretrain import default_dataset
 
 # the folder `genebert-pretrain --default_bases_per_region 50 --default_ngsp_pairing contiguous
 # --default_ngsp_negatives shuffled` builds and reuses
-DEFAULT = dict(bases_per_region=50, ngsp_pairing="contiguous", ngsp_negatives="shuffled")
+DEFAULT = dict(bases_per_region=50, pairing="contiguous", negatives="shuffled")
 
 
 def evaluate(model, collator, rows, mask_ratio: float) -> tuple[float, float]:
@@ -90,10 +89,7 @@ def main():
     parser.add_argument("--max_eval_samples", type=int, default=256, help="validation pairs evaluated")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    path = args.dataset or default_dataset_path(DEFAULT["bases_per_region"], DEFAULT["ngsp_pairing"], DEFAULT["ngsp_negatives"])
-    if args.dataset is None and not os.path.exists(path):
-        build_default_pretraining_dataset(path, **DEFAULT)
-    data = load_pretraining_dataset(path)
+    data = load_pretraining_dataset(args.dataset or default_dataset(**DEFAULT))
     results = {pooling: train(pooling, data, args) for pooling in args.ngsp_pooling}
     print(f"NGSP validation accuracy after {args.steps} steps: "
           + ", ".join(f"{pooling} {accuracy:.3f}" for pooling, accuracy in results.items()))

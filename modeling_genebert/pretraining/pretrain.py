@@ -185,16 +185,22 @@ def default_dataset_path(bases_per_region: int, pairing: str = "next_regions", n
     return str(cache_dir() / f"default-mini-atlas{version}{suffix}-b{bases_per_region}")
 
 
+def default_dataset(bases_per_region: int, pairing: str = "next_regions", negatives: str = "other_sample") -> str:
+    """The embedded mini-atlas with these options: built into its cache folder once, then reused."""
+    path = default_dataset_path(bases_per_region, pairing, negatives)
+    if not Path(path).exists():
+        build_default_pretraining_dataset(path, bases_per_region=bases_per_region,
+                                          ngsp_pairing=pairing, ngsp_negatives=negatives)
+    return path
+
+
 def load_data(data_args: DataArguments, training_args: PretrainingArguments):
     """The pre-training DatasetDict (train + validation); builds the embedded default once."""
     path = data_args.dataset_path
     if path is None:
-        pairing, negatives = data_args.default_ngsp_pairing, data_args.default_ngsp_negatives
-        path = default_dataset_path(data_args.default_bases_per_region, pairing, negatives)
         with training_args.main_process_first(desc="building the embedded mini-atlas"):
-            if not Path(path).exists():
-                build_default_pretraining_dataset(path, bases_per_region=data_args.default_bases_per_region,
-                                                  ngsp_pairing=pairing, ngsp_negatives=negatives)
+            path = default_dataset(data_args.default_bases_per_region, data_args.default_ngsp_pairing,
+                                   data_args.default_ngsp_negatives)
     return path, load_pretraining_dataset(path, streaming=data_args.streaming)
 
 
