@@ -41,6 +41,7 @@ from .readers import (
     _delimiter,
     _err,
     _int,
+    fasta_records,
     natural_key,
     open_text,
 )
@@ -77,7 +78,9 @@ def read_labelled_rows(path, input_columns: Sequence[str], label_column: str = "
             raise DataFormatError(f"{path}: empty file (no header line)")
         for col in (*input_columns, label_column):
             if col not in header:
-                raise DataFormatError(f"{path}:1: no column {col!r} in the header {header}")
+                option = "--label_column" if col == label_column else "--sequence_column" if len(input_columns) == 1 else None
+                hint = f"; name the {'label' if col == label_column else 'sequence'} column with {option}" if option else ""
+                raise DataFormatError(f"{path}:1: no column {col!r} in the header {header}{hint}")
         _check_unique(path, header, [*input_columns, label_column])
         where = {col: header.index(col) for col in input_columns}
         li = header.index(label_column)
@@ -110,26 +113,23 @@ def has_column(path, column: str) -> bool:
 
 
 def read_labelled_fasta(path, label: str | None = None):
-    """FASTA -> ``[(sequence, raw label, record number)]``.
+    """FASTA -> ``[(sequence, raw label, header line number)]``, streamed record by record.
 
     The label is ``label`` for every record when given (one file per class), else read
-    from the header: ``label=X``, ``id|X`` or the last whitespace-separated word.
+    from the header: ``label=X``, ``id|X`` or the last whitespace-separated word. Errors name
+    the file and line (:func:`.readers.fasta_records`).
     """
-    from Bio import SeqIO
-
     path = os.fspath(path)
     out = []
-    with open_text(path) as fh:
-        for i, rec in enumerate(SeqIO.parse(fh, "fasta"), start=1):
-            where = f"record {i} ({rec.id})"
-            if label is None:
-                m = next((x for x in (p.search(rec.description) for p in _HEADER_LABELS) if x), None)
-                if m is None:
-                    raise _err(path, where, "label", "no label in the FASTA header (use 'label=X', 'id|X' or 'id X')", rec.description)
-                lab = m.group(1)
-            else:
-                lab = str(label)
-            out.append((_check_seq(path, where, "sequence", str(rec.seq)), lab, where))
+    for line, header, seq in fasta_records(path, full_header=True):
+        if label is None:
+            m = next((x for x in (p.search(header) for p in _HEADER_LABELS) if x), None)
+            if m is None:
+                raise _err(path, line, "label", "no label in the FASTA header (use 'label=X', 'id|X' or 'id X')", header)
+            lab = m.group(1)
+        else:
+            lab = str(label)
+        out.append((_check_seq(path, line, "sequence", seq), lab, line))
     if not out:
         raise DataFormatError(f"{path}: no FASTA records")
     return out
@@ -359,7 +359,8 @@ def build_tfbs_dataset(
                 rows = _csv_rows(path, fh, delimiter)
                 header = next(rows, (1, None))[1]
                 if header is None or sequence_column not in header:
-                    raise DataFormatError(f"{path}:1: no column {sequence_column!r} in the header {header}")
+                    raise DataFormatError(f"{path}:1: no column {sequence_column!r} in the header {header}; "
+                                          "name the sequence column with --sequence_column")
                 si = header.index(sequence_column)
                 for lineno, row in rows:
                     if not _blank(row):

@@ -135,6 +135,43 @@ def _csv_rows(path: str, fh, delimiter: str):
         yield lineno, row
 
 
+SEQUENCE_RE = re.compile(r"^[ACGTNRYSWKMBDHVacgtnryswkmbdhv]+$")  # one or more IUPAC nucleotide codes
+
+
+def sequence_error(path, line, text: str, pattern: re.Pattern = SEQUENCE_RE, allowed: str = "") -> DataFormatError:
+    """The one message for input that is not DNA, in every command:
+    ``file:line: field 'sequence': not a DNA sequence (character 'X') (value '...')``."""
+    bad = next(c for c in text if not pattern.fullmatch(c))
+    return _err(path, line, "sequence", f"not a DNA sequence (character {bad!r}){allowed}", text[:60])
+
+
+def fasta_records(path, pattern: re.Pattern = SEQUENCE_RE, allowed: str = "", full_header: bool = False):
+    """``(header line, name, sequence)`` per FASTA record, streamed (upper case). ``name`` is the header's
+    first word, or with ``full_header`` the whole header; every sequence line must match ``pattern``
+    (``allowed`` names its letters in the error, which gives the file and line)."""
+    path = os.fspath(path)
+    name, start, chunks = None, 0, []
+    with open_text(path) as fh:
+        for line in fh:
+            text = line.strip()
+            if text.startswith(">"):
+                if name is not None:
+                    yield start, name, "".join(chunks)
+                header = text[1:].strip()
+                name = header if full_header else (header.split()[0] if header.split() else "")
+                start, chunks = fh.lineno, []
+            elif text:
+                if name is None:
+                    raise _err(path, fh.lineno, "header", "sequence before the first '>' header", text[:60])
+                bases = "".join(text.split())
+                if not pattern.fullmatch(bases):
+                    raise sequence_error(path, fh.lineno, bases, pattern, allowed)
+                chunks.append(bases.upper())
+    if name is None:
+        raise DataFormatError(f"{path}: no FASTA records")
+    yield start, name, "".join(chunks)
+
+
 def _int(path, line, field, value) -> int:
     try:
         number = int(value)

@@ -32,6 +32,7 @@ from typing import Iterable, Iterator
 import pysam
 
 from .readers import DataFormatError, Genome, _csv_rows, _delimiter, _err, _int, open_text
+from .readers import fasta_records as _fasta_records
 
 ALLELE_RE = re.compile(r"^[ACGTNacgtn]+$")
 SEQUENCE_RE = re.compile(r"^[ACGTNRYSWKMBDHVacgtnryswkmbdhv]+$")
@@ -209,33 +210,6 @@ def read_allele_table(path: str | os.PathLike) -> Iterator[AllelePair]:
         if ref == alt:
             raise _err(path, lineno, "alt_sequence", "identical to ref_sequence", row["alt_sequence"][:60])
         yield pair_from_sequences(ref, alt, row.get("id") or f"row{lineno}", f"{os.fspath(path)}:{lineno}")
-
-
-def _fasta_records(path) -> Iterator[tuple[int, str, str]]:
-    """``(header line, name, sequence)`` per record, streamed."""
-    path = os.fspath(path)
-    name, start, chunks = None, 0, []
-    with open_text(path) as fh:
-        for line in fh:
-            text = line.strip()
-            if text.startswith(">"):
-                if name is not None:
-                    yield start, name, "".join(chunks)
-                name, start, chunks = text[1:].split()[0] if text[1:].split() else "", fh.lineno, []
-            elif text:
-                if name is None:
-                    raise _err(path, fh.lineno, "header", "sequence before the first '>' header", text[:60])
-                if not SEQUENCE_RE.fullmatch(text):
-                    raise _sequence_error(path, fh.lineno, text)
-                chunks.append(text.upper())
-    if name is None:
-        raise DataFormatError(f"{path}: no FASTA records")
-    yield start, name, "".join(chunks)
-
-
-def _sequence_error(path, line, text):
-    bad = next(c for c in text if not SEQUENCE_RE.fullmatch(c))
-    return _err(path, line, "sequence", f"not a nucleotide code ({bad!r})", text[:60])
 
 
 def read_paired_fasta(ref_path: str | os.PathLike, alt_path: str | os.PathLike) -> Iterator[AllelePair]:

@@ -60,7 +60,7 @@ def test_fasta_inputs(tmp_path):
     assert per_class["train"]["label"] == [0, 0, 1] and per_class["train"].features["label"].names == ["bound", "unbound"]
     bad = tmp_path / "bad.fa"
     bad.write_text(">a label=1\nACGT\n>b\nACGT\n")
-    with pytest.raises(DataFormatError, match=r"bad.fa:record 2 \(b\): field 'label': no label in the FASTA header"):
+    with pytest.raises(DataFormatError, match=r"bad.fa:3: field 'label': no label in the FASTA header"):
         build_sequence_classification_dataset(str(bad))
 
 

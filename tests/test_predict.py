@@ -1,0 +1,168 @@
+"""genebert-predict: a classifier folder + FASTA / CSV / TSV in, per-class probabilities, label and id out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from transformers import pipeline
+
+from dataset_scripts.downstream import reverse_complement
+from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.finetuning.long_inputs import bases_per_window, split_into_windows
+from modeling_genebert.finetuning.predict import load_classifier, main, predict_sequences
+
+K = 4
+POSITIONS = 32  # 30 k-mers + [CLS] + [SEP]: a window of 33 bases
+LABELS = {0: "non_promoter", 1: "promoter"}
+
+
+def config(**overrides) -> GeneBertConfig:
+    return GeneBertConfig.from_preset(
+        "tiny",
+        sequence_config=dict(kmer=K, vocab_size=5 + 4**K, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=64, max_position_embeddings=POSITIONS),
+        region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=4, regions_per_sample=2),
+        projection_dim=16, **overrides,
+    )
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    model = GeneBertForSequenceClassification(config(id2label=LABELS, label2id={v: k for k, v in LABELS.items()}))
+    with torch.no_grad():  # weights large enough that sequences get clearly different probabilities
+        for p in model.parameters():
+            p.normal_(0, 0.5) if p.dim() > 1 else None
+    path = tmp_path_factory.mktemp("predict") / "clf"
+    model.save_pretrained(path)
+    GeneBertTokenizer(k=K).save_pretrained(path)
+    return path
+
+
+def random_dna(n: int, length: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
+
+
+def fasta(path, seqs, names=None):
+    names = names or [f"s{i}" for i in range(len(seqs))]
+    path.write_text("".join(f">{n} some description\n{s[:20]}\n{s[20:]}\n" for n, s in zip(names, seqs)))
+    return path
+
+
+def pipeline_probs(folder, seqs) -> np.ndarray:
+    classify = pipeline("text-classification", model=str(folder))
+    out = classify(seqs, top_k=None)
+    return np.array([[next(d["score"] for d in row if d["label"] == LABELS[j]) for j in range(2)] for row in out])
+
+
+def test_fasta_in_table_out_matches_the_text_classification_pipeline(classifier_folder, tmp_path, capsys):
+    seqs = random_dna(5, 30, seed=1)
+    source = fasta(tmp_path / "in.fa", seqs)
+    assert main(["--model_name_or_path", str(classifier_folder), "--input", str(source),
+                 "--output", str(tmp_path / "pred"), "--no_progress"]) == 0
+    table = pd.read_parquet(tmp_path / "pred.parquet")
+    assert list(table.columns) == ["id", "line", "length", "windows", "p_non_promoter", "p_promoter",
+                                   "predicted_label", "predicted_probability"]
+    assert table["id"].tolist() == [f"s{i}" for i in range(5)] and table["line"].tolist() == [1, 4, 7, 10, 13]
+    probs = table[["p_non_promoter", "p_promoter"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-6)
+    np.testing.assert_allclose(probs, pipeline_probs(classifier_folder, seqs), atol=1e-5)  # the standard pipeline agrees
+    assert probs[:, 1].std() > 0.01  # a real model, not a constant
+    assert table["predicted_label"].tolist() == [LABELS[i] for i in probs.argmax(1)]
+    np.testing.assert_allclose(table["predicted_probability"], probs.max(1))
+    tsv = pd.read_csv(tmp_path / "pred.tsv", sep="\t")
+    assert tsv["id"].tolist() == table["id"].tolist()
+    np.testing.assert_allclose(tsv["p_promoter"], table["p_promoter"], atol=1e-5)
+    printed = capsys.readouterr().out
+    assert "predicted_label" in printed and "s4" in printed and "wrote 5 predictions" in printed
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_long_inputs_are_windowed_as_in_finetuning_and_rc_average_averages_both_strands(classifier_folder):
+    classifier = load_classifier(classifier_folder, "cpu")
+    window = bases_per_window(classifier.tokenizer, POSITIONS)
+    assert window == 33
+    long, short = random_dna(1, 100, seed=2)[0], random_dna(1, 30, seed=3)[0]
+    table = predict_sequences(classifier, [long, short], ids=["long", "short"])
+    windows, owners = split_into_windows([long], window, window // 2, 1)
+    assert table["windows"].tolist() == [len(windows), 1] and len(windows) > 1
+    batch = classifier.tokenizer(windows, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = classifier.model(**batch).logits.mean(0)  # the windows' logits, averaged, then softmax
+    np.testing.assert_allclose(table.loc[0, ["p_non_promoter", "p_promoter"]].to_numpy(float),
+                               logits.softmax(-1).numpy(), atol=1e-5)
+    both = predict_sequences(classifier, [short], rc_average=True)
+    forward = pipeline_probs(classifier_folder, [short])[0]
+    reverse = pipeline_probs(classifier_folder, [reverse_complement(short)])[0]
+    assert abs(forward[1] - reverse[1]) > 1e-3
+    np.testing.assert_allclose(both.loc[0, ["p_non_promoter", "p_promoter"]].to_numpy(float),
+                               (forward + reverse) / 2, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_batches_and_stream_chunks_do_not_change_the_answer(classifier_folder, tmp_path):
+    seqs = random_dna(300, 24, seed=4) + random_dna(3, 80, seed=5)  # more than one streamed chunk of 256
+    source = tmp_path / "in.tsv"
+    source.write_text("name\tseq\n" + "".join(f"r{i}\t{s}\n" for i, s in enumerate(seqs)))
+    tables = []
+    for batch_size in ("7", "64"):  # different batch boundaries, same answer
+        out = tmp_path / f"b{batch_size}"
+        assert main(["--model_name_or_path", str(classifier_folder), "--input", str(source), "--output", str(out),
+                     "--sequence_column", "seq", "--batch_size", batch_size, "--no_progress", "--show", "0"]) == 0
+        tables.append(pd.read_parquet(f"{out}.parquet"))
+    assert len(tables[0]) == 303 and tables[0]["id"].tolist() == [f"r{i}" for i in range(303)]
+    assert tables[0]["line"].tolist() == list(range(2, 305))
+    np.testing.assert_allclose(tables[0]["p_promoter"], tables[1]["p_promoter"], atol=1e-5)
+
+
+def test_bad_inputs_exit_2_with_one_line_and_leave_no_output(classifier_folder, tmp_path, capsys):
+    good = fasta(tmp_path / "good.fa", random_dna(2, 30))
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">a\nACGTACGT\n>b\nACGU\n")
+    wrong_column = tmp_path / "t.csv"
+    wrong_column.write_text("id,seq\nx,ACGTACGTAC\n")
+    pre = tmp_path / "pretrained"
+    GeneBertForPreTraining(config()).save_pretrained(pre)
+    GeneBertTokenizer(k=K).save_pretrained(pre)
+    clf = str(classifier_folder)
+    cases = [
+        (["--model_name_or_path", clf, "--input", str(bad)], f"{bad}:4: field 'sequence': not a DNA sequence (character 'U')"),
+        (["--model_name_or_path", clf, "--input", str(wrong_column)], "no column 'sequence' in the header ['id', 'seq']; name the sequence column with --sequence_column"),
+        (["--model_name_or_path", str(pre), "--input", str(good)], "not a fine-tuned classifier"),
+        (["--model_name_or_path", str(tmp_path / "missing"), "--input", str(tmp_path / "missing.fa")],
+         f"--model_name_or_path {tmp_path / 'missing'}: no such folder"),  # the model is checked before the input
+        (["--model_name_or_path", clf, "--input", str(tmp_path / "missing.fa")], "missing.fa: no such file"),
+        (["--model_name_or_path", clf, "--input", str(good), "--batch_size", "0"], "--batch_size must be at least 1"),
+    ]
+    capsys.readouterr()
+    for argv, message in cases:
+        assert main(argv + ["--output", str(tmp_path / "out"), "--no_progress"]) == 2, message
+        err = [line for line in capsys.readouterr().err.strip().splitlines() if "error" in line]
+        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], (message, err)
+        assert not list(tmp_path.glob("out.*")), message
+
+
+def test_existing_outputs_need_overwrite(classifier_folder, tmp_path, capsys):
+    source = fasta(tmp_path / "in.fa", random_dna(2, 30))
+    argv = ["--model_name_or_path", str(classifier_folder), "--input", str(source), "--output", str(tmp_path / "p"),
+            "--no_progress"]
+    (tmp_path / "p.tsv").write_text("precious\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'p.tsv'} already exists" in err and "--overwrite" in err
+    assert (tmp_path / "p.tsv").read_text() == "precious\n"
+    assert main(argv + ["--overwrite"]) == 0
+    assert len(pd.read_csv(tmp_path / "p.tsv", sep="\t")) == 2
+
+
+def test_help_shows_the_options_and_their_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--model_name_or_path", "--input", "--output", "--rc_average", "--batch_size", "--long_inputs",
+                   "--window_overlap", "--window_aggregation", "--sequence_column", "--overwrite"):
+        assert option in text
+    assert "windows per forward pass (default: 64)" in text and "(default: sliding_window)" in text
