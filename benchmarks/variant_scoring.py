@@ -6,12 +6,15 @@
 * CTCF ASB (396 pairs, 100 bp, differ at index 49): alleles scored as ref = bound allele,
   alt = unbound allele. Direction accuracy = share of pairs where the bound allele scores
   higher (Δ < 0 for the CTCF motif, LLR < 0 for the MGM); AUC = bound vs unbound alleles by
-  their best CTCF (MA0139.1) site overlapping the variant base.
+  their best CTCF (MA0139.1) site overlapping the variant base. Motif significance: the pairs
+  whose CTCF site passes ``--motif_pvalue`` in either allele, and among those the share whose
+  ``motif_top`` names CTCF first (or lists it at all) and the CTCF direction accuracy.
 * Kircher MPRA: each element's reference sequence becomes a contig of a small genome FASTA;
   its variants go through the same ``--variants`` + ``--genome`` path as user data (1-bp
   deletions written VCF-style with the preceding base as anchor). Spearman / Pearson of
   each score against the measured log2 effect (``Coefficient``): the signed LLR against the
-  signed effect, the unsigned scores (|Δ motif|, embedding distance) against |effect|, and with
+  signed effect, the unsigned scores (|Δ motif| and |Δ -log10 p| over the significant motifs,
+  embedding distance) against |effect|, and with
   ``--atlas`` each cell type's signed ``srm_delta`` against the signed effect.
 * Speed: variants per second of the full scorer (batched) on the CTCF pairs, and the batched MGM
   LLR against one stock forward pass per variant (same numbers, checked) on 64 CTCF pairs.
@@ -60,11 +63,24 @@ def ctcf(data: str, scorer: VariantScorer) -> tuple[dict, float]:
     unbound = effects._best_overlapping([effects._local(p.alt_seq, p.offset, 1)[0] for p in pairs],
                                         [effects._local(p.alt_seq, p.offset, 1)[1] for p in pairs], lens)[:, j]
     y = np.r_[np.ones(len(pairs)), np.zeros(len(pairs))]
-    delta = frame["motif_delta:CTCF MA0139.1"].to_numpy()
+    label = effects.labels[j]
+    delta = frame[f"motif_delta:{label}"].to_numpy()
+    significant = frame[f"motif_effect:{label}"].to_numpy() != ""
+    first = frame["motif_top"].str.split("; ").str[0].str.split(" ").str[0].fillna("")
+    listed = frame["motif_top"].str.split("; ").apply(lambda entries: [e.split(" ")[0] for e in entries if e])
     out = {"pairs": len(pairs),
-           "CTCF motif Δ: direction accuracy": float((delta < 0).mean()),
+           f"CTCF motif Δ: direction accuracy (all pairs)": float((delta < 0).mean()),
            "CTCF motif Δ: ties (Δ = 0)": float((delta == 0).mean()),
-           "CTCF motif score: AUC bound vs unbound allele": float(roc_auc_score(y, np.r_[bound, unbound]))}
+           "CTCF motif score: AUC bound vs unbound allele": float(roc_auc_score(y, np.r_[bound, unbound])),
+           f"pairs with a CTCF site at p <= {effects.pvalue:g} (ref or alt)": int(significant.sum()),
+           "  of those: motif_top names CTCF first": float((first[significant] == label).mean()),
+           "  of those: CTCF or CTCFL first": float(first[significant].str.startswith("CTCF").mean()),
+           "  of those: CTCF within motif_top": float(listed[significant].apply(lambda e: label in e).mean()),
+           "  of those: CTCF direction accuracy (Δ log-odds < 0)": float((delta[significant] < 0).mean()),
+           "  of those: CTCF effect strong / weak / neutral": "/".join(
+               str(int((frame.loc[significant, f"motif_effect:{label}"] == e).sum())) for e in ("strong", "weak", "neutral")),
+           "pairs with any significant motif": int((frame["motif_significant"] > 0).sum()),
+           "  motif_top first entry names CTCF (all pairs)": float((first == label).mean())}
     if "llr_masked" in frame:
         llr = frame["llr_masked"].to_numpy()
         out["MGM LLR: direction accuracy"] = float((llr < 0).mean())
@@ -110,8 +126,8 @@ def kircher(data: str, scorer: VariantScorer, elements: list[str], window: int, 
         frame = scorer.score(pairs)
         effect = sub.loc[frame["id"].astype(int), "Coefficient"].to_numpy()
         cell_type_columns = [(c, True) for c in frame.columns if c.startswith("srm_delta:")]
-        for column, signed in (("llr_masked", True), ("motif_max_abs_delta", False), ("embedding_cosine_distance_mean", False),
-                               *cell_type_columns):
+        for column, signed in (("llr_masked", True), ("motif_max_abs_delta", False), ("motif_max_abs_delta_log10p", False),
+                               ("embedding_cosine_distance_mean", False), *cell_type_columns):
             if column not in frame:
                 continue
             score = frame[column].to_numpy()
@@ -247,13 +263,15 @@ def main(argv=None) -> None:
     parser.add_argument("--dhs_rows", type=int, default=3000, help="accessible regions (positives) for the baseline")
     parser.add_argument("--dhs_crop", type=int, default=100, help="centre crop of each region (CTCF alleles are 100 bp)")
     parser.add_argument("--kmer", type=int, default=6, help="k of the k-mer baseline")
+    parser.add_argument("--motif_pvalue", type=float, default=1e-4, help="p-value a motif site must pass (ref or alt)")
+    parser.add_argument("--skip_speed", action="store_true", help="skip the batched-vs-loop LLR timing")
     args = parser.parse_args(argv)
     os.makedirs(args.output_dir, exist_ok=True)
     if args.elements == "all":
         table = pd.read_csv(f"{args.data}/kircher_mpra/mpra_satmut_GRCh38.tsv.gz", sep="\t", usecols=["Element"])
         args.elements = ",".join(sorted(table["Element"].dropna().unique()))
     scorer = VariantScorer(args.model_name_or_path, classifier=args.classifier, atlas=args.atlas, report_motifs=["MA0139.1"],
-                           batch_size=64)
+                           batch_size=64, motif_pvalue=args.motif_pvalue)
     result, rate = ctcf(args.data, scorer)
     print("CTCF allele-specific binding (Shi et al. 2016; 396 pairs)")
     for key, value in result.items():
@@ -273,7 +291,7 @@ def main(argv=None) -> None:
             print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
         print(base.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(base.groupby("score")[["spearman", "pearson"]].mean().to_string(float_format=lambda x: f"{x:.3f}"))
-    if scorer.mlm is not None:
+    if scorer.mlm is not None and not args.skip_speed:
         print(f"variant scoring vs per-variant loop: {speedup(args.data, scorer):.1f}x")
 
 

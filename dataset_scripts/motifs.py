@@ -108,6 +108,103 @@ class MotifSet:
         }
 
 
+class ScoreNull:
+    """Exact null distribution of each motif's window score, for p-values and score thresholds.
+
+    The score of one window of width ``w`` is the sum of ``w`` log2-odds entries, one per
+    column, each drawn with the letter frequencies of ``background`` (the motif set's own
+    background unless given). Its distribution is computed exactly, as FIMO, MOODS and
+    TFMPvalue do, by dynamic programming over discretised scores: every matrix entry is
+    rounded to a multiple of ``step`` bits, and the distribution of the running sum is
+    convolved column by column (4 shifted, weighted copies per column), so a motif costs
+    ``w * 4 * (score range / step)`` additions (0.6 s for the 579 JASPAR 2018 motifs at
+    0.01 bits). The p-value of an observed score ``s`` is ``P(S >= s)`` for a single
+    window on one strand (FIMO's per-site p-value, not corrected for the number of
+    windows), read off the survival function with linear interpolation of ``log10 p``
+    between grid points. Rounding moves a window's score by at most ``w * step / 2``
+    bits (0.1 bits for a 19-column motif at the default step; typically
+    ``step * sqrt(w / 12)``, 0.013 bits).
+
+    Example::
+
+        null = ScoreNull(load_jaspar_motifs())
+        null.thresholds(1e-4)                 # (M,) log2-odds score with p <= 1e-4
+        null.log10_pvalues(scores)            # (n, M) -log10 P(S >= score); 0 for -inf
+    """
+
+    def __init__(self, motifs: MotifSet, step: float = 0.01, background: Mapping[str, float] | None = None):
+        if not step > 0:
+            raise ValueError(f"step must be positive, got {step!r}")
+        bg = _normalise_background(background if background is not None else motifs.background)
+        probs = np.array([bg[b] for b in ALPHABET])
+        self.step = float(step)
+        self.background = bg
+        starts, sizes, bases, tails = [], [], [], []
+        offset = 0
+        for pssm in motifs.pssms:
+            q = np.rint(pssm / self.step).astype(np.int64)
+            low = q.min(axis=0)
+            q = q - low
+            dist = np.ones(1)
+            for j in range(q.shape[1]):
+                col = q[:, j]
+                new = np.zeros(len(dist) + int(col.max()))
+                for b in range(4):
+                    new[col[b] : col[b] + len(dist)] += probs[b] * dist
+                dist = new
+            survival = np.cumsum(dist[::-1])[::-1]  # survival[i] = P(S_grid >= i)
+            tails.append(-np.log10(np.clip(survival, 1e-300, 1.0)))
+            starts.append(offset)
+            sizes.append(len(survival))
+            bases.append(int(low.sum()))
+            offset += len(survival)
+        self._mlog10 = np.concatenate(tails)
+        self._start = np.array(starts, dtype=np.int64)
+        self._size = np.array(sizes, dtype=np.int64)
+        self._base = np.array(bases, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def log10_pvalues(self, scores) -> np.ndarray:
+        """``-log10 P(S >= score)`` per entry of ``scores`` ``(..., M)`` (motif on the last axis).
+
+        ``-inf`` (no scoreable window) and scores below the motif's minimum give 0 (p = 1);
+        scores at or above its maximum give the p-value of the best possible window.
+        """
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape[-1] != len(self):
+            raise ValueError(f"scores must have {len(self)} motifs on the last axis, got shape {scores.shape}")
+        with np.errstate(invalid="ignore"):
+            x = scores / self.step - self._base
+        x = np.where(np.isfinite(x), x, -1.0)
+        last = self._size - 1
+        x = np.clip(x, 0.0, last.astype(np.float64))
+        i0 = np.floor(x).astype(np.int64)
+        frac = x - i0
+        i1 = np.minimum(i0 + 1, last)
+        out = (1 - frac) * self._mlog10[self._start + i0] + frac * self._mlog10[self._start + i1]
+        return np.where(np.isneginf(scores), 0.0, out)
+
+    def pvalues(self, scores) -> np.ndarray:
+        """``P(S >= score)`` (see :meth:`log10_pvalues`)."""
+        return 10.0 ** -self.log10_pvalues(scores)
+
+    def thresholds(self, pvalue: float) -> np.ndarray:
+        """Per motif, the lowest log2-odds score whose p-value is at most ``pvalue``
+        (``inf`` where not even the best window reaches it)."""
+        if not 0.0 < pvalue <= 1.0:
+            raise ValueError(f"pvalue must be in (0, 1], got {pvalue!r}")
+        need = -np.log10(pvalue) - 1e-12
+        out = np.full(len(self), np.inf)
+        for m, (start, size) in enumerate(zip(self._start, self._size)):
+            tail = self._mlog10[start : start + size]  # increasing in the score
+            i = int(np.searchsorted(tail, need, side="left"))
+            if i < size:
+                out[m] = (i + self._base[m]) * self.step
+        return out
+
+
 def _normalise_background(background) -> dict[str, float]:
     if background is None:
         return dict.fromkeys(ALPHABET, 0.25)
@@ -289,6 +386,7 @@ def load_motifs(spec: str | os.PathLike | MotifSet | None = None, **options) -> 
 
 __all__: Iterable[str] = [
     "MotifSet",
+    "ScoreNull",
     "fetch_jaspar_bio_motifs",
     "jaspar_releases",
     "load_jaspar_motifs",

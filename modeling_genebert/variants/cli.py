@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from dataset_scripts.cli import UsageError, console_script
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 
+from .motif_effects import DEFAULT_PVALUE
 from .output import ChunkedResults
 from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
 
@@ -50,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--scores", default=None, help=f"comma-separated subset of {','.join(SCORES)} (default: all the given models allow)")
     m.add_argument("--strand", choices=STRANDS, default="both", help="average model scores over both strands (default), or forward only")
     m.add_argument("--pooling", choices=("mean", "cls"), default="mean", help="embedding pooling for the cosine distance (default mean)")
-    m.add_argument("--top_motifs", type=int, default=3, help="number of most-changed motifs listed per variant (default 3)")
+    m.add_argument("--top_motifs", type=int, default=3, help="number of significant motifs listed in motif_top per variant, the most significant site first (default 3)")
     m.add_argument("--report_motifs", default="", help="comma-separated motif ids or names to report as their own Δ columns, e.g. MA0139.1")
+    m.add_argument("--motif_pvalue", type=float, default=DEFAULT_PVALUE,
+                   help="a motif counts only where its ref or alt site has p <= this under the motif's own null score "
+                        "distribution (FIMO-style, per window; default %(default)g)")
     o = p.add_argument_group("run")
     o.add_argument("--output", required=True, help="output prefix: writes <output>.parquet, <output>.tsv and <output>.summary.json")
     o.add_argument("--batch_size", type=int, default=32, help="sequences per forward pass (default 32)")
@@ -94,6 +98,8 @@ def run(argv: list[str] | None = None) -> dict:
             raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if args.top_motifs < 0:
         raise UsageError(f"--top_motifs must be >= 0, got {args.top_motifs}")
+    if not 0.0 < args.motif_pvalue < 1.0:
+        raise UsageError(f"--motif_pvalue must be between 0 and 1, got {args.motif_pvalue}")
     if args.atlas and not os.path.exists(args.atlas):
         raise FileNotFoundError(f"--atlas {args.atlas} does not exist")
     source, kind = _source(args)
@@ -108,7 +114,7 @@ def run(argv: list[str] | None = None) -> dict:
         args.model_name_or_path, classifier=args.classifier, motifs=False if args.no_motifs else args.motifs,
         atlas=args.atlas, atlas_samples=args.atlas_samples,
         scores=scores, strand=args.strand, pooling=args.pooling, top_motifs=args.top_motifs,
-        report_motifs=[m.strip() for m in args.report_motifs.split(",") if m.strip()],
+        report_motifs=[m.strip() for m in args.report_motifs.split(",") if m.strip()], motif_pvalue=args.motif_pvalue,
         batch_size=args.batch_size, device=args.device or str(state.device),
     )
     limit = scorer.max_bases()

@@ -17,8 +17,10 @@ Columns (each score is computed only when its model is given):
 * ``srm_delta:<cell type>`` -- per cell type of an atlas, the change in cosine similarity between
   the variant window's SRM sequence embedding and that cell type's region-embedding centroid
   (:mod:`.cell_types`; needs a pre-trained model with a region encoder).
-* ``motif_max_abs_delta``, ``motif_top`` (e.g. ``CTCF MA0139.1 -6.20; ...``) and
-  ``motif_delta:<NAME ID>`` for each motif asked for by name.
+* ``motif_significant``, ``motif_max_abs_delta``, ``motif_max_abs_delta_log10p``, ``motif_top`` (e.g.
+  ``CTCF_MA0139.1 -6.20 bits, -log10p 7.31 to 2.95, strong``) over the motifs whose site (ref or alt) passes
+  ``motif_pvalue``, and ``motif_delta:<NAME_ID>`` / ``motif_delta_log10p:`` / ``motif_ref_log10p:`` /
+  ``motif_alt_log10p:`` / ``motif_effect:`` for each motif asked for by name (:mod:`.motif_effects`).
 * ``notes`` -- padding, cropping, undefined scores.
 
 Strands: with ``strand="both"`` (default) the LLR, the embedding distance and the classifier
@@ -45,7 +47,7 @@ from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneB
 from .cell_types import CellTypeMatching
 from .embedding import POOLINGS, cosine_distance, encode
 from .marginals import log_likelihood_ratio, masked_log_marginals
-from .motif_effects import MotifEffects
+from .motif_effects import DEFAULT_PVALUE, MotifEffects
 from .supervised import SupervisedEffect
 
 STRANDS = ("both", "forward")
@@ -104,12 +106,15 @@ class VariantScorer:
             ``GeneBertModel``) for the zero-shot LLR (needs the MGM head) and the embedding shift.
         classifier: a fine-tuned ``genebert-finetune`` folder for the supervised Δ.
         motifs: motif spec for :func:`~dataset_scripts.load_motifs` (default JASPAR 2018 CORE
-            vertebrates), a ``MotifSet``, or ``False`` for no motif scores.
+            vertebrates), a ``MotifSet``, a built :class:`~.motif_effects.MotifEffects`, or ``False`` for
+            no motif scores.
         atlas: regions x TFs matrices per cell type for the ``cell_type`` score (a pre-training
             dataset folder, a ``.npz`` or a dict; see :mod:`.cell_types`); ``atlas_samples`` caps
             the samples read per cell type.
         scores: which of ``llr, embedding, supervised, cell_type, motif`` to compute (default: all
             that the given models allow).
+        motif_pvalue: a motif counts for a variant only where its ref or alt site has a p-value at most
+            this under the motif's own null score distribution (default 1e-4; :mod:`.motif_effects`).
     """
 
     def __init__(
@@ -125,6 +130,7 @@ class VariantScorer:
         pooling: str = "mean",
         top_motifs: int = 3,
         report_motifs: Sequence[str] = (),
+        motif_pvalue: float = DEFAULT_PVALUE,
         batch_size: int = 32,
         device: str = "cpu",
     ):
@@ -170,7 +176,12 @@ class VariantScorer:
             raise ValueError("an atlas needs a pre-trained model (--model_name_or_path) to embed its regions")
         self.cell_type = (CellTypeMatching(self.encoder, atlas, max_samples=atlas_samples, batch_size=batch_size)
                           if "cell_type" in wanted and atlas is not None else None)
-        self.motif_effects = MotifEffects(motifs, device) if ("motif" in wanted and motifs is not False) else None
+        if "motif" not in wanted or motifs is False:
+            self.motif_effects = None
+        elif isinstance(motifs, MotifEffects):  # built once, reused (its own p-value threshold)
+            self.motif_effects = motifs
+        else:
+            self.motif_effects = MotifEffects(motifs, device, pvalue=motif_pvalue)
         self.report = [(m, self.motif_effects.index(m)) for m in report_motifs] if self.motif_effects and report_motifs else []
         if report_motifs and not self.motif_effects:
             raise ValueError("--report_motifs needs motif scoring")
@@ -196,6 +207,7 @@ class VariantScorer:
             "report_motifs": [m for m, _ in self.report],
             "classes": self.supervised.labels if self.supervised else [],
             "cell_types": self.cell_type.info() if self.cell_type else None,
+            **(self.motif_effects.info([j for _, j in self.report]) if self.motif_effects else {}),
         }
 
     # -- scoring ----------------------------------------------------------------------
@@ -260,16 +272,11 @@ class VariantScorer:
         if self.cell_type is not None:
             columns.update(shift or {f"srm_delta:{name}": np.zeros(0) for name in self.cell_type.cell_types})
         if self.motif_effects is not None:
-            deltas = np.zeros((n, len(self.motif_effects.labels)), dtype=np.float32)
-            for lo in range(0, n, max(self.batch_size, 64)):
-                chunk = pairs[lo : lo + max(self.batch_size, 64)]
-                deltas[lo : lo + len(chunk)] = self.motif_effects.deltas(
-                    [p.ref_seq for p in chunk], [p.alt_seq for p in chunk], [p.offset for p in chunk],
-                    [p.ref_len for p in chunk], [p.alt_len for p in chunk])
-            columns["motif_max_abs_delta"] = np.abs(deltas).max(axis=1) if n else np.zeros(0)
-            columns["motif_top"] = self.motif_effects.top(deltas, self.top_motifs)
-            for name, j in self.report:
-                columns[f"motif_delta:{self.motif_effects.labels[j]}"] = deltas[:, j].astype(np.float64)
+            step = max(self.batch_size, 64)
+            parts = [self.motif_effects.calls([p.ref_seq for p in chunk], [p.alt_seq for p in chunk], [p.offset for p in chunk],
+                                              [p.ref_len for p in chunk], [p.alt_len for p in chunk])
+                     for chunk in (pairs[lo : lo + step] for lo in range(0, max(n, 1), step))]
+            columns.update(self.motif_effects.columns(MotifEffects.concat(parts), self.top_motifs, [j for _, j in self.report]))
         columns["notes"] = ["; ".join(x) for x in notes]
         return pd.DataFrame(columns)
 
