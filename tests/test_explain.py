@@ -156,7 +156,11 @@ def test_ism_strands_both_is_strand_symmetric(genebert):
 @pytest.mark.slow
 def test_integrated_gradients_completeness(genebert):
     seqs = random_dna(3, 30, seed=4)
-    result = integrated_gradients(genebert, seqs, "bound", n_steps=64)
+    bases = integrated_gradients(genebert, seqs, "bound", n_steps=32)  # per-base path: bases sum to s(x) - s(reference)
+    assert bases.bases.shape == (3, 30) and bases.hypothetical.shape == (3, 30, 4)
+    span = np.abs(bases.scores - bases.baseline_scores).max()
+    assert np.allclose(bases.bases.sum(1), bases.scores - bases.baseline_scores, atol=1e-6 + 1e-3 * span)
+    result = integrated_gradients(genebert, seqs, "bound", n_steps=64, path="tokens")
     assert result.bases.shape == (3, 30)
     total = np.array([t.sum() for t in result.tokens])
     assert np.allclose(total, result.scores - result.baseline_scores, atol=2e-3 + 0.02 * np.abs(total).max())
@@ -169,9 +173,11 @@ def test_integrated_gradients_finds_the_planted_motif(tokenizer):
     explained = ExplainedModel(MotifCounter(tokenizer), tokenizer, ["unbound", "bound"])
     seq = random_dna(1, 40, seed=5, alphabet="CG")[0]
     seq = seq[:5] + MOTIF + seq[12:]
-    result = integrated_gradients(explained, [seq], "bound", n_steps=8)
-    assert set(np.argsort(-result.bases[0])[:len(MOTIF)]) == set(range(5, 12))
-    assert result.scores[0] - result.baseline_scores[0] == pytest.approx(result.tokens[0].sum(), abs=1e-4)
+    for path in ("bases", "tokens"):
+        result = integrated_gradients(explained, [seq], "bound", n_steps=8, path=path)
+        assert set(np.argsort(-result.bases[0])[:len(MOTIF)]) == set(range(5, 12))
+        total = result.bases[0].sum() if path == "bases" else result.tokens[0].sum()
+        assert result.scores[0] - result.baseline_scores[0] == pytest.approx(total, abs=1e-4)
 
 
 # ----------------------------------------------------------------------------- attention
@@ -249,7 +255,7 @@ def test_cli_bad_input_exits_2_with_a_message(classifier_folder, tmp_path, capsy
         (["--model_name_or_path", str(classifier_folder), "--input", str(_fasta(tmp_path / "long.fa", ["A" * 100]))],
          "s0: 100 bases is longer than the model's window of 64 bases"),
         (["--model_name_or_path", str(classifier_folder), "--input", str(_fasta(tmp_path / "bad.fa", ["ACGU"]))],
-         "s0: non-DNA characters 'U'"),
+         "bad.fa:2: field 'sequence': not a DNA sequence (character 'U') (only A, C, G, T, N are allowed)"),
         (["--model_name_or_path", str(classifier_folder), "--input", str(tmp_path / "empty.fa")], "empty input file"),
         (["--model_name_or_path", str(classifier_folder), "--input", str(good), "--class_name", "enhancer"],
          "class 'enhancer' does not exist"),
