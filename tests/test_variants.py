@@ -353,13 +353,19 @@ def test_cli_vcf_genome_outputs_and_table(vcf, tiny_folder, tmp_path, capsys, ge
                      "--window", "41", "--output", str(out), "--no_progress", "--report_motifs", "CTCF"])
     assert code == 0
     frame = pd.read_parquet(tmp_path / "scores.parquet")
-    tsv = pd.read_csv(tmp_path / "scores.tsv", sep="\t", keep_default_na=False)
+    tsv = pd.read_csv(tmp_path / "scores.tsv", sep="\t", keep_default_na=False, comment="#")
     assert len(frame) == len(tsv) == 6 and frame["id"].tolist() == tsv["id"].tolist()
     assert frame["kind"].tolist() == ["snv", "snv", "snv", "indel", "indel", "snv"]
     assert np.isnan(frame["llr_masked"][3:5]).all() and np.isfinite(frame["llr_masked"][[0, 1, 2, 5]]).all()
     assert "padded" in frame["notes"][5]
     summary = json.loads((tmp_path / "scores.summary.json").read_text())
     assert summary["rows"] == 6 and summary["padded_past_chromosome_end"] == 1
+    # the legend covers every column: summary.json, the TSV's header comments (in column order)
+    assert list(summary["legend"]) == list(frame.columns)
+    assert all(d["meaning"] != "no legend entry" for d in summary["legend"].values())
+    comments = [line for line in (tmp_path / "scores.tsv").read_text().splitlines() if line.startswith("# ")]
+    assert [line[2:].split(": ")[0] for line in comments] == list(frame.columns)
+    assert set(summary["support"]) == {"llr", "embedding", "motif"} and "pretraining_summary.json" in summary["support"]["llr"]["this_run"]
     stdout = capsys.readouterr().out
     assert "rs1" in stdout and "scored 6 variants" in stdout and not (tmp_path / "scores.parts").exists()
 

@@ -1,13 +1,17 @@
-"""Motif break / gain with significance (issue 22 item 1)."""
+"""Motif break / gain with significance (issue 22 item 1) and the score legend (item 2)."""
 
 import itertools
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dataset_scripts.motifs import MotifSet, ScoreNull, load_jaspar_motifs
 from dataset_scripts.variants import pair_from_sequences
-from modeling_genebert.variants import score_variants
+from modeling_genebert.variants import legend, score_variants
+from modeling_genebert.variants.cli import build_parser
 from modeling_genebert.variants.cli import main as cli_main
 from modeling_genebert.variants.motif_effects import STRONG_BITS, WEAK_BITS, MotifEffects
 
@@ -123,3 +127,93 @@ def test_cli_motif_pvalue_is_checked(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--motif_pvalue" in err[0]
 
+
+# --------------------------------------------------------------------------- the legend (item 2)
+ALL_KINDS = ["id", "chrom", "pos", "ref", "alt", "kind", "llr_masked", "embedding_cosine_distance_mean",
+             "embedding_cosine_distance_cls", "delta_logit:K562", "delta_prob:HepG2", "srm_delta:K562",
+             "motif_significant", "motif_max_abs_delta", "motif_max_abs_delta_log10p", "motif_top",
+             "motif_delta:CTCF_MA0139.1", "motif_delta_log10p:CTCF_MA0139.1", "motif_ref_log10p:CTCF_MA0139.1",
+             "motif_alt_log10p:CTCF_MA0139.1", "motif_effect:CTCF_MA0139.1", "notes"]
+
+
+def test_legend_describes_every_kind_of_column():
+    for column in ALL_KINDS:
+        d = legend.describe(column)
+        assert d["meaning"] and set(d) == {"meaning", "sign", "unit"}, column
+    assert "K562" in legend.describe("delta_logit:K562")["sign"]  # the template is filled
+    with pytest.raises(KeyError):
+        legend.describe("no_such_column")
+    assert legend.legend(["no_such_column"])["no_such_column"] == legend.UNDESCRIBED  # the CLI never crashes on one
+    lines = legend.comment_lines(["llr_masked", "motif_top"])
+    assert lines[0].startswith("# llr_masked: ") and "nats" in lines[0] and lines[1].startswith("# motif_top: ")
+
+
+def test_help_epilog_lists_columns_and_verdicts():
+    help_text = build_parser().format_help()
+    text = " ".join(help_text.split())  # wrapped lines joined
+    for key in legend.COLUMNS:
+        assert f" {key}: " in text and f"\n  {key}: " in help_text, key
+    for e in legend.EVIDENCE.values():
+        assert e["verdict"] in text
+
+
+def test_readme_and_cli_agree():
+    """The README's 'Which score to trust' table carries the CLI's verdicts and numbers; its column table names every
+    column kind and no longer recommends llr_masked for pre-trained-model-only users (its measured section says it loses)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Which score to trust"):]
+    section = section[: section.index("\n### ")]
+    for score, e in legend.EVIDENCE.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| {score} |"))
+        assert f"**{e['verdict']}**" in row and e["measured"].replace("|", "\\|") in row, score
+    variants = readme[readme.index("## Scoring variants"): readme.index("### Which score to trust")]
+    llr_row = next(line for line in variants.splitlines() if line.startswith("| `llr_masked` |"))
+    assert "you have a pre-trained model and no labels" not in llr_row and "lose" in llr_row
+    for key in legend.COLUMNS:
+        if key not in ("id", "chrom", "pos", "ref", "alt", "kind", "notes"):
+            stem = re.split(r"[<:]", key)[0].rstrip("_")
+            assert stem in variants, key
+    assert legend.README_EVIDENCE.split("#")[1] == "which-score-to-trust"
+
+
+def test_support_names_what_the_model_folder_records(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"sequence_config": {"kmer": 6}}))
+    (tmp_path / "pretraining_summary.json").write_text(json.dumps({"global_step": 1000, "after": {"mgm_loss": 7.75}}))
+    support = legend.support(["llr", "motif"], model=str(tmp_path))
+    assert support["llr"]["this_run"] == "this model: 1000 pre-training steps, validation MGM 7.75 nats (uniform guess 8.32)"
+    assert support["llr"]["verdict"] == legend.EVIDENCE["llr"]["verdict"] and "this_run" not in support["motif"]
+    assert all(entry["evidence"] == "README.md#which-score-to-trust" for entry in support.values())
+    clf = tmp_path / "clf"
+    clf.mkdir()
+    (clf / "results.json").write_text(json.dumps({"task": "tfbs", "results": {"test": {"roc_auc": 0.788, "loss": 0.5}}}))
+    assert legend.support(["supervised"], classifier=str(clf))["supervised"]["this_run"] == "this classifier: task tfbs, test roc_auc 0.788"
+
+
+@pytest.mark.slow
+def test_cli_writes_the_legend_and_support(tmp_path, capsys):
+    j_site = "TGGCCACCAGGGGGCGCTA"  # the CTCF (MA0139.1) consensus
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("ref_sequence,alt_sequence,id\n"
+                     f"{NEUTRAL[:30]}{j_site}{NEUTRAL[:30]},{NEUTRAL[:30]}{j_site[:4]}A{j_site[5:]}{NEUTRAL[:30]},ctcf\n"
+                     f"{NEUTRAL[:40]},{NEUTRAL[:20]}C{NEUTRAL[21:40]},far\n")
+    out = tmp_path / "o"
+    assert cli_main(["--alleles", str(pairs), "--report_motifs", "CTCF", "--output", str(out), "--no_progress"]) == 0
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frame = pd.read_parquet(f"{out}.parquet")
+    text = Path(f"{out}.tsv").read_text().splitlines()
+    comments = [line for line in text if line.startswith("#")]
+    assert text[: len(comments)] == comments and len(comments) == len(frame.columns)  # one line per column, on top
+    assert [c[2:].split(": ")[0] for c in comments] == list(frame.columns)
+    tsv = pd.read_csv(f"{out}.tsv", sep="\t", comment="#", keep_default_na=False)
+    assert list(tsv.columns) == list(frame.columns) and tsv["id"].tolist() == ["ctcf", "far"]
+    summary = json.loads(Path(f"{out}.summary.json").read_text())
+    assert list(summary["legend"]) == list(frame.columns)
+    assert all(d["meaning"] != "no legend entry" for d in summary["legend"].values())
+    assert list(summary["support"]) == ["motif"] and summary["motif_pvalue"] == 1e-4
+    assert summary["support"]["motif"]["evidence"] == "README.md#which-score-to-trust"
+    meta = json.loads(pq.read_schema(f"{out}.parquet").metadata[b"genebert_legend"])
+    assert list(meta) == list(frame.columns)
+    assert frame["motif_top"].tolist()[1] == "" and frame["motif_top"][0].startswith("CTCF_MA0139.1 -")
+    assert "motif_*: " + legend.EVIDENCE["motif"]["verdict"] in capsys.readouterr().out

@@ -25,13 +25,15 @@ from tqdm.auto import tqdm
 from dataset_scripts.cli import UsageError, console_script
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 
+from . import legend
 from .motif_effects import DEFAULT_PVALUE
 from .output import ChunkedResults
 from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="genebert-score-variants", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="genebert-score-variants", description=__doc__.split("\n\n")[0],
+                                epilog=legend.epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_argument_group("input (one of)")
     src.add_argument("--vcf", help="VCF, plain or bgzipped (SNVs and short indels; multi-allelic records are split); needs --genome")
     src.add_argument("--variants", help="CSV/TSV table with columns chrom,pos,ref,alt[,id] (pos 1-based); needs --genome")
@@ -155,7 +157,8 @@ def run(argv: list[str] | None = None) -> dict:
         raise RuntimeError(f"{results.parts}: parts {missing[:5]} are missing after every process finished; "
                            "run the same command again to score them")
     part_stats = results.part_stats()
-    rows = results.finish()
+    rows = results.finish(header=legend.comment_lines,
+                          metadata=lambda columns: {"genebert_legend": json.dumps(legend.legend(columns))})
     elapsed = time.time() - started
     summary = {
         "output": {"parquet": str(results.parquet), "tsv": str(results.tsv)},
@@ -167,12 +170,16 @@ def run(argv: list[str] | None = None) -> dict:
         "seconds": round(elapsed, 2),
         "variants_per_second": round((rows - resumed) / elapsed, 1) if elapsed and rows > resumed else None,
         **scorer.info(),
+        "legend": legend.legend(results.columns),
+        "support": legend.support(scorer.info()["scores"], args.model_name_or_path, args.classifier),
     }
     summary_path = str(results.output) + ".summary.json"
     with open(summary_path, "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1)
     _print_table(results.parquet, args.show)
     print(f"scored {rows} variants ({resumed} from an earlier run) -> {results.parquet} and {results.tsv}")
+    for score, entry in summary["support"].items():
+        print(f"{legend.SCORE_NAMES[score]}: {entry['verdict']} ({entry['evidence']}; summary.json 'support')")
     if stats.ref_mismatch:
         print(f"skipped {stats.ref_mismatch} variants whose REF does not match the genome, e.g. {stats.examples[0]}")
     if summary["padded_past_chromosome_end"]:

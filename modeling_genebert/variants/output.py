@@ -1,5 +1,9 @@
 """Resumable, chunked results: ``<output>.parts/`` while running, ``<output>.parquet`` + ``<output>.tsv`` when done.
 
+The TSV starts with ``# column: meaning`` lines (the legend; read it with
+``pandas.read_csv(path, sep="\\t", comment="#")``), the Parquet file carries the same legend as
+JSON in its schema metadata (``genebert_legend``).
+
 Each chunk of ``chunk_size`` variants (in input order) is written as its own Parquet part,
 atomically (temporary name, then rename). A killed run leaves complete parts only; run the
 same command again and it skips the chunks already written. ``run.json`` in the parts folder
@@ -14,6 +18,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +33,7 @@ class ChunkedResults:
         self.output = Path(output)
         self.parts = Path(output + ".parts")
         self.parquet, self.tsv = Path(output + ".parquet"), Path(output + ".tsv")
+        self.columns: list[str] = []
         self.output.parent.mkdir(parents=True, exist_ok=True)
         manifest = self.parts / "run.json"
         if overwrite and self.parts.exists():
@@ -66,8 +72,14 @@ class ChunkedResults:
             out.append(json.loads(meta.get(b"genebert_stats", b"{}")))
         return out
 
-    def finish(self) -> int:
-        """Merge the parts into the final Parquet + TSV; remove the parts; return the row count."""
+    def finish(self, header: Callable[[list[str]], list[str]] | None = None,
+               metadata: Callable[[list[str]], dict[str, str]] | None = None) -> int:
+        """Merge the parts into the final Parquet + TSV; remove the parts; return the row count.
+
+        ``header(columns)`` gives comment lines (``# ...``) written above the TSV's column names;
+        ``metadata(columns)`` entries go into the Parquet schema metadata. ``self.columns`` holds the
+        column names after.
+        """
         parts = sorted(self.parts.glob("part-*.parquet"))
         tmp_parquet, tmp_tsv = self.parquet.with_suffix(".parquet.tmp"), self.tsv.with_suffix(".tsv.tmp")
         rows, writer, schema = 0, None, None
@@ -75,7 +87,12 @@ class ChunkedResults:
             for i, path in enumerate(parts):
                 table = pq.read_table(path).replace_schema_metadata(None)
                 if writer is None:
+                    self.columns = list(table.schema.names)
+                    if metadata is not None:
+                        table = table.replace_schema_metadata({k.encode(): v.encode() for k, v in metadata(self.columns).items()})
                     schema = table.schema
+                    if header is not None:
+                        tsv.writelines(line + "\n" for line in header(self.columns))
                     writer = pq.ParquetWriter(tmp_parquet, schema)
                 table = table.cast(schema)
                 writer.write_table(table)

@@ -21,6 +21,7 @@ Columns (each score is computed only when its model is given):
   ``CTCF_MA0139.1 -6.20 bits, -log10p 7.31 to 2.95, strong``) over the motifs whose site (ref or alt) passes
   ``motif_pvalue``, and ``motif_delta:<NAME_ID>`` / ``motif_delta_log10p:`` / ``motif_ref_log10p:`` /
   ``motif_alt_log10p:`` / ``motif_effect:`` for each motif asked for by name (:mod:`.motif_effects`).
+  :mod:`.legend` gives every column's meaning, sign and unit.
 * ``notes`` -- padding, cropping, undefined scores.
 
 Strands: with ``strand="both"`` (default) the LLR, the embedding distance and the classifier
