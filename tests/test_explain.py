@@ -177,7 +177,7 @@ def test_integrated_gradients_finds_the_planted_motif(tokenizer):
         result = integrated_gradients(explained, [seq], "bound", n_steps=8, path=path)
         assert set(np.argsort(-result.bases[0])[:len(MOTIF)]) == set(range(5, 12))
         total = result.bases[0].sum() if path == "bases" else result.tokens[0].sum()
-        gap = 0.02 * abs(total) if path == "bases" else 1e-4  # bases: 8 quadrature steps, exact only for tokens
+        gap = 0.02 * abs(float(total)) if path == "bases" else 1e-4  # bases: 8 quadrature steps, exact only for tokens
         assert result.scores[0] - result.baseline_scores[0] == pytest.approx(total, abs=gap)
 
 
