@@ -103,10 +103,16 @@ class MotifScanner:
     """
 
     CHUNK = 3
+    BATCH_ELEMENTS = 32_000_000  # default batch: a (batch, L, 2M) float32 score tensor of about 128 MB
 
-    def __init__(self, motifs: MotifSet, device: str | torch.device = "cpu", both_strands: bool = True):
+    def __init__(self, motifs: MotifSet, device: str | torch.device = "cpu", both_strands: bool = True,
+                 num_proc: int = 1):
         import torch
 
+        if num_proc < 1:
+            raise ValueError(f"num_proc must be at least 1, got {num_proc}")
+        self.num_proc = num_proc
+        self._pool = None
         self.motifs = motifs
         self.device = torch.device(device)
         self.both_strands = both_strands
@@ -194,7 +200,7 @@ class MotifScanner:
         if batch_size is None:
             # keep the (batch, L, 2M) score tensor around 128 MB
             longest = max(max(len(x) for x in sequences), 1)
-            batch_size = max(1, int(32_000_000 // (self.table.shape[1] * longest)))
+            batch_size = max(1, int(self.BATCH_ELEMENTS // (self.table.shape[1] * longest)))
         if fill_value == "min":
             fill = self.min_scores.to(torch.float32)
         else:
@@ -203,6 +209,10 @@ class MotifScanner:
             thr = threshold if absolute_threshold else self.min_scores + threshold * (self.max_scores - self.min_scores)
             thr = torch.as_tensor(thr, dtype=torch.float32, device=self.device).reshape(-1)
             thr = thr.expand(m) if thr.numel() == 1 else thr
+        if self.num_proc > 1 and self.device.type == "cpu" and n > batch_size:
+            options = dict(aggregation=aggregation, batch_size=batch_size, fill_value=fill_value, threshold=threshold,
+                           absolute_threshold=absolute_threshold)
+            return self._scan_in_processes(sequences, batch_size, options)
         for lo in range(0, n, batch_size):
             batch = sequences[lo : lo + batch_size]
             # (b, L, S*M); at least one (unscoreable) position, so a batch of empty sequences gets fill_value
@@ -227,6 +237,52 @@ class MotifScanner:
                 agg = torch.where(any_valid.cpu(), agg, fill[None, :])
             out[lo : lo + b] = agg.numpy()
         return out
+
+
+    def _scan_in_processes(self, sequences: list[str], batch_size: int, options: dict) -> np.ndarray:
+        """Whole batches scanned in ``num_proc`` worker processes: each sequence meets the same batch
+        (and padding) as in one process, so the output is byte-identical."""
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(self.num_proc, mp_context=multiprocessing.get_context(method),
+                                             initializer=_start_worker, initargs=(self,))
+        batches_per_task = max(1, -(-len(sequences) // batch_size) // (4 * self.num_proc))
+        step = batches_per_task * batch_size
+        chunks = [sequences[lo : lo + step] for lo in range(0, len(sequences), step)]
+        return np.concatenate(list(self._pool.map(_scan_in_worker, chunks, [options] * len(chunks))))
+
+    def close(self) -> None:
+        """Stop the worker processes of ``num_proc > 1`` (also done when the scanner is collected)."""
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __getstate__(self):  # a spawned worker gets the tables, not the pool
+        state = dict(self.__dict__)
+        state.update(_pool=None, num_proc=1)
+        return state
+
+    def __del__(self):
+        self.close()
+
+
+_WORKER_SCANNER: MotifScanner | None = None
+
+
+def _start_worker(scanner: MotifScanner) -> None:
+    import torch
+
+    global _WORKER_SCANNER
+    torch.set_num_threads(1)  # one process per core
+    _WORKER_SCANNER = scanner.__class__.__new__(scanner.__class__)
+    _WORKER_SCANNER.__dict__.update(scanner.__getstate__())
+
+
+def _scan_in_worker(sequences: list[str], options: dict) -> np.ndarray:
+    return _WORKER_SCANNER.scan(sequences, **options)
 
 
 def scan_sequences(sequences: Sequence[str], motifs: MotifSet, aggregation: str = "max", device="cpu", **kwargs) -> np.ndarray:

@@ -600,6 +600,7 @@ def build_pretraining_dataset(
     samples_per_shard: int = 2000,
     rows_per_row_group: int = 256,
     device: str = "cpu",
+    num_proc: int = 1,
     overwrite: bool = False,
     progress: bool = True,
     attribution: str | None = None,
@@ -651,6 +652,7 @@ def build_pretraining_dataset(
         negative_pool_size: samples scanned and paired per block (memory bound).
         samples_per_shard / rows_per_row_group: Parquet sharding.
         device: torch device for motif scanning.
+        num_proc: processes that scan motifs (CPU); the output is byte-identical to one process.
         overwrite: replace an existing ``output_dir`` (atomically); else it is an error.
         progress: show a tqdm progress bar.
         attribution: licence / attribution text for the dataset card.
@@ -685,7 +687,7 @@ def build_pretraining_dataset(
         motif_set = load_motifs(motifs, **(motif_options or {}))
         features = pretraining_features(regions_per_sample, len(motif_set), matrix_dtype, ngsp_pairing)
         maker = _RowMaker(
-            scanner=MotifScanner(motif_set, device=device, both_strands=both_strands),
+            scanner=MotifScanner(motif_set, device=device, both_strands=both_strands, num_proc=num_proc),
             genome=fasta,
             regions_per_sample=regions_per_sample,
             bases_per_region=bases_per_region,
@@ -696,7 +698,10 @@ def build_pretraining_dataset(
             ngsp_negatives=ngsp_negatives,
         )
         with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, samples_per_shard, rows_per_row_group) as shards:
-            counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)
+            try:
+                counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)
+            finally:
+                maker.scanner.close()
             num_samples = {split: sum(counts[split].values()) for split in SPLITS if counts[split]}
             info = {
                 "schema_version": NGSP_PAIRINGS[ngsp_pairing],
