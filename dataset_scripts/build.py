@@ -18,6 +18,7 @@ import os
 import sys
 
 from .cli import UsageError, console_script
+from .output_folders import OutputFolder, check_output_folder
 from .downstream import save_downstream_dataset
 from .pretraining import build_default_pretraining_dataset, build_pretraining_dataset
 from .region_sources import AnnDataPseudobulk, DhsTable, PeakFiles, RegionSource, RegionTable, SequenceTable
@@ -142,6 +143,7 @@ def _motif_options(args) -> dict:
 def run_pretraining(argv=None) -> dict:
     """``genebert-build-pretraining`` without the error handling: parse, build, print the summary."""
     args = pretraining_parser("genebert-build-pretraining").parse_args(argv)
+    output = check_output_folder(args.output, "genebert-build-pretraining", overwrite=args.overwrite)
     source = _region_source(args)
     options = dict(
         genome=args.genome,
@@ -162,7 +164,7 @@ def run_pretraining(argv=None) -> dict:
         ngsp_negatives=args.ngsp_negatives,
         samples_per_shard=args.samples_per_shard,
         device=args.device,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite or output.is_dir(),  # an existing folder is empty here, or --overwrite was given
         progress=not args.no_progress,
     )
     if source is None:
@@ -205,12 +207,14 @@ def finetuning_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(p, "context", type=int, default=400, help="splice from genome: nucleotides of context around the site (80, 256, 400, 2000)")
     _option(p, "validation_chroms", type=_csv_list, default=["chr2"], help="splice from genome: validation chromosomes")
     _option(p, "test_chroms", type=_csv_list, default=[], help="splice from genome: test chromosomes")
+    _option(p, "overwrite", action="store_true", help="write into a non-empty output directory (replace a dataset)")
     return p
 
 
 def run_finetuning(argv=None) -> None:
     """``genebert-build-finetuning`` without the error handling: parse, build, save, print the summary."""
     args = finetuning_parser("genebert-build-finetuning").parse_args(argv)
+    output = OutputFolder(args.output, "genebert-build-finetuning", overwrite=args.overwrite)
     task = get_task(args.task)
     files = {s: getattr(args, s) for s in ("train", "validation", "test") if getattr(args, s)}
     if args.genome:
@@ -227,7 +231,9 @@ def run_finetuning(argv=None) -> None:
             seed=args.seed, negatives_per_positive=args.negatives_per_positive,
         )
         ds = task.read(files, options)
+    output.start()
     save_downstream_dataset(ds, args.output)
+    output.finish()
     print(json.dumps({"output": args.output, "splits": {k: len(v) for k, v in ds.items()}, "label_names": ds[next(iter(ds))].features["label"].names}))
 
 

@@ -88,10 +88,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "adapter_model.safetensors")
 
 
-def check_model_folder(path, option: str = "--model_name_or_path") -> str:
+def check_model_folder(path, option: str = "--model_name_or_path", weights: bool = True) -> str:
     """Fail early (before any data is read) when ``path`` is not a model folder; returns it.
 
-    A model folder holds ``config.json`` (an adapter folder ``adapter_config.json``) and weights.
+    A model folder holds ``config.json`` (an adapter folder ``adapter_config.json``) and, unless
+    ``weights`` is false (an architecture to train from scratch), weights.
     """
     folder = os.fspath(path)
     if not os.path.exists(folder):
@@ -100,7 +101,7 @@ def check_model_folder(path, option: str = "--model_name_or_path") -> str:
         raise UsageError(f"{option} {folder}: a file, not a model folder")
     if not any(os.path.isfile(os.path.join(folder, name)) for name in ("config.json", "adapter_config.json")):
         raise UsageError(f"{option} {folder}: not a model folder (no config.json)")
-    if not any(os.path.isfile(os.path.join(folder, name)) for name in MODEL_WEIGHTS):
+    if weights and not any(os.path.isfile(os.path.join(folder, name)) for name in MODEL_WEIGHTS):
         raise UsageError(f"{option} {folder}: not a model folder (no weights: {', '.join(MODEL_WEIGHTS[::2])})")
     return folder
 

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
-from dataset_scripts.cli import console_script
+from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script
+from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.pretraining import cache_dir
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
@@ -106,7 +107,7 @@ def pretrain(output_dir: Path, dataset: str, seed: int, steps: int, batch_size: 
         "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
         "--per_device_eval_batch_size", str(max(batch_size, 16)), "--warmup_steps", str(max(1, steps // 10)),
         "--logging_steps", str(max(1, steps // 4)), "--save_strategy", "no", "--max_eval_samples", "64",
-        "--disable_tqdm", "true",
+        "--disable_tqdm", "true", "--overwrite", "true",  # a sub-folder of the analysis's own (checked) folder
     ]
     argv += ["--config_file", str(config_file)] if config_file else ["--preset", preset]
     for name, value in (weights or {}).items():
@@ -123,7 +124,7 @@ def finetune(model: str | None, output_dir: Path, args: argparse.Namespace, seed
         "--max_steps", str(args.finetune_steps), "--per_device_train_batch_size", str(args.finetune_batch_size),
         "--learning_rate", str(args.finetune_lr), "--eval_strategy", "no", "--save_strategy", "no",
         "--logging_steps", str(max(1, args.finetune_steps // 4)), "--disable_tqdm", "true",
-        "--per_device_eval_batch_size", "256",
+        "--per_device_eval_batch_size", "256", "--overwrite", "true",  # a sub-folder of the analysis's own folder
     ]
     if args.validation_file:
         argv += ["--validation_file", args.validation_file]
@@ -328,6 +329,9 @@ def fig2(args) -> dict:
 # --------------------------------------------------------------------------------------
 def _common(parser: argparse.ArgumentParser, finetuning: bool = True) -> None:
     parser.add_argument("--output_dir", required=True, help="where runs, results.json and table.md go")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --output_dir (without it such a folder is refused, unless an "
+                             "interrupted run of the same command left it)")
     parser.add_argument("--dataset", default=None, help="pre-training dataset folder (default: embedded mini-atlas)")
     parser.add_argument("--preset", default="tiny", help="model preset of every variant (default tiny)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (paper: 5)")
@@ -350,11 +354,11 @@ def _common(parser: argparse.ArgumentParser, finetuning: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="genebert-analysis",
+        prog="genebert-analysis", formatter_class=HelpFormatter,
         description="GeneBERT's section-5 analyses at small scale (Fig. 2, Tables 5, 7, 8).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("fig2", help="t-SNE + silhouette by cell type, uni-modal vs multi-modal")
+    p = sub.add_parser("fig2", formatter_class=HelpFormatter, help="t-SNE + silhouette by cell type, uni-modal vs multi-modal")
     _common(p, finetuning=False)
     p.add_argument("--unimodal", default=None, help="a uni-modal (MGM+NGSP) folder; default: pre-train one")
     p.add_argument("--multimodal", default=None, help="a multi-modal (MGM+NGSP+SRM) folder; default: pre-train one")
@@ -363,16 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pooling", default="cls", choices=("cls", "mean", "projected"),
                    help="which vector embeds a sample: [CLS] state, masked mean, or the SRM projection")
     p.set_defaults(func=fig2)
-    p = sub.add_parser("table5", help="loss ablation: no loss / MGM / MGM+NGSP / MGM+NGSP+SRM")
+    p = sub.add_parser("table5", formatter_class=HelpFormatter, help="loss ablation: no loss / MGM / MGM+NGSP / MGM+NGSP+SRM")
     _common(p)
     p.add_argument("--variants", nargs="+", default=None, choices=list(TABLE5_VARIANTS), help="subset of variants")
     p.set_defaults(func=table5)
-    p = sub.add_parser("table7", help="region encoders: native vs timm backbones")
+    p = sub.add_parser("table7", formatter_class=HelpFormatter, help="region encoders: native vs timm backbones")
     _common(p)
     p.add_argument("--region_encoders", nargs="+", default=["native", "vit_tiny_patch16_224@native"],
                    help="native | TIMM_NAME (resized, paper) | TIMM_NAME@native (matrix at its own size)")
     p.set_defaults(func=table7)
-    p = sub.add_parser("table8", help="pre-training batch size and SRM lambda sweeps")
+    p = sub.add_parser("table8", formatter_class=HelpFormatter, help="pre-training batch size and SRM lambda sweeps")
     _common(p)
     p.add_argument("--batch_sizes", type=int, nargs="*", default=[8, 32], help="pre-training batch sizes")
     p.add_argument("--lambdas", type=float, nargs="*", default=[0.1, 0.5, 1.0], help="SRM weights")
@@ -384,7 +388,14 @@ def run(argv: list[str] | None = None) -> dict:
     """Run one analysis (fig2 / table5 / table7 / table8); returns its results."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    for option in ("unimodal", "multimodal"):  # given model folders are checked before any work
+        if getattr(args, option, None):
+            check_model_folder(getattr(args, option), f"--{option}")
+    folder = OutputFolder(args.output_dir, "genebert-analysis", overwrite=args.overwrite)
+    folder.start()
+    summary = args.func(args)
+    folder.finish()
+    return summary
 
 
 main = console_script(run, "genebert-analysis")

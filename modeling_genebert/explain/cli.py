@@ -19,14 +19,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dataset_scripts.cli import UsageError, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, console_script
+from dataset_scripts.output_folders import OutputFolder
+from dataset_scripts.sequence_input import read_sequences
 
 from . import plots
 from .attention import attention_maps
 from .agreement import top_window_overlap
 from .integrated_gradients import integrated_gradients
 from .ism import ism_contributions, saturation_mutagenesis
-from .loading import check_sequences, load_classifier, one_hot, read_sequences
+from .loading import check_sequences, load_classifier, one_hot
 from .motifs import discover_motifs, jaspar_ppms, motif_table
 from .quality import quality, read_labels
 from .region import tf_attributions
@@ -38,7 +40,7 @@ METHODS = ("ism", "ig")
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="genebert-explain", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--model_name_or_path", required=True, help="a genebert-finetune output folder (sequence classifier)")
     p.add_argument("--input", required=True, help="sequences: FASTA (.fa/.fasta, gz ok), CSV/TSV with a 'sequence' column, or one per line")
     p.add_argument("--output_dir", required=True, help="folder for the arrays, tables, PNGs and report.html")
@@ -65,6 +67,7 @@ def parse_args(argv):
     p.add_argument("--region_baseline", default="shuffle", choices=("shuffle", "zeros"), help="IG baseline of the region matrix (region-input models)")
     p.add_argument("--seed", type=int, default=0, help="seed (dinucleotide shuffles of the region baseline)")
     p.add_argument("--no_progress", action="store_true", help="hide progress bars")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --output_dir (without it such a folder is refused)")
     return p.parse_args(argv)
 
 
@@ -95,8 +98,9 @@ def run(argv: list[str] | None = None) -> dict:
     for name in ("sliding_window_size", "flank_size", "min_cluster_size", "top_matches"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    names, sequences = read_sequences(args.input, args.sequence_column)
-    explained = load_classifier(args.model_name_or_path)
+    output = OutputFolder(args.output_dir, "genebert-explain", overwrite=args.overwrite)
+    explained = load_classifier(args.model_name_or_path)  # the model is checked before the input is read
+    names, sequences, _ = read_sequences(args.input, args.sequence_column, alphabet="ACGTN")
     target = explained.class_index(args.class_name)
     class_name = explained.label_names[target]
     labels = read_labels(args.input, args.label_column, explained.label_names)
@@ -118,8 +122,7 @@ def run(argv: list[str] | None = None) -> dict:
     position = {j: i for i, j in enumerate(scored)}
     names = [all_names[position[j]] for j in keep]
     sequences = [all_sequences[position[j]] for j in keep]
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output.start()
     progress = not args.no_progress
 
     # scores
@@ -255,6 +258,7 @@ def run(argv: list[str] | None = None) -> dict:
     sections.append(("Sequences", table.head(200)))
     summary["report"] = write_report(out / "report.html", title, sections)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    output.finish()
     print(f"wrote {out / 'report.html'}")
     return summary
 

@@ -147,3 +147,8 @@ class FinetuneTrainingArguments(TrainingArguments):
         default=False,
         metadata={"help": "keep intermediate checkpoint-N folders (with --save_strategy) after the final model is written"},
     )
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "write into a non-empty --output_dir (e.g. replace a finished model); without it such a "
+                  "folder is refused, unless it is what an interrupted genebert-finetune run left"},
+    )

@@ -42,7 +42,8 @@ import torch
 import transformers
 from transformers import HfArgumentParser, Trainer, set_seed
 
-from dataset_scripts.cli import console_script, group_options
+from dataset_scripts.cli import check_model_folder, console_script, group_options
+from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.tasks import REF_ALT, get_task, list_tasks
 from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
@@ -124,6 +125,10 @@ def run(argv: list[str] | None = None) -> dict:
         print("\n".join(list_tasks()))
         return {"tasks": list_tasks()}
     task = get_task(data_args.task)
+    if model_args.model_name_or_path:
+        check_model_folder(model_args.model_name_or_path, weights=not model_args.from_scratch)  # before any data is read
+    output_folder = OutputFolder(training_args.output_dir, "genebert-finetune", overwrite=training_args.overwrite,
+                                 leftovers=TRAINER_LEFTOVERS, main_process=training_args.process_index == 0)
     if not torch.cuda.is_available():
         training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -179,6 +184,7 @@ def run(argv: list[str] | None = None) -> dict:
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
     )
+    output_folder.start()  # marks the run as under way until it has finished
     train_cpu, train_wall = time.process_time(), time.perf_counter()
     train_result = trainer.train()
     train_cpu, train_wall = time.process_time() - train_cpu, time.perf_counter() - train_wall
@@ -271,6 +277,7 @@ def run(argv: list[str] | None = None) -> dict:
         finish_output_folder(output_dir, trainer)
         if not training_args.keep_checkpoints:
             remove_checkpoints(output_dir)
+        output_folder.finish()
         print(f"\nGeneBERT fine-tuning: {task.title} on {dataset_name} "
               f"(init: {init}; region input: {'yes' if region_builder else 'no'}; seed {training_args.seed})")
         print(results_text(results))

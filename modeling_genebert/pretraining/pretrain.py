@@ -22,6 +22,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import console_script
+from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.pretraining import NGSP_NEGATIVES, NGSP_PAIRINGS, cache_dir
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
@@ -140,6 +141,11 @@ class PretrainingArguments(TrainingArguments):
         metadata={"help": "keep the intermediate checkpoint-N folders (optimizer state) after the final model is "
                   "written; by default they are removed then (they serve --resume_from_checkpoint auto while a run "
                   "is under way)"},
+    )
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "write into a non-empty --output_dir (e.g. replace a finished final/); without it such a "
+                  "folder is refused, unless it is an interrupted run's (or --resume_from_checkpoint resumes it)"},
     )
 
 
@@ -268,6 +274,16 @@ def summarize(before: dict[str, float], after: dict[str, float], chance: float) 
     return "\n".join(lines)
 
 
+def _output_folder(training_args: PretrainingArguments) -> OutputFolder:
+    """--output_dir under the no-silent-overwrite policy; resuming counts only when there is something to resume."""
+    resume = training_args.resume_from_checkpoint
+    if resume in ("auto", "last", "true", "True"):
+        resume = last_complete_checkpoint(training_args.output_dir)
+    return OutputFolder(training_args.output_dir, "genebert-pretrain", overwrite=training_args.overwrite,
+                        resume=bool(resume), leftovers=TRAINER_LEFTOVERS, resume_flag="--resume_from_checkpoint auto",
+                        main_process=training_args.process_index == 0)
+
+
 def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     """Run pre-training; returns a summary (output folder, steps, validation metrics before/after)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
@@ -277,6 +293,7 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     else:
         model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
     apply_training_preset(training_args, data_args.training_preset)
+    output_folder = _output_folder(training_args)
     if not torch.cuda.is_available():
         training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
     if data_args.streaming:
@@ -333,6 +350,7 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
             return {}
         return evaluate_components(trainer, evaluation, collator, training_args.seed, data_args.mask_ratio)
 
+    output_folder.start()
     before = {} if resume else validate()
     train_result = trainer.train(resume_from_checkpoint=resume)
     after = validate()
@@ -383,6 +401,7 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
             removed = remove_checkpoints(training_args.output_dir)
             if removed:
                 logger.info("removed the intermediate checkpoints %s (keep them with --keep_checkpoints true)", removed)
+        output_folder.finish()
         print(summarize(before, after, summary["srm_chance"]))
         print(f"Hub-ready model folder: {final_dir}")
     return summary

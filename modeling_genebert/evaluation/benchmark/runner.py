@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from dataset_scripts.cli import UsageError, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, console_script
+from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.tasks import get_task
 from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
 from modeling_genebert.evaluation.benchmark.recipes import Recipe, SuiteTask, discover_suite
@@ -40,6 +41,7 @@ ARMS = ("finetune", "from_scratch", "lora", "kmer_lr")
 MODEL_FREE_ARMS = ("kmer_lr",)
 SELECTION_METRIC = "mcc"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")
+OWN_LAYOUT = ("runs", "results.csv", "results.md", "results.json", "results.png", ".results*.tmp*")  # a benchmark folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genebert-benchmark",
         description="Fine-tune models on every task folder of a suite (GUE layout) over seeds and arms; "
         "report MCC, macro F1 / P / R and ROC-AUC as mean ± sd beside published references. Resumable.",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--models", nargs="+", default=[], metavar="FOLDER",
                    help="GeneBERT (or DNABERT/BERT) model folders; each is fine-tuned (arms finetune / lora) and "
@@ -57,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS,
                    help="finetune (full fine-tuning), from_scratch (same architecture, random init), "
                         "lora (peft LoRA on the model), kmer_lr (k-mer logistic regression)")
-    p.add_argument("--output_dir", required=True, help="where runs/, results.csv, results.md, results.png go")
+    p.add_argument("--output_dir", required=True, help="where runs/, results.csv, results.md, results.png go; a "
+                   "benchmark folder is continued (finished runs are kept), any other non-empty folder is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty --output_dir that is not a benchmark's, and run finished runs again")
     p.add_argument("--recipe", default=None, help="recipe YAML (defaults + per-task keys); default: the shipped tiny recipe")
     p.add_argument("--references", default=None, help="published-references YAML; default: the shipped one")
     p.add_argument("--max_steps", type=int, default=None, help="budget: cap on optimiser steps per fine-tuning run")
@@ -224,6 +230,7 @@ def run(argv: list[str] | None = None) -> dict:
     if len(set(args.seeds)) != len(args.seeds):
         raise UsageError(f"--seeds {args.seeds} repeats a seed")
     check_models(args.models)
+    output_folder = OutputFolder(args.output_dir, "genebert-benchmark", overwrite=args.overwrite, own_layout=OWN_LAYOUT)
     recipe = Recipe(args.recipe)
     references = load_references(args.references)
     tasks = discover_suite(args.suite, args.tasks, recipe)
@@ -231,8 +238,7 @@ def run(argv: list[str] | None = None) -> dict:
     models = {_model_label(folder, taken): folder for folder in args.models}
     runs = plan(args, models, tasks)
     by_name = {t.name: t for t in tasks}
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = output_folder.start()
     print(f"genebert-benchmark: {len(tasks)} task(s) {[t.name for t in tasks]}, arms {args.arms}, "
           f"seeds {args.seeds}, models {list(models)} -> {len(runs)} runs", flush=True)
     for task in tasks:
@@ -243,7 +249,7 @@ def run(argv: list[str] | None = None) -> dict:
     for i, run_ in enumerate(runs, start=1):
         tag = f"[{i}/{len(runs)}] {run_['model']} {run_['task']} {run_['arm']} seed {run_['seed']}"
         done = run_["dir"] / "results.json"
-        if done.exists():
+        if done.exists() and not args.overwrite:
             records.append(json.loads(done.read_text()))
             print(f"{tag}: done before, skipped", flush=True)
             continue
@@ -271,6 +277,7 @@ def run(argv: list[str] | None = None) -> dict:
             mine = [r for r in rows if r["model"] == label and r["arm"] in ("finetune", "lora")]
             if mine:
                 files[f"card:{label}"] = update_model_card(Path(folder), mine)
+    output_folder.finish()
     print("\n" + report)
     print("\n".join(f"{key}: {path}" for key, path in files.items()), flush=True)
     return {"runs": records, "rows": rows, "files": {k: str(v) for k, v in files.items()}}
