@@ -79,7 +79,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text.lower() or not action.option_strings or action.default in (None, False, "")
+        if ("default" in text.lower() or not action.option_strings or action.default in (None, False, "", [])
                 or action.default is argparse.SUPPRESS):
             return text
         return f"{text} (default: %(default)s)"

@@ -37,7 +37,10 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
-from dataset_scripts.cli import console_script
+from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script
+from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
+from dataset_scripts.readers import DataFormatError
+from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
 from modeling_genebert.finetuning.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 from modeling_genebert.modeling_genebert import masked_mean
@@ -58,7 +61,21 @@ def load_encoder(path: str):
     return model, tokenizer
 
 
-def read_records(dataset: str, split: str = "validation", max_samples: int | None = None, seed: int = 0) -> dict[str, Any]:
+def _labelled(path: str) -> bool:
+    """Whether a sequence file carries labels: a ``label`` column, or a label in every FASTA header."""
+    if not _is_fasta(path):
+        return has_column(path, "label")
+    try:
+        read_labelled_fasta(path)
+    except DataFormatError as error:
+        if "no label in the FASTA header" in str(error):
+            return False
+        raise
+    return True
+
+
+def read_records(dataset: str, split: str = "validation", max_samples: int | None = None, seed: int = 0,
+                 sequence_column: str = "sequence") -> dict[str, Any]:
     """Sequences plus metadata columns from a table / FASTA file or a pre-training dataset folder."""
     if Path(dataset).is_dir() and (Path(dataset) / "build_info.json").exists():
         data = load_pretraining_dataset(dataset)
@@ -75,18 +92,13 @@ def read_records(dataset: str, split: str = "validation", max_samples: int | Non
             "cell_type": list(ds["cell_type"]),
             "region_matrix": np.asarray(rows["region_matrix"], dtype=np.float32),
         }
-    try:
-        ds = build_sequence_classification_dataset({"data": dataset})["data"]
+    if _labelled(dataset):
+        ds = build_sequence_classification_dataset({"data": dataset}, sequence_column=sequence_column)["data"]
         labels = ds.features["label"].names
         out = {"sequence": list(ds["sequence"]), "label": list(ds["label"]), "label_names": labels}
-    except Exception as error:  # a table without labels: sequences only
-        import pandas as pd
-
-        sep = "\t" if dataset.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ","
-        frame = pd.read_csv(dataset, sep=sep)
-        if "sequence" not in frame.columns:
-            raise ValueError(f"{dataset}: cannot read sequences ({error})") from error
-        out = {"sequence": frame["sequence"].astype(str).tolist()}
+    else:  # sequences only, checked as every command checks them (file:line of anything that is not DNA)
+        ids, sequences, _ = read_sequences(dataset, sequence_column)
+        out = {"sequence": sequences, "sample_id": ids}
     if max_samples is not None and len(out["sequence"]) > max_samples:
         keep = np.sort(np.random.default_rng(seed).choice(len(out["sequence"]), max_samples, replace=False))
         out = {k: ([v[i] for i in keep] if k != "label_names" else v) for k, v in out.items()}
@@ -183,10 +195,12 @@ def embed_dataset(
     long_inputs: str = "truncate",
     window_overlap: int | None = None,
     window_aggregation: str = "mean",
+    sequence_column: str = "sequence",
 ) -> dict[str, Any]:
     """Embed ``dataset`` with the folder's encoder and write ``output``; returns a summary."""
+    check_model_folder(model_name_or_path)  # before the data is read
     model, tokenizer = load_encoder(model_name_or_path)
-    records = read_records(dataset, split=split, max_samples=max_samples, seed=seed)
+    records = read_records(dataset, split=split, max_samples=max_samples, seed=seed, sequence_column=sequence_column)
     embeddings = embed_sequences(
         model, tokenizer, records["sequence"], pooling=pooling, batch_size=batch_size, max_length=max_length,
         long_inputs=long_inputs, window_overlap=window_overlap, window_aggregation=window_aggregation,
@@ -209,11 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genebert-embed",
         description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--model_name_or_path", required=True, help="a GeneBERT folder")
     parser.add_argument("--dataset", required=True, help="CSV/TSV/FASTA file, or a pre-training dataset folder")
     parser.add_argument("--output", required=True, help="output file: .npy, .safetensors or .parquet")
     parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="cls (default), mean or projected")
+    parser.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV dataset")
     parser.add_argument("--split", default="validation", help="split of a pre-training dataset folder")
     parser.add_argument("--max_samples", type=int, default=None, help="seeded random subset of this size")
     parser.add_argument("--batch_size", type=int, default=64, help="sequences per forward pass")

@@ -22,7 +22,7 @@ import torch
 from accelerate import PartialState
 from tqdm.auto import tqdm
 
-from dataset_scripts.cli import UsageError, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, console_script
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 
 from . import legend
@@ -33,7 +33,7 @@ from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genebert-score-variants", description=__doc__.split("\n\n")[0],
-                                epilog=legend.epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=legend.epilog(), formatter_class=HelpFormatter)
     src = p.add_argument_group("input (one of)")
     src.add_argument("--vcf", help="VCF, plain or bgzipped (SNVs and short indels; multi-allelic records are split); needs --genome")
     src.add_argument("--variants", help="CSV/TSV table with columns chrom,pos,ref,alt[,id] (pos 1-based); needs --genome")
@@ -104,6 +104,9 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError(f"--motif_pvalue must be between 0 and 1, got {args.motif_pvalue}")
     if args.atlas and not os.path.exists(args.atlas):
         raise FileNotFoundError(f"--atlas {args.atlas} does not exist")
+    for option in ("model_name_or_path", "classifier"):  # model folders are checked before any input is read
+        if getattr(args, option):
+            check_model_folder(getattr(args, option), f"--{option}")
     source, kind = _source(args)
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     if args.no_motifs and scores and "motif" in scores:
