@@ -116,3 +116,10 @@ def test_a_broken_torchvision_in_a_fresh_interpreter(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: torchvision ") and NMS in lines[0], lines
     assert "pip install torch==2.14.1 torchvision==0.29.1" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_the_readme_install_lines_pin_the_pair_the_check_suggests():
+    readme = (ROOT / "README.md").read_text()
+    pair = f"pip install torch=={startup.PINNED_TORCH} torchvision=={startup.PINNED_TORCHVISION}"
+    assert f"{pair} --index-url {startup.CPU_INDEX} &&" in readme  # the CPU line
+    assert f"{pair} &&" in readme  # the GPU line
