@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,3 +168,50 @@ def test_help_shows_the_options_and_their_defaults(capsys):
                    "--window_overlap", "--window_aggregation", "--sequence_column", "--overwrite"):
         assert option in text
     assert "windows per forward pass (default: 64)" in text and "(default: sliding_window)" in text
+
+
+def test_a_region_input_classifier_gets_its_region_matrix_as_at_fine_tuning(tmp_path):
+    """results.json's region_input (motifs, rows, aggregation) rebuilds the scanner fine-tuning used."""
+    import json
+
+    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+
+    motifs = Path(__file__).parent / "data" / "dataset_scripts" / "three_motifs.jaspar"
+    torch.manual_seed(1)
+    cfg = config(id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, classifier_region_fusion=True)
+    cfg.region_config.num_tfs = 3
+    model = GeneBertForSequenceClassification(cfg).eval()
+    model.save_pretrained(tmp_path / "clf")
+    GeneBertTokenizer(k=K).save_pretrained(tmp_path / "clf")
+    (tmp_path / "clf" / "results.json").write_text(json.dumps(
+        {"region_input": {"motifs": str(motifs), "rows": 2, "num_tfs": 3, "aggregation": "max"}}))
+    seqs = random_dna(3, 30, seed=6)
+    table = predict_sequences(tmp_path / "clf", seqs)
+    builder = RegionMatrixBuilder(str(motifs), rows=2)
+    batch = GeneBertTokenizer(k=K)(seqs, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**batch, region_matrix=torch.from_numpy(builder(seqs))).logits.softmax(-1).numpy()
+    np.testing.assert_allclose(table[["p_non_promoter", "p_promoter"]].to_numpy(float), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_lora_adapter_folder_predicts_like_its_merged_model(tmp_path):
+    from modeling_genebert.finetuning import finetune
+    from modeling_genebert.finetuning.lora import load_lora_model
+
+    torch.manual_seed(2)
+    GeneBertForPreTraining(config()).save_pretrained(tmp_path / "base")
+    GeneBertTokenizer(k=K).save_pretrained(tmp_path / "base")
+    finetune.run(["--model_name_or_path", str(tmp_path / "base"), "--task", "promoter", "--peft", "lora",
+                  "--train_file", str(Path(__file__).parent / "data" / "finetune" / "prom_core_all_dev.csv"),
+                  "--max_length", "32", "--max_steps", "2", "--learning_rate", "1e-2", "--eval_strategy", "no",
+                  "--disable_tqdm", "true", "--use_cpu", "true", "--output_dir", str(tmp_path / "adapter")])
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    seqs = random_dna(4, 60, seed=7)  # longer than the window: windowed as fine-tuning would
+    table = predict_sequences(tmp_path / "adapter", seqs)
+    assert (table["windows"] > 1).all()
+    merged = load_lora_model(tmp_path / "adapter", merge=True).eval()
+    classifier = load_classifier(tmp_path / "adapter", "cpu")
+    classifier.model = merged
+    np.testing.assert_allclose(predict_sequences(classifier, seqs)["p_promoter"], table["p_promoter"], atol=1e-6)
+    assert set(table["predicted_label"]) <= {"non_promoter", "promoter"}
