@@ -75,6 +75,8 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(mot, "aggregation", default="max", choices=["max", "mean", "logsumexp", "count"], help="per region and TF: max log-odds (paper), mean, log2-sum-of-odds, or count of windows above 80%% of the score range")
     _option(mot, "forward_strand_only", action="store_true", help="scan the forward strand only (default: both strands)")
     _option(mot, "device", default="cpu", help="torch device for motif scanning (cpu, cuda, ...)")
+    _option(mot, "num_proc", type=int, default=os.cpu_count() or 1,
+            help="processes scanning motifs on the CPU (default: every core); the output is byte-identical to 1")
     out = p.add_argument_group("samples and output")
     _option(out, "regions_per_sample", type=int, default=10, help="R: consecutive regions per sample (paper: 10)")
     _option(out, "bases_per_region", type=int, default=50, help="bases stored per region, centred on the summit (else centre)")
@@ -164,6 +166,7 @@ def run_pretraining(argv=None) -> dict:
         ngsp_negatives=args.ngsp_negatives,
         samples_per_shard=args.samples_per_shard,
         device=args.device,
+        num_proc=args.num_proc,
         overwrite=args.overwrite or output.is_dir(),  # an existing folder is empty here, or --overwrite was given
         progress=not args.no_progress,
     )

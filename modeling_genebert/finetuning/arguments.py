@@ -8,6 +8,7 @@ from transformers import TrainingArguments
 
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert.configuration_genebert import POOLINGS
+from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
 
 
 @dataclass
@@ -147,6 +148,11 @@ class FinetuneTrainingArguments(TrainingArguments):
         default=False,
         metadata={"help": "keep intermediate checkpoint-N folders (with --save_strategy) after the final model is written"},
     )
+    precision: str = field(default="auto", metadata={"help": PRECISION_HELP})
+
+    def __post_init__(self):
+        apply_training_precision(self)
+        super().__post_init__()
     overwrite: bool = field(
         default=False,
         metadata={"help": "write into a non-empty --output_dir (e.g. replace a finished model); without it such a "

@@ -31,6 +31,7 @@ from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.trainer import COMPONENTS, GeneBertTrainer
+from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
 
 logger = logging.getLogger("genebert.pretrain")
 
@@ -142,6 +143,16 @@ class PretrainingArguments(TrainingArguments):
                   "written; by default they are removed then (they serve --resume_from_checkpoint auto while a run "
                   "is under way)"},
     )
+    precision: str = field(default="auto", metadata={"help": PRECISION_HELP})
+    pretraining_dropout: float | None = field(
+        default=0.0,
+        metadata={"help": "dropout (hidden and attention) while pre-training; 0 lets attention run the fused SDPA "
+                  "kernel. The saved config keeps the preset's dropout for fine-tuning. None: the config's own"},
+    )
+
+    def __post_init__(self):
+        apply_training_precision(self)
+        super().__post_init__()
     overwrite: bool = field(
         default=False,
         metadata={"help": "write into a non-empty --output_dir (e.g. replace a finished final/); without it such a "
@@ -178,6 +189,25 @@ def build_config(model_args: ModelArguments, num_tfs: int, regions_per_sample: i
         )
     region.num_tfs, region.regions_per_sample = num_tfs, regions_per_sample
     return config
+
+
+def build_pretraining_model(config: GeneBertConfig, dropout: float | None) -> GeneBertForPreTraining:
+    """The model, its dropout modules built with ``dropout``; ``config`` keeps its own values for fine-tuning.
+
+    BERT's dropout modules fix their rate when built, so the saved config's rate is what a model
+    fine-tuned from this folder gets, not what pre-training used.
+    """
+    if dropout is None:
+        return GeneBertForPreTraining(config)
+    if not 0 <= dropout < 1:
+        raise ValueError(f"--pretraining_dropout must be in [0, 1), got {dropout}")
+    seq = config.sequence_config
+    kept = seq.hidden_dropout_prob, seq.attention_probs_dropout_prob
+    seq.hidden_dropout_prob = seq.attention_probs_dropout_prob = dropout
+    try:
+        return GeneBertForPreTraining(config)
+    finally:
+        seq.hidden_dropout_prob, seq.attention_probs_dropout_prob = kept
 
 
 def default_dataset_path(bases_per_region: int, pairing: str = "next_regions", negatives: str = "other_sample") -> str:
@@ -312,7 +342,7 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
     regions, num_tfs = matrix_shape(train)
 
     config = build_config(model_args, num_tfs=num_tfs, regions_per_sample=regions)
-    model = GeneBertForPreTraining(config)
+    model = build_pretraining_model(config, training_args.pretraining_dropout)
     if model_args.init_sequence_encoder_from:  # Algorithm 1, line 4
         load_sequence_encoder_weights(model, model_args.init_sequence_encoder_from)
     if model_args.region_encoder_weights:
@@ -373,6 +403,8 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
         f"{data_args.final_mask_fraction:.3f} of steps",
         "mask_span": collator.mask_span,
         "seed": training_args.seed,
+        "pretraining_dropout": training_args.pretraining_dropout,
+        "precision": "bf16" if training_args.bf16 else "fp32",
         "loss_weights": {"mgm": config.mgm_weight, "ngsp": config.ngsp_weight, "srm": config.srm_weight},
     }
     summary = {

@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, console_script
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 
+from modeling_genebert.precision import PRECISION_HELP, PRECISIONS
+
 from . import legend
 from .motif_effects import DEFAULT_PVALUE
 from .output import ChunkedResults
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--batch_size", type=int, default=32, help="sequences per forward pass (default 32)")
     o.add_argument("--chunk_size", type=int, default=1024, help="variants per resumable chunk; memory stays flat in the input size (default 1024)")
     o.add_argument("--overwrite", action="store_true", help="discard parts of an earlier interrupted run instead of resuming")
+    o.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
     o.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the process's device under accelerate launch, else cpu)")
     o.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
     o.add_argument("--no_progress", action="store_true", help="no progress bar")
@@ -120,7 +123,7 @@ def run(argv: list[str] | None = None) -> dict:
         atlas=args.atlas, atlas_samples=args.atlas_samples,
         scores=scores, strand=args.strand, pooling=args.pooling, top_motifs=args.top_motifs,
         report_motifs=[m.strip() for m in args.report_motifs.split(",") if m.strip()], motif_pvalue=args.motif_pvalue,
-        batch_size=args.batch_size, device=args.device or str(state.device),
+        batch_size=args.batch_size, device=args.device or str(state.device), precision=args.precision,
     )
     limit = scorer.max_bases()
     if args.window is None:

@@ -44,6 +44,7 @@ import torch
 from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
 from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
+from modeling_genebert.precision import inference_precision, resolve_bf16
 
 from .cell_types import CellTypeMatching
 from .embedding import POOLINGS, cosine_distance, encode
@@ -114,6 +115,8 @@ class VariantScorer:
             the samples read per cell type.
         scores: which of ``llr, embedding, supervised, cell_type, motif`` to compute (default: all
             that the given models allow).
+        precision: ``"auto"`` (bf16 autocast where the machine has bf16 units, else fp32), ``"fp32"`` or
+            ``"bf16"`` (:mod:`modeling_genebert.precision`).
         motif_pvalue: a motif counts for a variant only where its ref or alt site has a p-value at most
             this under the motif's own null score distribution (default 1e-4; :mod:`.motif_effects`).
     """
@@ -134,6 +137,7 @@ class VariantScorer:
         motif_pvalue: float = DEFAULT_PVALUE,
         batch_size: int = 32,
         device: str = "cpu",
+        precision: str = "auto",
     ):
         if strand not in STRANDS:
             raise ValueError(f"strand must be one of {STRANDS}, got {strand!r}")
@@ -143,6 +147,8 @@ class VariantScorer:
         if unknown:
             raise ValueError(f"unknown score(s) {unknown}; choose from {SCORES}")
         self.strand, self.pooling, self.top_motifs, self.batch_size, self.device = strand, pooling, top_motifs, batch_size, device
+        resolve_bf16(precision, device)  # a bad value is an error now, not at the first score() call
+        self.precision = precision
         self.mlm = self.encoder = None
         if isinstance(model, (str, os.PathLike)):
             self.mlm, self.encoder, loaded_tok = load_zero_shot_model(model, device)
@@ -223,9 +229,12 @@ class VariantScorer:
                         [_COMPLEMENT.get(b, "") for b in fwd[3]], [_COMPLEMENT.get(b, "") for b in fwd[4]]))
         return out
 
-    @torch.no_grad()
     def score(self, pairs: Sequence[AllelePair]) -> pd.DataFrame:
         """One row per pair (see the module docstring for the columns)."""
+        with torch.no_grad(), inference_precision(self.precision, self.device):
+            return self._score(pairs)
+
+    def _score(self, pairs: Sequence[AllelePair]) -> pd.DataFrame:
         limit = self.max_bases()
         pairs = [_crop(p, limit) if limit else p for p in pairs]
         n = len(pairs)

@@ -1,0 +1,171 @@
+"""The fast paths of issue 21: sparse MGM, pre-training dropout, run-time bf16 choice, parallel motif scans."""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dataset_scripts.motif_scan import MotifScanner
+from dataset_scripts.pretraining import build_pretraining_dataset
+from dataset_scripts.readers import Region
+from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, precision
+from modeling_genebert.pretraining.pretrain import PretrainingArguments, build_pretraining_model
+
+MOTIFS = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts", "three_motifs.jaspar")
+
+
+def _tiny_config(**sequence):
+    return GeneBertConfig.from_preset(
+        "tiny", region_config=dict(num_tfs=8, regions_per_sample=4),
+        sequence_config=dict(kmer=3, vocab_size=69, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=64, max_position_embeddings=64, **sequence),
+    )
+
+
+def _batch(masked_columns=slice(3, 9)):
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 69, (3, 24), generator=g)
+    labels = torch.full_like(ids, -100)
+    labels[:, masked_columns] = ids[:, masked_columns]
+    types = torch.zeros_like(ids)
+    types[:, 12:] = 1
+    return dict(input_ids=ids, token_type_ids=types, labels=labels, next_sentence_label=torch.tensor([0, 1, 0]),
+                region_matrix=torch.randn(3, 4, 8, generator=g))
+
+
+def test_sparse_mgm_loss_and_gradients_equal_the_dense_ones():
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(_tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0))
+    batch = _batch()
+    sparse = model(**batch)
+    assert sparse.prediction_logits is None  # labels given: the decoder ran on the 18 masked positions only
+    sparse.mgm_loss.backward()
+    sparse_grad = model.genebert.bert.embeddings.word_embeddings.weight.grad.clone()
+    model.zero_grad()
+    dense = model(**batch, output_prediction_logits=True)
+    assert dense.prediction_logits.shape == (3, 24, 69)
+    dense.mgm_loss.backward()
+    torch.testing.assert_close(sparse.mgm_loss, dense.mgm_loss)
+    torch.testing.assert_close(sparse_grad, model.genebert.bert.embeddings.word_embeddings.weight.grad)
+    # no labels: full logits, as the Auto classes and pipelines expect
+    unlabelled = model(**{k: v for k, v in batch.items() if k != "labels"})
+    assert unlabelled.prediction_logits.shape == (3, 24, 69) and unlabelled.mgm_loss is None
+
+
+def test_pretraining_dropout_builds_modules_without_changing_the_saved_config(tmp_path):
+    config = _tiny_config()
+    model = build_pretraining_model(config, 0.0)
+    attention = model.genebert.bert.encoder.layer[0].attention.self
+    assert attention.dropout.p == 0.0 and model.genebert.bert.embeddings.dropout.p == 0.0
+    model.save_pretrained(tmp_path)
+    saved = GeneBertConfig.from_pretrained(tmp_path).sequence_config
+    assert saved.hidden_dropout_prob == saved.attention_probs_dropout_prob == 0.1  # what fine-tuning gets
+    assert build_pretraining_model(_tiny_config(), None).genebert.bert.embeddings.dropout.p == 0.1
+    with pytest.raises(ValueError, match="pretraining_dropout must be in"):
+        build_pretraining_model(_tiny_config(), 1.5)
+
+
+def test_bf16_is_chosen_from_the_cpu_flags_and_the_fallback_is_said_once(monkeypatch, caplog):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(precision, "_warned", set())
+    supported, reason = precision.bf16_support("cpu")
+    assert not supported and "no AMX or AVX512-BF16" in reason
+    with caplog.at_level(logging.WARNING, logger="genebert.precision"):
+        assert precision.resolve_bf16("auto", "cpu") is False
+        assert precision.resolve_bf16("auto", "cpu") is False
+    assert sum("running in fp32" in r.getMessage() for r in caplog.records) == 1
+    assert precision.resolve_bf16("bf16", "cpu") is True and precision.resolve_bf16("fp32", "cpu") is False
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16", "amx_tile"}))
+    assert precision.bf16_support("cpu") == (True, "this CPU has amx_bf16")
+    with pytest.raises(ValueError, match="--precision must be one of"):
+        precision.resolve_bf16("half", "cpu")
+
+
+def test_training_arguments_take_bf16_only_where_the_machine_has_the_units(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    args = PretrainingArguments(output_dir=str(tmp_path))
+    assert args.precision == "auto" and not args.bf16
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    args = PretrainingArguments(output_dir=str(tmp_path))
+    assert args.bf16 and args.use_cpu
+    assert not PretrainingArguments(output_dir=str(tmp_path), precision="fp32").bf16
+
+
+def test_inference_precision_autocasts_only_when_chosen():
+    linear = torch.nn.Linear(4, 4)
+    x = torch.randn(2, 4)
+    with precision.inference_precision("bf16", "cpu"):
+        assert linear(x).dtype == torch.bfloat16
+    with precision.inference_precision("fp32", "cpu"):
+        assert linear(x).dtype == torch.float32
+
+
+def test_parallel_motif_scan_is_byte_identical():
+    from dataset_scripts.motifs import read_motif_file
+
+    motifs = read_motif_file(MOTIFS)
+    rng = np.random.default_rng(0)
+    sequences = ["".join(rng.choice(list("ACGTN"), rng.integers(5, 40))) for _ in range(300)]
+    one = MotifScanner(motifs).scan(sequences, batch_size=16)
+    scanner = MotifScanner(motifs, num_proc=2)
+    try:
+        two = scanner.scan(sequences, batch_size=16)
+        assert scanner._pool is not None  # the work went to worker processes
+    finally:
+        scanner.close()
+    assert one.tobytes() == two.tobytes()
+    with pytest.raises(ValueError, match="num_proc must be at least 1"):
+        MotifScanner(motifs, num_proc=0)
+
+
+@pytest.mark.slow
+def test_dataset_built_with_two_processes_is_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setattr(MotifScanner, "BATCH_ELEMENTS", 6 * 30 * 5)  # batches of 5 windows: every block is split
+    pools = []
+    start = MotifScanner._scan_in_processes
+    monkeypatch.setattr(MotifScanner, "_scan_in_processes", lambda self, *a: pools.append(1) or start(self, *a))
+    rng = np.random.default_rng(1)
+    regions = {"A": [Region("c1", i * 100, i * 100 + 40, sequence="".join(rng.choice(list("ACGT"), 80)),
+                            seq_start=i * 100 - 20) for i in range(120)]}
+    kw = dict(regions=regions, motifs=MOTIFS, regions_per_sample=4, bases_per_region=30, negative_pool_size=8,
+              progress=False)
+    build_pretraining_dataset(tmp_path / "one", **kw)
+    build_pretraining_dataset(tmp_path / "two", num_proc=2, **kw)
+    assert pools  # the second build scanned in worker processes
+    shards = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.parquet"))
+    assert shards
+    for shard in shards:
+        assert (tmp_path / "one" / shard).read_bytes() == (tmp_path / "two" / shard).read_bytes()
+
+
+def _efficiency_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "efficiency.py"
+    spec = importlib.util.spec_from_file_location("efficiency_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_efficiency_benchmark_paths_run_at_small_shapes_on_the_cpu():
+    """The code the GPU run uses (steps, FLOP counting, batched variant scoring), at tiny shapes here."""
+    bench = _efficiency_module()
+    cpu = torch.device("cpu")
+    for path in (bench.RunPath("today"), bench.RunPath("fast", dropout=0.0, sparse_mgm=True, bf16=True)):
+        step, model, inputs = bench.pretraining_step("tiny", path, cpu, batch=2, length=64)
+        before = model.cls.predictions.transform.dense.weight.clone()
+        step()
+        assert not torch.equal(before, model.cls.predictions.transform.dense.weight)  # the optimizer stepped
+    dense = bench.count_flops(bench.pretraining_step, "tiny", cpu, batch=2, length=64)
+    # 2 layers x 128 tokens: at least the encoder's linear layers, forward and backward (x3)
+    assert dense > 3 * 2 * 128 * 2 * (4 * 128 * 128 + 2 * 128 * 512)
+    assert bench.variant_scoring_rate(cpu, n=8) > 0
+    assert bench.physical_cores() >= 1
