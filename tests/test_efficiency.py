@@ -169,3 +169,27 @@ def test_efficiency_benchmark_paths_run_at_small_shapes_on_the_cpu():
     assert dense > 3 * 2 * 128 * 2 * (4 * 128 * 128 + 2 * 128 * 512)
     assert bench.variant_scoring_rate(cpu, n=8) > 0
     assert bench.physical_cores() >= 1
+
+
+def test_embeddings_grouped_by_length_come_back_in_input_order_and_bf16_stays_close():
+    import random
+
+    from modeling_genebert import GeneBertModel, GeneBertTokenizer
+    from modeling_genebert.evaluation.embed import embed_sequences
+
+    torch.manual_seed(0)
+    config = GeneBertConfig.from_preset(
+        "tiny", region_config=dict(num_tfs=4, regions_per_sample=2),
+        sequence_config=dict(kmer=4, vocab_size=5 + 4**4, hidden_size=32, num_hidden_layers=1,
+                             num_attention_heads=2, intermediate_size=64, max_position_embeddings=64),
+    )
+    model, tokenizer = GeneBertModel(config).eval(), GeneBertTokenizer(k=4)
+    rng = random.Random(0)
+    sequences = ["".join(rng.choice("ACGT") for _ in range(n)) for n in (40, 12, 30, 8, 25)]
+    batched = embed_sequences(model, tokenizer, sequences, pooling="mean", batch_size=2, precision="fp32")
+    for i, sequence in enumerate(sequences):
+        alone = embed_sequences(model, tokenizer, [sequence], pooling="mean", precision="fp32")[0]
+        np.testing.assert_allclose(batched[i], alone, rtol=1e-4, atol=1e-5)
+    bf16 = embed_sequences(model, tokenizer, sequences, pooling="mean", batch_size=2, precision="bf16")
+    assert bf16.dtype == np.float32
+    assert np.abs(bf16 - batched).max() < 0.1 and not np.array_equal(bf16, batched)  # bf16 really ran

@@ -44,6 +44,7 @@ from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
 from modeling_genebert.finetuning.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 from modeling_genebert.modeling_genebert import masked_mean
+from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
@@ -116,8 +117,12 @@ def embed_sequences(
     long_inputs: str = "truncate",
     window_overlap: int | None = None,
     window_aggregation: str = "mean",
+    precision: str = "auto",
 ) -> np.ndarray:
     """``float32 [n, dim]`` embeddings (see the module docstring for the poolings).
+
+    Batches hold sequences of similar length (less padding); ``precision`` as
+    :func:`modeling_genebert.precision.inference_precision`.
 
     Sequences longer than the model's window are truncated with a warning, or with
     ``long_inputs="sliding_window"`` embedded window by window (``window_overlap`` bases,
@@ -132,13 +137,16 @@ def embed_sequences(
         sequences, tokenizer, max_length, long_inputs, window_overlap, window_aggregation, "embedding"
     )
     chunks = []
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    device = next(model.parameters()).device
     for lo in range(0, len(sequences), batch_size):
         batch = tokenizer(
-            sequences[lo : lo + batch_size], padding=True, truncation=True, max_length=max_length,
+            [sequences[i] for i in order[lo : lo + batch_size]], padding=True, truncation=True, max_length=max_length,
             return_tensors="pt", return_special_tokens_mask=True,
-        )
+        ).to(device)
         special = batch.pop("special_tokens_mask").bool()
-        output = model(**batch)
+        with inference_precision(precision, device):
+            output = model(**batch)
         if pooling == "cls":
             vectors = output.last_hidden_state[:, 0]
         elif pooling == "mean":
@@ -147,7 +155,10 @@ def embed_sequences(
             vectors = output.sequence_embeds
         chunks.append(vectors.float().cpu().numpy())
     dim = model.config.sequence_config.hidden_size if pooling != "projected" else model.config.projection_dim
-    embeddings = np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
+    embeddings = np.zeros((0, dim), dtype=np.float32)
+    if chunks:
+        embeddings = np.empty((len(sequences), dim), dtype=np.float32)
+        embeddings[order] = np.concatenate(chunks)
     if owners is not None:
         embeddings = aggregate_windows(embeddings, owners, window_aggregation)
         if pooling == "projected":  # a mean of unit vectors is shorter than 1: back onto the sphere
@@ -196,6 +207,7 @@ def embed_dataset(
     window_overlap: int | None = None,
     window_aggregation: str = "mean",
     sequence_column: str = "sequence",
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Embed ``dataset`` with the folder's encoder and write ``output``; returns a summary."""
     check_model_folder(model_name_or_path)  # before the data is read
@@ -204,6 +216,7 @@ def embed_dataset(
     embeddings = embed_sequences(
         model, tokenizer, records["sequence"], pooling=pooling, batch_size=batch_size, max_length=max_length,
         long_inputs=long_inputs, window_overlap=window_overlap, window_aggregation=window_aggregation,
+        precision=precision,
     )
     columns = {k: records[k] for k in ("sample_id", "cell_type", "label") if k in records}
     metadata = {
@@ -240,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--window_overlap", type=int, default=None, help="sliding-window overlap in bases (default half a window)")
     parser.add_argument("--window_aggregation", choices=WINDOW_AGGREGATIONS, default="mean",
                         help="how window embeddings combine per sequence")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
     return parser
 
 

@@ -47,6 +47,7 @@ from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, iter_sequences
 from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 from modeling_genebert.finetuning.long_inputs import (
     LONG_INPUT_MODES,
     WINDOW_AGGREGATIONS,
@@ -131,7 +132,10 @@ class Predictor:
 
     def __init__(self, classifier: Classifier, batch_size: int = 64, max_length: int | None = None,
                  long_inputs: str = "sliding_window", window_overlap: int | None = None,
-                 window_aggregation: str | None = None, rc_average: bool = False):
+                 window_aggregation: str | None = None, rc_average: bool = False, precision: str = "auto"):
+        if precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.precision = precision
         if batch_size < 1:
             raise UsageError(f"--batch_size must be at least 1, got {batch_size}")
         if long_inputs not in LONG_INPUT_MODES:
@@ -150,16 +154,23 @@ class Predictor:
 
     @torch.inference_mode()
     def _logits(self, windows: Sequence[str]) -> np.ndarray:
+        """Logits per window; batches hold windows of similar length (less padding), returned in input order."""
         c = self.classifier
         out = []
+        order = np.argsort([len(w) for w in windows], kind="stable")
         for lo in range(0, len(windows), self.batch_size):
-            chunk = list(windows[lo:lo + self.batch_size])
+            chunk = [windows[i] for i in order[lo:lo + self.batch_size]]
             batch = c.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
             inputs = {k: v.to(c.device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
             if c.region_builder is not None:
                 inputs["region_matrix"] = torch.from_numpy(c.region_builder(chunk)).to(c.device)
-            out.append(c.model(**inputs).logits.float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(c.label_names)), dtype=np.float32)
+            with inference_precision(self.precision, c.device):
+                out.append(c.model(**inputs).logits.float().cpu().numpy())
+        if not out:
+            return np.zeros((0, len(c.label_names)), dtype=np.float32)
+        logits = np.empty((len(windows), len(c.label_names)), dtype=np.float32)
+        logits[order] = np.concatenate(out)
+        return logits
 
     def _strand(self, sequences: Sequence[str], where: str) -> tuple[np.ndarray, np.ndarray]:
         windows, owners = fit_to_window(sequences, self.classifier.tokenizer, self.max_length, self.long_inputs,
@@ -199,7 +210,7 @@ class Predictor:
     def settings(self) -> dict:
         return {"max_length": self.max_length, "long_inputs": self.long_inputs, "window_overlap": self.window_overlap,
                 "window_aggregation": self.window_aggregation, "rc_average": self.rc_average,
-                "batch_size": self.batch_size}
+                "batch_size": self.batch_size, "precision": self.precision}
 
 
 def predict_sequences(model: str | os.PathLike | Classifier, sequences: Iterable[str], ids: Iterable[str] | None = None,
@@ -272,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-sequence aggregation of the windows' logits (default: the fine-tuning's, else mean)")
     p.add_argument("--max_length", type=int, default=None, help="tokens per window (default: the fine-tuning's max_length, at most the model's)")
     p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
     p.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout")
     p.add_argument("--overwrite", action="store_true", help="replace existing PREFIX.parquet / PREFIX.tsv")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
@@ -321,7 +333,7 @@ def _predict(args) -> dict:
         raise FileNotFoundError(f"--input {args.input}: no such file")
     classifier = load_classifier(args.model_name_or_path, args.device)
     predictor = Predictor(classifier, args.batch_size, args.max_length, args.long_inputs, args.window_overlap,
-                          args.window_aggregation, args.rc_average)
+                          args.window_aggregation, args.rc_average, args.precision)
     metadata = {"model": str(args.model_name_or_path), "input": str(args.input), "classes": classifier.label_names,
                 **predictor.settings()}
     outputs = _Outputs(args.output, metadata)
