@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -193,3 +194,29 @@ def test_embeddings_grouped_by_length_come_back_in_input_order_and_bf16_stays_cl
     bf16 = embed_sequences(model, tokenizer, sequences, pooling="mean", batch_size=2, precision="bf16")
     assert bf16.dtype == np.float32
     assert np.abs(bf16 - batched).max() < 0.1 and not np.array_equal(bf16, batched)  # bf16 really ran
+
+
+def test_variant_scoring_runs_one_masked_pass_per_site_and_one_reference_pass_per_window(monkeypatch):
+    from dataset_scripts.variants import AllelePair, Variant
+    from modeling_genebert import GeneBertTokenizer
+    from modeling_genebert.variants import VariantScorer, scoring
+
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(_tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).eval()
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), 30))
+    pairs = [AllelePair(Variant("chr1", 16, seq[15], alt, id=f"{seq[15]}>{alt}"), seq, seq[:15] + alt + seq[16:], 15, 1, 1)
+             for alt in "ACGT" if alt != seq[15]]  # saturation mutagenesis of one base: 3 alternatives
+    masked_rows, encoded_rows = [], []
+    masked, encode = scoring.masked_log_marginals, scoring.encode
+    monkeypatch.setattr(scoring, "masked_log_marginals", lambda m, t, seqs, *a, **k: masked_rows.append(len(seqs)) or masked(m, t, seqs, *a, **k))
+    monkeypatch.setattr(scoring, "encode", lambda e, t, seqs, *a, **k: encoded_rows.append(len(seqs)) or encode(e, t, seqs, *a, **k))
+    scorer = VariantScorer(model=model, tokenizer=GeneBertTokenizer(k=3), motifs=False, scores=["llr", "embedding"],
+                           strand="forward", precision="fp32")
+    together = scorer.score(pairs)
+    assert masked_rows == [1]  # one masked pass serves the three alternatives
+    assert encoded_rows == [1, 3]  # the shared reference window once, then the three alternative windows
+    alone = pd.concat([scorer.score([pair]) for pair in pairs], ignore_index=True)
+    np.testing.assert_allclose(together["llr_masked"], alone["llr_masked"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(together["embedding_cosine_distance_mean"], alone["embedding_cosine_distance_mean"],
+                               rtol=1e-4, atol=1e-6)

@@ -251,9 +251,12 @@ class VariantScorer:
             llr = np.full((len(strands), n), np.nan)
             for s, (ref_seqs, _, offsets, ref_b, alt_b) in enumerate(strands):
                 if snv:
-                    lm = masked_log_marginals(self.mlm, self.tokenizer, [ref_seqs[i] for i in snv], [offsets[i] for i in snv],
+                    # one masked pass per (window, position): the alternatives at one site share it
+                    sites: dict[tuple[str, int], int] = {}
+                    site_of = [sites.setdefault((ref_seqs[i], offsets[i]), len(sites)) for i in snv]
+                    lm = masked_log_marginals(self.mlm, self.tokenizer, [seq for seq, _ in sites], [at for _, at in sites],
                                               batch_size=self.batch_size)
-                    llr[s, snv] = log_likelihood_ratio(lm, [ref_b[i] for i in snv], [alt_b[i] for i in snv])
+                    llr[s, snv] = log_likelihood_ratio(lm[site_of], [ref_b[i] for i in snv], [alt_b[i] for i in snv])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (indels) stay NaN
                 columns["llr_masked"] = np.nanmean(llr, axis=0)
@@ -263,8 +266,18 @@ class VariantScorer:
         if self.do_embedding or self.cell_type is not None:  # one pass per allele serves both scores
             dist, shift = np.zeros(n), {}
             for ref_seqs, alt_seqs, *_ in strands:
+                # one pass per distinct reference window: variants of one site share it
+                windows: dict[str, int] = {}
+                window_of = np.array([windows.setdefault(seq, len(windows)) for seq in ref_seqs], dtype=np.int64)
+                unique = list(windows)
+                encoded = [encode(self.encoder, self.tokenizer, unique[lo : lo + self.batch_size], self.pooling)
+                           for lo in range(0, len(unique), self.batch_size)]
+                all_ref_pooled = torch.cat([pooled for pooled, _ in encoded]) if encoded else None
+                all_ref_srm = torch.cat([srm for _, srm in encoded]) if encoded and encoded[0][1] is not None else None
                 for lo in range(0, n, self.batch_size):
-                    ref_pooled, ref_srm = encode(self.encoder, self.tokenizer, ref_seqs[lo : lo + self.batch_size], self.pooling)
+                    rows = torch.from_numpy(window_of[lo : lo + self.batch_size])
+                    ref_pooled = all_ref_pooled[rows]
+                    ref_srm = all_ref_srm[rows] if all_ref_srm is not None else None
                     alt_pooled, alt_srm = encode(self.encoder, self.tokenizer, alt_seqs[lo : lo + self.batch_size], self.pooling)
                     dist[lo : lo + len(ref_pooled)] += cosine_distance(ref_pooled, alt_pooled) / len(strands)
                     if self.cell_type is not None:
