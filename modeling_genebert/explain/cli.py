@@ -240,8 +240,8 @@ def run(argv: list[str] | None = None) -> dict:
         for m in found:
             best = m.best
             j = ids.index(best["match_id"]) if best else None
-            title = f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})" if best else ""
-            paths.append(plots.motif_logo_pair(m, ppms[j].T if j is not None else None, out / f"{m.name}.png", title))
+            jaspar_title = f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})" if best else ""
+            paths.append(plots.motif_logo_pair(m, ppms[j].T if j is not None else None, out / f"{m.name}.png", jaspar_title))
         sections.append(("Discovered motifs (TF-MoDISco) and their Tomtom matches in JASPAR 2018",
                          mtable if len(mtable) else "TF-MoDISco found no motif in these attributions (too few sequences or no consistent signal)."))
         if paths:
