@@ -47,13 +47,13 @@ from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, iter_sequences
 from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
-from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 from modeling_genebert.finetuning.long_inputs import (
     LONG_INPUT_MODES,
     WINDOW_AGGREGATIONS,
     aggregate_windows,
     fit_to_window,
 )
+from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 
 logger = logging.getLogger("genebert.predict")
 

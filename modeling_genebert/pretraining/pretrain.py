@@ -123,20 +123,20 @@ class DataArguments:
 class PretrainingArguments(TrainingArguments):
     """``TrainingArguments`` with defaults that make the no-argument run a CPU demo."""
 
-    output_dir: str = field(default="outputs/genebert-tiny")
-    max_steps: int = field(default=240)
-    per_device_train_batch_size: int = field(default=16)
-    per_device_eval_batch_size: int = field(default=32)
-    learning_rate: float = field(default=1e-3)
-    warmup_steps: float = field(default=20)
-    weight_decay: float = field(default=0.01)
-    max_grad_norm: float = field(default=1.0)
-    logging_steps: float = field(default=20)
-    save_steps: float = field(default=80)
-    save_total_limit: int | None = field(default=2)
-    remove_unused_columns: bool = field(default=False)
-    prediction_loss_only: bool = field(default=True)
-    seed: int = field(default=42)
+    output_dir: str = field(default="outputs/genebert-tiny", metadata={"help": "run folder; the model goes to OUTPUT_DIR/final"})
+    max_steps: int = field(default=240, metadata={"help": "optimizer steps"})
+    per_device_train_batch_size: int = field(default=16, metadata={"help": "pairs per step and device"})
+    per_device_eval_batch_size: int = field(default=32, metadata={"help": "validation pairs per batch (SRM chance = 1 / this)"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate"})
+    warmup_steps: float = field(default=20, metadata={"help": "warm-up steps (below 1: a fraction of all steps)"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
+    logging_steps: float = field(default=20, metadata={"help": "log the losses every N steps"})
+    save_steps: float = field(default=80, metadata={"help": "checkpoint every N steps (for --resume_from_checkpoint auto)"})
+    save_total_limit: int | None = field(default=2, metadata={"help": "checkpoints kept while the run is under way"})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "leave False: the collator needs every column"})
+    prediction_loss_only: bool = field(default=True, metadata={"help": "evaluation returns losses only"})
+    seed: int = field(default=42, metadata={"help": "seed of initialisation, masking and data order"})
     keep_checkpoints: bool = field(
         default=False,
         metadata={"help": "keep the intermediate checkpoint-N folders (optimizer state) after the final model is "

@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 
 from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, console_script
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
-
 from modeling_genebert.precision import PRECISION_HELP, PRECISIONS
 
 from . import legend
