@@ -5,9 +5,14 @@ For each TF in ``--data_dir`` (``<TF>_AC.seq.gz`` training peaks, ``<TF>_B.seq.g
 peak as negatives, fine-tune the tiny preset from scratch (``genebert-finetune --task tfbs``),
 score the test set, fit a k-mer logistic regression baseline (scikit-learn), and run
 ``genebert-explain`` on the test peaks. Stages: ``prepare``, ``finetune``, ``baseline``,
-``explain``, ``table`` (default all).
+``explain``, ``table`` (default all), and ``measure`` (not in the default): does per-base IG sit on
+the motif ISM finds (top 10-bp window overlap, per-sequence r; the older token IG beside it), and
+what raises TF-MoDISco's seqlet yield (more sequences, both strands, the seqlet FDR, hypothetical
+against observed-base contributions, ISM against IG) and whether the TF's own JASPAR motif is the
+top match. Writes ``<work_dir>/measure.json`` and prints the README tables.
 
     python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs
+    python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs --stages measure
 """
 
 from __future__ import annotations
@@ -100,11 +105,110 @@ def baseline(work: Path, tf: str, k: int = 6):
 
 
 def explain(work: Path, tf: str, max_sequences: int, methods: str = "ism"):
+    """genebert-explain on the test set: quality on all 1,000 labelled rows, attributions of the bound peaks."""
     out = work / tf
     subprocess.run(["genebert-explain", "--model_name_or_path", str(out / "model"),
-                    "--input", str(out / "test_peaks.fa"), "--output_dir", str(out / "report"),
+                    "--input", str(out / "test.csv"), "--attribute_label", "bound", "--output_dir", str(out / "report"),
                     "--class_name", "bound", "--max_sequences", str(max_sequences), "--methods", methods,
-                    "--strands", "forward", "--logos", "3", "--top_matches", "30"], check=True)
+                    "--strands", "forward", "--ig_steps", "16", "--logos", "3", "--top_matches", "30", "--overwrite"], check=True)
+
+
+def held_out_peaks(data_dir: Path, tf: str, train_peaks: int, seed: int, n: int) -> list[str]:
+    """AC peaks that ``prepare`` did not sample for training (same permutation, the ones after it)."""
+    rng = np.random.default_rng(seed)
+    peaks = [s for s, b in read_seq_table(data_dir / f"{tf}_AC.seq.gz") if b == 1 and "N" not in s]
+    order = rng.permutation(len(peaks))
+    return [peaks[i] for i in order[train_peaks:train_peaks + n]]
+
+
+def _own_rank(matches, expected: str):
+    return next((i + 1 for i, m in enumerate(matches.to_dict(orient="records"))
+                 if str(m["match_id"]).startswith(expected)), None)
+
+
+def measure(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_ism: int, n_ig: int, n_extra: int,
+            ig_steps: int, log=print) -> dict:
+    """IG-ISM agreement and TF-MoDISco seqlet yield under each lever; arrays cached in ``<tf>/measure``."""
+    import time
+
+    import pandas as pd
+
+    from modeling_genebert.explain import integrated_gradients, ism_contributions, load_classifier, saturation_mutagenesis
+    from modeling_genebert.explain.agreement import top_window_overlap
+    from modeling_genebert.explain.loading import one_hot
+    from modeling_genebert.explain.motifs import discover_motifs
+
+    out = work / tf / "measure"
+    out.mkdir(parents=True, exist_ok=True)
+    explained = load_classifier(work / tf / "model")
+    test = pd.read_csv(work / tf / "test.csv")
+    peaks = list(test.sequence[test.label == 1])[:n_ig]
+    extra = held_out_peaks(data_dir, tf, train_peaks, seed, n_extra)
+    timings = {}
+
+    def cached(name, fn):
+        path = out / f"{name}.npy"
+        if path.is_file():
+            return np.load(path)
+        t = time.time()
+        value = fn()
+        timings[name] = round(time.time() - t, 1)
+        log(f"{tf} {name}: {timings[name]} s")
+        np.save(path, value)
+        return value
+
+    ism_delta = cached("ism_delta_fwd", lambda: saturation_mutagenesis(explained, peaks[:n_ism], "bound", "forward"))
+    ism_hyp = np.stack([ism_contributions(d, s)[1] for d, s in zip(ism_delta, peaks[:n_ism])])
+    ig_fwd = cached("ig_hyp_fwd", lambda: integrated_gradients(explained, peaks, "bound", ig_steps).hypothetical)
+    ig_rc = cached("ig_hyp_rc", lambda: integrated_gradients(
+        explained, [p[::-1].translate(str.maketrans("ACGT", "TGCA")) for p in peaks], "bound", ig_steps).hypothetical)
+    ig_extra = cached("ig_hyp_extra", lambda: integrated_gradients(explained, extra, "bound", ig_steps).hypothetical)
+    tok_ig = cached("ig_tokens_fwd", lambda: integrated_gradients(explained, peaks[:n_ism], "bound", ig_steps, path="tokens").bases)
+    oh = np.stack([one_hot(p) for p in peaks])
+    oh_extra = np.stack([one_hot(p) for p in extra])
+    ig_both = (ig_fwd + ig_rc[:, ::-1, ::-1]) / 2
+
+    def contrib(o, h):
+        return (o * h).sum(-1)
+
+    ism_c = contrib(oh[:n_ism], ism_hyp)
+    result = {"tf": tf, "n_ism": n_ism, "n_ig": len(peaks), "n_extra": len(extra), "ig_steps": ig_steps, "timings_s": timings,
+              "agreement": {"ig_bases_vs_ism": top_window_overlap(contrib(oh[:n_ism], ig_fwd[:n_ism]), ism_c),
+                            "ig_tokens_vs_ism": top_window_overlap(tok_ig, ism_c),
+                            "ig_bases_both_vs_ism": top_window_overlap(contrib(oh[:n_ism], ig_both[:n_ism]), ism_c)},
+              "ig_bases_negative_share": float((contrib(oh[:n_ism], ig_fwd[:n_ism]) < 0).mean()),
+              "ig_tokens_negative_share": float((tok_ig < 0).mean()),
+              "modisco": []}
+    only_observed = lambda o, h: o * (o * h).sum(-1, keepdims=True)  # noqa: E731
+    variants = [
+        (f"ISM hypothetical, {n_ism} peaks", oh[:n_ism], ism_hyp, 0.05),
+        (f"ISM observed-base contributions, {n_ism} peaks", oh[:n_ism], only_observed(oh[:n_ism], ism_hyp), 0.05),
+        (f"IG hypothetical, {n_ism} peaks", oh[:n_ism], ig_fwd[:n_ism], 0.05),
+        (f"IG hypothetical, {len(peaks)} peaks", oh, ig_fwd, 0.05),
+        (f"IG observed-base contributions, {len(peaks)} peaks", oh, only_observed(oh, ig_fwd), 0.05),
+        (f"IG hypothetical, {len(peaks)} peaks, seqlet FDR 0.2", oh, ig_fwd, 0.2),
+        (f"IG hypothetical, {len(peaks)} peaks, both strands", oh, ig_both, 0.05),
+        (f"IG hypothetical, {len(peaks) + len(extra)} peaks", np.concatenate([oh, oh_extra]), np.concatenate([ig_fwd, ig_extra]), 0.05),
+        (f"IG hypothetical, {len(peaks) + len(extra)} peaks, seqlet FDR 0.2", np.concatenate([oh, oh_extra]),
+         np.concatenate([ig_fwd, ig_extra]), 0.2),
+    ]
+    expected = TFS[tf]
+    for name, o, h, fdr in variants:
+        t = time.time()
+        found, counts = discover_motifs(o, h, target_seqlet_fdr=fdr, top_matches=30, return_yield=True)
+        top = found[0] if found else None
+        own = [(i, _own_rank(m.matches, expected)) for i, m in enumerate(found)]
+        own = [(i, r) for i, r in own if r is not None]
+        row = {"variant": name, **counts, "seconds": round(time.time() - t, 1),
+               "top_motif": top.matches.iloc[0]["match_name"] if top is not None and len(top.matches) else None,
+               "top_consensus": "".join("ACGT"[j] for j in top.ppm.argmax(1)) if top is not None else None,
+               "top_seqlets": top.n_seqlets if top is not None else 0,
+               "own_rank_in_top_motif": _own_rank(top.matches, expected) if top is not None else None,
+               "own_best_rank_any_motif": min((r for _, r in own), default=None)}
+        result["modisco"].append(row)
+        log(f"{tf} | {name} | {row}")
+    (out / "measure.json").write_text(json.dumps(result, indent=1, default=float))
+    return result
 
 
 def table(work: Path, docs: Path | None = None):
@@ -137,6 +241,9 @@ def table(work: Path, docs: Path | None = None):
         if docs is not None and top:
             docs.mkdir(parents=True, exist_ok=True)
             shutil.copy(out / "report" / "motif_0.png", docs / f"{tf}_motif0.png")
+        for method in ("ism", "ig"):
+            if docs is not None and (out / "report" / f"logo_{method}_0.png").is_file():
+                shutil.copy(out / "report" / f"logo_{method}_0.png", docs / f"{tf}_{method}_logo.png")
         q = top.get("q_value")
         lines.append(
             f"| {tf.split('_')[0]} ({tf.split('_')[1]}) | {res['data_sizes']['train'] // 2} / {res['hyperparameters']['global_steps']} | "
@@ -144,6 +251,58 @@ def table(work: Path, docs: Path | None = None):
             f"{top.get('consensus', '-')} ({top.get('n_seqlets', 0)}) | {top.get('match_name')} {top.get('match_id')} "
             f"({'%.2g' % q if q is not None else '-'}) | {verdict} | ![{tf}](docs/explain/{tf}_motif0.png) |")
     text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def figures(work: Path, tf: str, docs: Path, n_ism: int = 100):
+    """README pictures from ``measure``'s cached arrays: ISM and IG logos of the test peak (among the
+    first ``n_ism``) with the strongest ISM base, and the top TF-MoDISco motif of IG over all test peaks."""
+    import pandas as pd
+
+    from modeling_genebert.explain import ism_contributions, plots
+    from modeling_genebert.explain.loading import one_hot
+    from modeling_genebert.explain.motifs import discover_motifs, jaspar_ppms
+
+    out = work / tf / "measure"
+    test = pd.read_csv(work / tf / "test.csv")
+    ig = np.load(out / "ig_hyp_fwd.npy")
+    peaks = list(test.sequence[test.label == 1])[:len(ig)]
+    delta = np.load(out / "ism_delta_fwd.npy")
+    ism = np.stack([ism_contributions(d, s)[0] for d, s in zip(delta, peaks[:n_ism])])
+    i = int(np.argmax(ism.max(1)))
+    oh = np.stack([one_hot(p) for p in peaks])
+    docs.mkdir(parents=True, exist_ok=True)
+    name = tf.split("_")[0]
+    plots.attribution_logo(ism[i], peaks[i], docs / f"{tf}_ism_logo.png", f"{name} test peak {i}: ISM", ylabel="log-odds")
+    plots.attribution_logo((oh[i] * ig[i]).sum(-1), peaks[i], docs / f"{tf}_ig_logo.png", f"{name} test peak {i}: IG per base", ylabel="log-odds")
+    found = discover_motifs(oh, ig, top_matches=30)
+    if found:
+        ids, names, ppms = jaspar_ppms()
+        best = found[0].best
+        plots.motif_logo_pair(found[0], ppms[ids.index(best["match_id"])].T, docs / f"{tf}_motif0.png",
+                              f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})")
+
+
+def measure_tables(work: Path) -> str:
+    """README tables from each TF's ``measure/measure.json``: IG-ISM agreement, then seqlet yield per lever."""
+    rows = ["| TF | top 10-bp window: per-base IG overlaps ISM | token IG (old) overlaps ISM | chance | median r, per-base IG vs ISM | token IG vs ISM | bases with IG < 0: per-base / token |",
+            "|---|---|---|---|---|---|---|"]
+    yields = ["| TF | attributions, sequences, threshold | seqlets + / - | in motifs | motifs | top motif (seqlets): best match | TF's own motif: rank in the top motif / best rank in any motif |",
+              "|---|---|---|---|---|---|---|"]
+    for tf in TFS:
+        path = work / tf / "measure" / "measure.json"
+        if not path.is_file():
+            continue
+        m = json.loads(path.read_text())
+        a, t = m["agreement"]["ig_bases_vs_ism"], m["agreement"]["ig_tokens_vs_ism"]
+        rows.append(f"| {tf.split('_')[0]} ({m['n_ism']} peaks) | **{a['overlap_share']:.2f}** | {t['overlap_share']:.2f} | {a['chance_overlap']:.2f} | "
+                    f"{a['median_pearson_r']:.2f} | {t['median_pearson_r']:.2f} | {m['ig_bases_negative_share']:.2f} / {m['ig_tokens_negative_share']:.2f} |")
+        for r in m["modisco"]:
+            yields.append(f"| {tf.split('_')[0]} | {r['variant']} | {r['positive']} / {r['negative']} | {r['kept']} | {r['motifs']} | "
+                          f"{r['top_consensus'] or '-'} ({r['top_seqlets']}): {r['top_motif'] or '-'} | "
+                          f"{r['own_rank_in_top_motif'] or '-'} / {r['own_best_rank_any_motif'] or '-'} |")
+    text = "\n".join(rows) + "\n\n" + "\n".join(yields)
     print(text)
     return text
 
@@ -158,8 +317,13 @@ def main(argv=None):
     p.add_argument("--max_steps", type=int, default=-1, help="cap on fine-tuning steps (-1: the epochs decide)")
     p.add_argument("--max_sequences", type=int, default=100, help="test peaks explained per TF (the first N)")
     p.add_argument("--methods", default="ism", help="genebert-explain --methods")
-    p.add_argument("--stages", nargs="*", default=["prepare", "finetune", "baseline", "explain", "table"], help="stages to run")
+    p.add_argument("--stages", nargs="*", default=["prepare", "finetune", "baseline", "explain", "table"],
+                   help="stages to run (also: measure, figures: README pictures from measure's arrays)")
     p.add_argument("--seed", type=int, default=42, help="seed")
+    p.add_argument("--n_ism", type=int, default=100, help="measure: test peaks given ISM (forward strand), IG-ISM agreement on these")
+    p.add_argument("--n_ig", type=int, default=500, help="measure: test peaks given per-base IG (forward and reverse strand)")
+    p.add_argument("--n_extra", type=int, default=500, help="measure: held-out training-set peaks given IG (more sequences)")
+    p.add_argument("--ig_steps", type=int, default=16, help="measure: IG Gauss-Legendre steps")
     a = p.parse_args(argv)
     work, data = Path(a.work_dir), Path(a.data_dir)
     for tf in a.tfs:
@@ -171,8 +335,15 @@ def main(argv=None):
             print(tf, "k-mer LR test ROC-AUC", round(baseline(work, tf), 4))
         if "explain" in a.stages:
             explain(work, tf, a.max_sequences, a.methods)
+        if "measure" in a.stages:
+            measure(data, work, tf, a.train_peaks, a.seed, a.n_ism, a.n_ig, a.n_extra, a.ig_steps,
+                    log=lambda *x: print(*x, flush=True))
+        if "figures" in a.stages:
+            figures(work, tf, Path(__file__).resolve().parents[1] / "docs" / "explain", a.n_ism)
     if "table" in a.stages:
         table(work, Path(__file__).resolve().parents[1] / "docs" / "explain")
+    if "measure" in a.stages:
+        measure_tables(work)
 
 
 if __name__ == "__main__":

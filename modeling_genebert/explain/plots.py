@@ -55,6 +55,9 @@ def _logo(matrix: np.ndarray, ax, title: str = "", ylabel: str = "", start: int 
     ax.tick_params(labelsize=7)
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlim(start - 0.5, start + len(df) - 0.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _axis_height(width_in_per_position: float, span: float, tallest: float) -> float:
@@ -125,7 +128,7 @@ def motif_logo_pair(motif, jaspar_ppm: np.ndarray | None, path, jaspar_title: st
     fig, axes = plt.subplots(1, len(panels), figsize=(sum(widths), max(heights) + 0.7),
                              gridspec_kw={"width_ratios": widths})
     for ax, (m, title, ylabel, ylim) in zip(axes, panels):
-        _logo(m, ax, title, ylabel)
+        _logo(m, ax, title, ylabel, start=1)
         if ylim is not None:
             ax.set_ylim(*ylim)
     fig.tight_layout()
