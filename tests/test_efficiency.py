@@ -220,3 +220,24 @@ def test_variant_scoring_runs_one_masked_pass_per_site_and_one_reference_pass_pe
     np.testing.assert_allclose(together["llr_masked"], alone["llr_masked"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(together["embedding_cosine_distance_mean"], alone["embedding_cosine_distance_mean"],
                                rtol=1e-4, atol=1e-6)
+
+
+def test_auto_precision_keeps_the_masked_llr_in_fp32_where_bf16_would_be_chosen(monkeypatch):
+    from dataset_scripts.variants import AllelePair, Variant
+    from modeling_genebert import GeneBertTokenizer
+    from modeling_genebert.variants import VariantScorer
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))  # as on a CPU with AMX
+    torch.manual_seed(0)
+    model = GeneBertForPreTraining(_tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).eval()
+    rng = np.random.default_rng(1)
+    pairs = []
+    for i in range(4):
+        seq = "".join(rng.choice(list("ACGT"), 30))
+        alt = "A" if seq[15] != "A" else "G"
+        pairs.append(AllelePair(Variant("chr1", 16, seq[15], alt, id=str(i)), seq, seq[:15] + alt + seq[16:], 15, 1, 1))
+    frames = {p: VariantScorer(model=model, tokenizer=GeneBertTokenizer(k=3), motifs=False, scores=["llr", "embedding"],
+                               precision=p).score(pairs) for p in ("fp32", "auto", "bf16")}
+    np.testing.assert_array_equal(frames["auto"]["llr_masked"], frames["fp32"]["llr_masked"])
+    assert not np.array_equal(frames["bf16"]["llr_masked"], frames["fp32"]["llr_masked"])
+    assert not np.array_equal(frames["auto"]["embedding_cosine_distance_mean"], frames["fp32"]["embedding_cosine_distance_mean"])

@@ -22,6 +22,7 @@ import torch
 from dataset_scripts.cli import HelpFormatter, UsageError, console_script
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.sequence_input import read_sequences
+from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 
 from . import plots
 from .attention import attention_maps
@@ -52,6 +53,8 @@ def parse_args(argv):
     p.add_argument("--label_column", default="label", help="column of a CSV/TSV input with each sequence's true class (name or id); when present the report shows the model's quality on these sequences")
     p.add_argument("--attribute_label", default=None, help="attribute only the sequences whose true label is this class (e.g. bound); quality is still measured on all")
     p.add_argument("--batch_size", type=int, default=256, help="mutants per forward pass (ISM); IG uses batch_size/8 sequences")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help=PRECISION_HELP + " (predictions and ISM; Integrated Gradients always run in fp32)")
     p.add_argument("--max_sequences", type=int, default=0, help="explain only the first N sequences (0: all)")
     p.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV input")
     p.add_argument("--logos", type=int, default=5, help="per-sequence attribution logos to draw")
@@ -127,13 +130,13 @@ def run(argv: list[str] | None = None) -> dict:
 
     # scores
     scores, probabilities = [], []
-    with torch.no_grad():
+    with torch.no_grad(), inference_precision(args.precision, explained.model.device):
         for a in range(0, len(all_sequences), 64):
             chunk = all_sequences[a:a + 64]
             enc = explained.tokenizer(chunk, padding=True, return_tensors="pt")
             region = explained.region_matrix(chunk)
             logits = explained.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], region_matrix=region).logits
-            scores.append(np.stack([class_score(logits, target).numpy(), logits.softmax(-1)[:, target].numpy()], 1))
+            scores.append(np.stack([class_score(logits, target).numpy(), logits.float().softmax(-1)[:, target].numpy()], 1))
             probabilities.append(logits.float().softmax(-1).numpy())
     all_scores, probabilities = np.concatenate(scores), np.concatenate(probabilities)
     rows = [position[j] for j in keep]
@@ -168,7 +171,8 @@ def run(argv: list[str] | None = None) -> dict:
     order = np.argsort(-scores[:, 0])[:logo_count]  # logos of the most confident sequences
 
     if "ism" in methods:
-        delta = saturation_mutagenesis(explained, sequences, target, args.strands, args.batch_size, progress)
+        with inference_precision(args.precision, explained.model.device):
+            delta = saturation_mutagenesis(explained, sequences, target, args.strands, args.batch_size, progress)
         pairs = [ism_contributions(d, s) for d, s in zip(delta, sequences)]
         contributions["ism"] = [c for c, _ in pairs]
         hypothetical = [h for _, h in pairs]
