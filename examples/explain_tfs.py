@@ -284,25 +284,64 @@ def figures(work: Path, tf: str, docs: Path, n_ism: int = 100):
                               f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})")
 
 
+def _locality(work: Path, tf: str, n_ism: int, around: int = 20) -> dict:
+    """Mean share of a sequence's total |attribution| that lies in the ``around`` bases centred on ISM's
+    top 10-bp window (from ``measure``'s cached arrays): how concentrated each method is on the motif."""
+    import pandas as pd
+
+    from modeling_genebert.explain import ism_contributions
+    from modeling_genebert.explain.loading import one_hot
+    from modeling_genebert.explain.plots import top_window
+
+    out = work / tf / "measure"
+    test = pd.read_csv(work / tf / "test.csv")
+    peaks = list(test.sequence[test.label == 1])[:n_ism]
+    oh = np.stack([one_hot(p) for p in peaks])
+    ism = np.stack([ism_contributions(d, s)[0] for d, s in zip(np.load(out / "ism_delta_fwd.npy"), peaks)])
+    tracks = {"ism": ism, "ig_bases": (oh * np.load(out / "ig_hyp_fwd.npy")[:n_ism]).sum(-1),
+              "ig_tokens": np.load(out / "ig_tokens_fwd.npy")}
+    shares = {k: [] for k in tracks}
+    for i in range(len(peaks)):
+        lo = max(0, top_window(ism[i], 10) + 5 - around // 2)
+        for k, v in tracks.items():
+            a = np.abs(v[i])
+            shares[k].append(a[lo:lo + around].sum() / max(a.sum(), 1e-12))
+    return {k: float(np.mean(v)) for k, v in shares.items()}
+
+
 def measure_tables(work: Path) -> str:
-    """README tables from each TF's ``measure/measure.json``: IG-ISM agreement, then seqlet yield per lever."""
-    rows = ["| TF | top 10-bp window: per-base IG overlaps ISM | token IG (old) overlaps ISM | chance | median r, per-base IG vs ISM | token IG vs ISM | bases with IG < 0: per-base / token |",
-            "|---|---|---|---|---|---|---|"]
-    yields = ["| TF | attributions, sequences, threshold | seqlets + / - | in motifs | motifs | top motif (seqlets): best match | TF's own motif: rank in the top motif / best rank in any motif |",
-              "|---|---|---|---|---|---|---|"]
-    for tf in TFS:
-        path = work / tf / "measure" / "measure.json"
-        if not path.is_file():
-            continue
-        m = json.loads(path.read_text())
+    """README tables from each TF's ``measure/measure.json``: IG-ISM agreement, then the seqlet yield per lever
+    (one row per lever; per TF: seqlets raising the class / seqlets in motifs / motifs / rank of the TF's own
+    JASPAR motif among the top motif's Tomtom matches)."""
+    results = {tf: json.loads((work / tf / "measure" / "measure.json").read_text())
+               for tf in TFS if (work / tf / "measure" / "measure.json").is_file()}
+    rows = ["| TF (peaks with ISM) | top 10-bp window: per-base IG overlaps ISM | token IG (old) overlaps ISM | chance | median r with ISM: per-base IG / token IG | bases with IG < 0: per-base / token |",
+            "|---|---|---|---|---|---|"]
+    for tf, m in results.items():
         a, t = m["agreement"]["ig_bases_vs_ism"], m["agreement"]["ig_tokens_vs_ism"]
-        rows.append(f"| {tf.split('_')[0]} ({m['n_ism']} peaks) | **{a['overlap_share']:.2f}** | {t['overlap_share']:.2f} | {a['chance_overlap']:.2f} | "
-                    f"{a['median_pearson_r']:.2f} | {t['median_pearson_r']:.2f} | {m['ig_bases_negative_share']:.2f} / {m['ig_tokens_negative_share']:.2f} |")
+        rows.append(f"| {tf.split('_')[0]} ({m['n_ism']}) | **{a['overlap_share']:.2f}** | {t['overlap_share']:.2f} | {a['chance_overlap']:.2f} | "
+                    f"{a['median_pearson_r']:.2f} / {t['median_pearson_r']:.2f} | {m['ig_bases_negative_share']:.2f} / {m['ig_tokens_negative_share']:.2f} |")
+    rows += ["", "| TF | share of \\|attribution\\| within the 20 bases around ISM's top window: ISM / per-base IG / token IG (chance 0.20) |", "|---|---|"]
+    for tf, m in results.items():
+        shares = _locality(work, tf, m["n_ism"])
+        rows.append(f"| {tf.split('_')[0]} | {shares['ism']:.2f} / **{shares['ig_bases']:.2f}** / {shares['ig_tokens']:.2f} |")
+    names = [tf.split("_")[0] for tf in results]
+    yields = ["| attributions, sequences, threshold | " + " | ".join(f"{n}: seqlets / in motifs / motifs / own rank" for n in names) + " |",
+              "|---|" + "---|" * len(names)]
+    for i, row in enumerate(next(iter(results.values()))["modisco"] if results else []):
+        cells = []
+        for tf, m in results.items():
+            r = m["modisco"][i]
+            cells.append(f"{r['positive']} / {r['kept']} / {r['motifs']} / {r['own_rank_in_top_motif'] or '-'}")
+        label = row["variant"].replace(f", {row['sequences']} peaks", ", N peaks") if len(results) > 1 else row["variant"]
+        sizes = "/".join(str(m["modisco"][i]["sequences"]) for m in results.values())
+        yields.append(f"| {label.replace('N peaks', sizes + ' peaks')} | " + " | ".join(cells) + " |")
+    tops = ["| TF | lever | top motif (seqlets) | best JASPAR match | TF's own motif: rank in the top motif / best rank in any motif |", "|---|---|---|---|---|"]
+    for tf, m in results.items():
         for r in m["modisco"]:
-            yields.append(f"| {tf.split('_')[0]} | {r['variant']} | {r['positive']} / {r['negative']} | {r['kept']} | {r['motifs']} | "
-                          f"{r['top_consensus'] or '-'} ({r['top_seqlets']}): {r['top_motif'] or '-'} | "
-                          f"{r['own_rank_in_top_motif'] or '-'} / {r['own_best_rank_any_motif'] or '-'} |")
-    text = "\n".join(rows) + "\n\n" + "\n".join(yields)
+            tops.append(f"| {tf.split('_')[0]} | {r['variant']} | {r['top_consensus'] or '-'} ({r['top_seqlets']}) | {r['top_motif'] or '-'} | "
+                        f"{r['own_rank_in_top_motif'] or '-'} / {r['own_best_rank_any_motif'] or '-'} |")
+    text = "\n".join(rows) + "\n\n" + "\n".join(yields) + "\n\n" + "\n".join(tops)
     print(text)
     return text
 

@@ -63,6 +63,7 @@ def parse_args(argv):
     p.add_argument("--seqlet_fdr", type=float, default=0.05, help="TF-MoDISco's target FDR for calling seqlets (0.2 is modisco-lite's own default; higher finds more in few sequences)")
     p.add_argument("--sliding_window_size", type=int, default=21, help="TF-MoDISco's seqlet-calling window in bases (modisco-lite's default 21)")
     p.add_argument("--flank_size", type=int, default=10, help="bases added on each side of a seqlet (modisco-lite's default 10)")
+    p.add_argument("--trim_threshold", type=float, default=0.3, help="trim each motif's flanks where its contribution falls below this share of its peak before Tomtom (lower keeps flanks that tell family members apart)")
     p.add_argument("--top_matches", type=int, default=5, help="JASPAR matches listed per discovered motif, best Tomtom p-value first (default 5)")
     p.add_argument("--min_cluster_size", type=int, default=10, help="fewest seqlets a motif may have (TF-MoDISco's final_min_cluster_size; metaclusters need twice that)")
     p.add_argument("--jaspar", default=None, help="motif set Tomtom names motifs from (default JASPAR 2018 CORE vertebrates, shipped)")
@@ -224,7 +225,7 @@ def run(argv: list[str] | None = None) -> dict:
             hyp = oh * (oh * hyp).sum(-1, keepdims=True)  # the observed base's contribution only
         found, seqlets = discover_motifs(oh, hyp, args.jaspar, target_seqlet_fdr=args.seqlet_fdr,
                                          sliding_window_size=args.sliding_window_size, flank_size=args.flank_size,
-                                         top_matches=args.top_matches,
+                                         top_matches=args.top_matches, trim_threshold=args.trim_threshold,
                                          min_metacluster_size=2 * args.min_cluster_size,
                                          final_min_cluster_size=args.min_cluster_size, verbose=False, return_yield=True)
         summary["seqlet_yield"] = seqlets
