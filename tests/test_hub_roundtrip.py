@@ -64,7 +64,7 @@ REMOTE = textwrap.dedent(
     model = AutoModelForPreTraining.from_pretrained(folder, trust_remote_code=True).eval()
     assert "transformers_modules" in type(model).__module__, type(model).__module__
     with torch.no_grad():
-        out = model(**inputs)
+        out = model(**inputs, output_prediction_logits=True)
         base = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()(**inputs)
     for key in ("loss", "prediction_logits", "seq_relationship_logits", "sequence_embeds", "region_embeds"):
         outputs[key] = out[key]
@@ -96,7 +96,7 @@ def saved(tmp_path_factory):
     )
     save_file(inputs, folder / "inputs.safetensors")
     with torch.no_grad():
-        out = model(**inputs)
+        out = model(**inputs, output_prediction_logits=True)
     return folder, model, tokenizer, inputs, out
 
 
@@ -128,7 +128,7 @@ def test_auto_classes_with_package_installed(saved):
     loaded = AutoModelForPreTraining.from_pretrained(folder).eval()
     assert type(loaded) is GeneBertForPreTraining
     with torch.no_grad():
-        out = loaded(**inputs)
+        out = loaded(**inputs, output_prediction_logits=True)
         base = AutoModel.from_pretrained(folder).eval()(**{k: inputs[k] for k in ("input_ids", "region_matrix")})
     for key, value in expected.items():
         torch.testing.assert_close(out[key], value, rtol=0, atol=0)

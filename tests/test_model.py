@@ -64,7 +64,8 @@ def pretraining_model():
 
 
 def test_pretraining_shapes(pretraining_model):
-    out = pretraining_model(**batch())
+    assert pretraining_model(**batch()).prediction_logits is None  # with labels the decoder runs on masked positions only
+    out = pretraining_model(**batch(), output_prediction_logits=True)
     assert out.prediction_logits.shape == (B, L, 5 + 4**3)
     assert out.seq_relationship_logits.shape == (B, 2)
     assert out.sequence_embeds.shape == out.region_embeds.shape == (B, 16)
@@ -106,10 +107,10 @@ def test_cls_pooling_uses_the_cls_state():
 
 def test_losses_match_hand_computation(pretraining_model):
     data = batch()
-    out = pretraining_model(**data)
+    out = pretraining_model(**data)  # the default (sparse) MGM, checked against the full logits by hand
     # MGM: mean cross-entropy over the masked positions only
     masked = data["labels"] != -100
-    log_probs = out.prediction_logits.log_softmax(-1)[masked]
+    log_probs = pretraining_model(**data, output_prediction_logits=True).prediction_logits.log_softmax(-1)[masked]
     mgm = -log_probs.gather(1, data["labels"][masked][:, None]).mean()
     torch.testing.assert_close(out.mgm_loss, mgm)
     # NGSP: 2-way cross-entropy on [CLS]
