@@ -40,6 +40,10 @@ def test_compiled_training_step_matches_eager():
     torch.testing.assert_close(compiled.loss, eager.loss, rtol=1e-5, atol=1e-5)
     for key in ("mgm_loss", "ngsp_loss", "srm_loss"):
         torch.testing.assert_close(compiled[key], eager[key], rtol=1e-5, atol=1e-5)
-    assert compiled_grads.keys() == eager_grads.keys() and len(eager_grads) > 20
+    assert compiled_grads.keys() >= eager_grads.keys() and len(eager_grads) > 20
+    for name in compiled_grads.keys() - eager_grads.keys():
+        # parameters the loss does not use (the [CLS] pooler beside the segment NGSP head): the sparse MGM's
+        # data-dependent selection splits the compiled graph, and the part before it hands them zero gradients
+        assert not compiled_grads[name].any(), name
     for name, grad in eager_grads.items():
         torch.testing.assert_close(compiled_grads[name], grad, rtol=1e-4, atol=1e-5, msg=name)
