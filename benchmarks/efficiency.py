@@ -80,8 +80,12 @@ def physical_cores() -> int:
 def describe_machine(device: torch.device) -> dict:
     if device.type == "cuda":
         return {"device": torch.cuda.get_device_name(device), "torch": torch.__version__}
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                  if line.startswith("model name")), platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
+    except OSError:
+        model = None
+    model = model or platform.processor()
     flags = sorted(f for f in cpu_flags() if f.startswith(("amx", "avx512_bf16", "avx512f", "avx2", "fma")))
     return {"device": model, "flags": flags, "threads": torch.get_num_threads(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}
@@ -171,15 +175,20 @@ def pretraining_step(preset: str, path: RunPath, device: torch.device, batch: in
     inputs = pretraining_batch(config, device, batch, length)
     inputs["output_prediction_logits"] = not path.sparse_mgm
     forward = torch.compile(model) if path.compile else model
+    return training_step(forward, optimizer, inputs, device, path.bf16), model, inputs
+
+
+def training_step(forward, optimizer, inputs: dict, device: torch.device, bf16: bool):
+    """One forward (bf16 autocast if asked), backward and optimizer step, as a closure."""
 
     def step():
-        with autocast(device, path.bf16):
+        with autocast(device, bf16):
             loss = forward(**inputs).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    return step, model, inputs
+    return step
 
 
 def classifier_inputs(config: GeneBertConfig, batch: int, device: torch.device, pad_to: int = 8) -> dict:
@@ -199,15 +208,7 @@ def finetuning_step(preset: str, path: RunPath, device: torch.device, pad_to: in
     model = GeneBertForSequenceClassification(config).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     inputs = classifier_inputs(config, FINETUNE_BATCH, device, pad_to)
-
-    def step():
-        with autocast(device, path.bf16):
-            loss = model(**inputs).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step, model, inputs
+    return training_step(model, optimizer, inputs, device, path.bf16), model, inputs
 
 
 def inference_forward(preset: str, path: RunPath, device: torch.device, pad_to: int = 8):

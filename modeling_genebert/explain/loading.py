@@ -7,111 +7,25 @@ fine-tuned with ``--region_input``, and the same ``RegionMatrixBuilder`` is rebu
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
-import torch
 
 from dataset_scripts.readers import open_text
-from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
-from modeling_genebert.finetuning.long_inputs import bases_per_window
-from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+from modeling_genebert.finetuning.classifier import Classifier, resolve_class  # noqa: F401 (explain's API)
+from modeling_genebert.finetuning.classifier import load_classifier as _load_classifier
 
 _DNA = re.compile(r"^[ACGTN]+$")
 
 
-@dataclass
-class ExplainedModel:
-    """A classifier in eval mode with its tokenizer, class names and (if any) region-matrix builder."""
-
-    model: Any
-    tokenizer: Any
-    label_names: list[str]
-    region_builder: Any = None
-    folder: str = ""
-    info: dict = field(default_factory=dict)
-
-    @property
-    def window(self) -> int:
-        """The longest sequence (bases) that fits the model's window without truncation."""
-        max_tokens = min(self.model.config.sequence_config.max_position_embeddings,
-                         int(getattr(self.tokenizer, "model_max_length", 10**9) or 10**9))
-        return bases_per_window(self.tokenizer, max_tokens)
-
-    @property
-    def kmer(self) -> int:
-        return int(self.tokenizer.kmer)
-
-    def class_index(self, target: int | str | None) -> int:
-        return resolve_class(target, self.label_names)
-
-    def region_matrix(self, sequences: Sequence[str]) -> torch.Tensor | None:
-        if self.region_builder is None:
-            return None
-        return torch.from_numpy(self.region_builder(list(sequences)))
-
-
-def resolve_class(target: int | str | None, label_names: Sequence[str]) -> int:
-    """Class name or id -> id; ``None`` -> the last class (``bound`` / the positive class of a binary task)."""
-    names = list(label_names)
-    if target is None:
-        return len(names) - 1
-    if isinstance(target, str) and target in names:
-        return names.index(target)
-    try:
-        index = int(target)
-    except (TypeError, ValueError):
-        index = None
-    if index is None or not 0 <= index < len(names):
-        raise ValueError(f"class {target!r} does not exist; the model's classes are {names} (name or id 0..{len(names) - 1})")
-    return index
+ExplainedModel = Classifier  # the loaded classifier explain works on (one loader serves predict and explain)
 
 
 def load_classifier(folder: str | os.PathLike, device: str | None = None) -> ExplainedModel:
-    """Fine-tuned folder -> :class:`ExplainedModel`; a folder that holds no sequence classifier is a ``ValueError``."""
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise ValueError(f"{folder}: not a model folder (no config.json)")
-    config = json.loads((folder / "config.json").read_text())
-    architectures = config.get("architectures") or []
-    if "GeneBertForSequenceClassification" not in architectures:
-        raise ValueError(
-            f"{folder}: not a fine-tuned classifier (architectures {architectures}); explain needs a "
-            "genebert-finetune output folder, not a pre-training checkpoint"
-        )
-    model = GeneBertForSequenceClassification.from_pretrained(folder).eval()
-    if device:
-        model.to(device)
-    tokenizer = GeneBertTokenizer.from_pretrained(folder)
-    id2label = model.config.id2label or {}
-    label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
-    info, region_builder = {}, None
-    results = folder / "results.json"
-    if results.is_file():
-        info = json.loads(results.read_text())
-        region = info.get("region_input")
-        if region:
-            motifs = _motif_spec(region.get("motifs"))
-            region_builder = RegionMatrixBuilder(motifs, int(region.get("rows", 1)), region.get("aggregation", "max"))
-    if model.config.classifier_region_fusion and region_builder is None:
-        region_builder = RegionMatrixBuilder(None, 1, "max")  # the fine-tuning default
-    return ExplainedModel(model, tokenizer, label_names, region_builder, str(folder), info)
-
-
-def _motif_spec(description: str | None) -> str | None:
-    """results.json's region_input.motifs (a path, or a description such as
-    ``'JASPAR2018 collection=CORE ... (pyjaspar)'``) -> a spec ``load_motifs`` takes."""
-    if not description or os.path.exists(description):
-        return description or None
-    first = str(description).split()[0]
-    if first.upper().startswith("JASPAR"):
-        return None if first.upper() == "JASPAR2018" else first
-    raise ValueError(f"region_input motifs {description!r} in results.json: no such motif file to rebuild the region matrix")
+    """Fine-tuned folder -> :class:`ExplainedModel` (see :func:`modeling_genebert.finetuning.classifier.load_classifier`)."""
+    return _load_classifier(folder, device, command="genebert-explain")
 
 
 def check_sequences(sequences: Sequence[str], window: int | None = None, names: Sequence[str] | None = None) -> list[str]:

@@ -33,9 +33,8 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,8 +44,9 @@ from transformers.utils import logging as hf_logging
 from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, console_script
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
-from dataset_scripts.sequence_input import SequenceRecord, iter_sequences
-from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences
+from modeling_genebert.finetuning.classifier import Classifier
+from modeling_genebert.finetuning.classifier import load_classifier as load_fine_tuned
 from modeling_genebert.finetuning.long_inputs import (
     LONG_INPUT_MODES,
     WINDOW_AGGREGATIONS,
@@ -65,66 +65,10 @@ def probability_column(label: str) -> str:
     return "p_" + "_".join(str(label).split())
 
 
-@dataclass
-class Classifier:
-    """A fine-tuned classifier in eval mode, its tokenizer, class names, region builder and fine-tuning record."""
-
-    model: Any
-    tokenizer: Any
-    label_names: list[str]
-    region_builder: Any = None
-    folder: str = ""
-    info: dict = field(default_factory=dict)
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-    @property
-    def hyperparameters(self) -> dict:
-        return self.info.get("hyperparameters") or {}
-
-
-def _motif_spec(description: str | None) -> str | None:
-    """results.json's ``region_input.motifs`` (a path, or e.g. ``'JASPAR2018 CORE vertebrates ...'``) -> a motif spec."""
-    if not description or os.path.exists(description):
-        return description or None
-    first = str(description).split()[0]
-    if first.upper().startswith("JASPAR"):
-        return None if first.upper() == "JASPAR2018" else first
-    raise ValueError(f"region_input motifs {description!r} in results.json: no such motif file to rebuild the region matrix")
-
-
 def load_classifier(folder: str | os.PathLike, device: str | torch.device | None = None) -> Classifier:
-    """A ``genebert-finetune`` output folder (full model, merged LoRA, or LoRA adapter) -> :class:`Classifier`."""
-    folder = check_model_folder(folder)
-    path = Path(folder)
-    if (path / "adapter_config.json").is_file():
-        from modeling_genebert.finetuning.lora import load_lora_model
-
-        model = load_lora_model(path, merge=True)
-    else:
-        config = json.loads((path / "config.json").read_text())
-        architectures = config.get("architectures") or []
-        if "GeneBertForSequenceClassification" not in architectures:
-            raise UsageError(
-                f"--model_name_or_path {folder}: not a fine-tuned classifier (architectures {architectures}); "
-                f"{COMMAND} needs a genebert-finetune output folder"
-            )
-        model = GeneBertForSequenceClassification.from_pretrained(path)
-    model = model.eval().to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    tokenizer = GeneBertTokenizer.from_pretrained(path)
-    id2label = model.config.id2label or {}
-    label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
-    info = json.loads((path / "results.json").read_text()) if (path / "results.json").is_file() else {}
-    region_builder = None
-    if model.config.classifier_region_fusion:
-        from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
-
-        region = info.get("region_input") or {}
-        region_builder = RegionMatrixBuilder(_motif_spec(region.get("motifs")), int(region.get("rows", 1)),
-                                             region.get("aggregation", "max"))
-    return Classifier(model, tokenizer, label_names, region_builder, str(folder), info)
+    """A ``genebert-finetune`` output folder (full model, merged LoRA, or LoRA adapter) -> :class:`Classifier`
+    on ``device`` (default: cuda when available, else cpu)."""
+    return load_fine_tuned(folder, device or ("cuda" if torch.cuda.is_available() else "cpu"), command=COMMAND)
 
 
 class Predictor:
@@ -221,8 +165,6 @@ def predict_sequences(model: str | os.PathLike | Classifier, sequences: Iterable
     ids = [str(i) for i in ids] if ids is not None else [f"seq{i + 1}" for i in range(len(sequences))]
     if len(ids) != len(sequences):
         raise ValueError(f"{len(ids)} ids for {len(sequences)} sequences")
-    from dataset_scripts.sequence_input import check_dna
-
     records = [SequenceRecord(i, check_dna("input", n + 1, "sequence", s), f"input:{n + 1}")
                for n, (i, s) in enumerate(zip(ids, sequences))]
     return Predictor(classifier, **options).frame(records).drop(columns="line")

@@ -1,0 +1,124 @@
+"""A ``genebert-finetune`` output folder, loaded for use: the classifier, its tokenizer, class names and region input.
+
+One loader for every command that runs a fine-tuned classifier (``genebert-predict``, ``genebert-explain``).
+The folder holds the model (``config.json`` + weights, or a LoRA adapter), the tokenizer and
+``results.json``; the latter records ``region_input`` (motifs, rows, aggregation) when the model was
+fine-tuned with ``--region_input``, and the same ``RegionMatrixBuilder`` is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from dataset_scripts.cli import UsageError, check_model_folder
+from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.finetuning.long_inputs import bases_per_window
+from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+
+
+@dataclass
+class Classifier:
+    """A classifier in eval mode with its tokenizer, class names, region-matrix builder (if any) and fine-tuning record."""
+
+    model: Any
+    tokenizer: Any
+    label_names: list[str]
+    region_builder: Any = None
+    folder: str = ""
+    info: dict = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def hyperparameters(self) -> dict:
+        return self.info.get("hyperparameters") or {}
+
+    @property
+    def window(self) -> int:
+        """The longest sequence (bases) that fits the model's window without truncation."""
+        max_tokens = min(self.model.config.sequence_config.max_position_embeddings,
+                         int(getattr(self.tokenizer, "model_max_length", 10**9) or 10**9))
+        return bases_per_window(self.tokenizer, max_tokens)
+
+    @property
+    def kmer(self) -> int:
+        return int(self.tokenizer.kmer)
+
+    def class_index(self, target: int | str | None) -> int:
+        return resolve_class(target, self.label_names)
+
+    def region_matrix(self, sequences: Sequence[str]) -> torch.Tensor | None:
+        if self.region_builder is None:
+            return None
+        return torch.from_numpy(self.region_builder(list(sequences)))
+
+
+def resolve_class(target: int | str | None, label_names: Sequence[str]) -> int:
+    """Class name or id -> id; ``None`` -> the last class (``bound`` / the positive class of a binary task)."""
+    names = list(label_names)
+    if target is None:
+        return len(names) - 1
+    if isinstance(target, str) and target in names:
+        return names.index(target)
+    try:
+        index = int(target)
+    except (TypeError, ValueError):
+        index = None
+    if index is None or not 0 <= index < len(names):
+        raise ValueError(f"class {target!r} does not exist; the model's classes are {names} (name or id 0..{len(names) - 1})")
+    return index
+
+
+def load_classifier(folder: str | os.PathLike, device: str | torch.device | None = None,
+                    command: str = "this command") -> Classifier:
+    """A fine-tuned folder (full model, merged LoRA, or LoRA adapter) -> :class:`Classifier` on ``device``
+    (default: where it loads, the CPU); a folder that holds no sequence classifier is a ``UsageError``."""
+    folder = check_model_folder(folder)
+    path = Path(folder)
+    if (path / "adapter_config.json").is_file():
+        from modeling_genebert.finetuning.lora import load_lora_model  # peft is imported only for adapter folders
+
+        model = load_lora_model(path, merge=True)
+    else:
+        architectures = json.loads((path / "config.json").read_text()).get("architectures") or []
+        if "GeneBertForSequenceClassification" not in architectures:
+            raise UsageError(
+                f"--model_name_or_path {folder}: not a fine-tuned classifier (architectures {architectures}); "
+                f"{command} needs a genebert-finetune output folder, not a pre-training checkpoint"
+            )
+        model = GeneBertForSequenceClassification.from_pretrained(path)
+    model = model.eval()
+    if device:
+        model.to(device)
+    tokenizer = GeneBertTokenizer.from_pretrained(path)
+    id2label = model.config.id2label or {}
+    label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
+    info = json.loads((path / "results.json").read_text()) if (path / "results.json").is_file() else {}
+    region_builder = None
+    if model.config.classifier_region_fusion:  # the fine-tuning's region input, or its defaults
+        region = info.get("region_input") or {}
+        region_builder = RegionMatrixBuilder(_motif_spec(region.get("motifs")), int(region.get("rows", 1)),
+                                             region.get("aggregation", "max"))
+    return Classifier(model, tokenizer, label_names, region_builder, str(folder), info)
+
+
+def _motif_spec(description: str | None) -> str | None:
+    """results.json's region_input.motifs (a path, or a description such as
+    ``'JASPAR2018 collection=CORE ... (pyjaspar)'``) -> a spec ``load_motifs`` takes."""
+    if not description or os.path.exists(description):
+        return description or None
+    first = str(description).split()[0]
+    if first.upper().startswith("JASPAR"):
+        return None if first.upper() == "JASPAR2018" else first
+    raise ValueError(f"region_input motifs {description!r} in results.json: no such motif file to rebuild the region matrix")
+
+
+__all__ = ["Classifier", "load_classifier", "resolve_class"]
