@@ -228,3 +228,14 @@ def test_training_presets_fill_only_options_left_at_their_defaults():
     assert args.learning_rate == 5e-4  # given on the command line: kept
     with pytest.raises(ValueError, match=r"unknown training preset 'gpu'; choose one of \['cpu', 'paper'\]"):
         apply_training_preset(args, "gpu")
+
+
+def test_kmer_option_sets_k_and_vocabulary_of_the_preset():
+    from modeling_genebert.pretraining.pretrain import ModelArguments, build_config
+
+    config = build_config(ModelArguments(preset="small", kmer=4), num_tfs=7, regions_per_sample=10)
+    assert (config.sequence_config.kmer, config.sequence_config.vocab_size) == (4, 261)
+    assert config.sequence_config.hidden_size == 256  # the rest of the preset is kept
+    assert build_config(ModelArguments(), 7, 10).sequence_config.kmer == 6
+    with pytest.raises(ValueError, match="kmer must be between 3 and 8, got 9"):
+        build_config(ModelArguments(kmer=9), 7, 10)
