@@ -33,7 +33,7 @@ def main(argv=None) -> float:
 
     from dataset_scripts.motif_scan import MotifScanner
     from dataset_scripts.motifs import fetch_jaspar_bio_motifs, load_jaspar_motifs
-    from dataset_scripts.pretraining import default_atlas_path
+    from dataset_scripts.pretraining_build import default_atlas_path
     from dataset_scripts.readers import read_dhs_table
 
     regions = read_dhs_table(default_atlas_path())

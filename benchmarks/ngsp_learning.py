@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from dataset_scripts.pretraining import load_pretraining_dataset
+from dataset_scripts.pretraining_load import load_pretraining_dataset
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.pretrain import default_dataset

@@ -29,7 +29,8 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
-from dataset_scripts.pretraining import build_default_pretraining_dataset, load_pretraining_dataset
+from dataset_scripts.pretraining_build import build_default_pretraining_dataset
+from dataset_scripts.pretraining_load import load_pretraining_dataset
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.trainer import GeneBertTrainer
 

@@ -8,7 +8,8 @@ Installed as ``dataset_scripts``. Imports the tokenizer at most, never models; i
 * :mod:`.motif_scan` -- the vectorized (torch) scanner, both strands, N handling.
 * :mod:`.readers` -- FASTA, BED / narrowPeak, region tables, AnnData pseudo-bulk, sequence tables.
 * :mod:`.region_sources` -- one object per region source (DHS table, peaks, AnnData, ...).
-* :mod:`.pretraining` -- the pre-training sample builder (sharded Parquet + dataset card).
+* :mod:`.pretraining_build` / :mod:`.pretraining_card` / :mod:`.pretraining_load` -- the pre-training
+  dataset: its builder (sharded Parquet), its dataset card, its schema and loader.
 * :mod:`.shard_writer` / :mod:`.publish` -- Parquet shards per split; atomic output folders.
 * :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
 * :mod:`.build` -- the command line (``python -m dataset_scripts.build``).
@@ -24,14 +25,8 @@ from .downstream import (
 )
 from .motif_scan import MotifScanner, scan_sequences
 from .motifs import MotifSet, load_jaspar_motifs, load_motifs, read_motif_file
-from .pretraining import (
-    build_default_pretraining_dataset,
-    build_pretraining_dataset,
-    default_atlas_path,
-    load_pretraining_dataset,
-    pretraining_features,
-    read_dataset_motifs,
-)
+from .pretraining_build import build_default_pretraining_dataset, build_pretraining_dataset, default_atlas_path
+from .pretraining_load import load_pretraining_dataset, pretraining_features, read_dataset_motifs
 from .readers import (
     DataFormatError,
     Genome,

@@ -36,7 +36,7 @@ def test_motifs():
 @pytest.fixture(scope="session")
 def pretraining_dataset(tmp_path_factory, test_motifs):
     """The embedded K562/HepG2 mini-atlas with short windows and few TFs (fast to train on)."""
-    from dataset_scripts.pretraining import build_default_pretraining_dataset
+    from dataset_scripts.pretraining_build import build_default_pretraining_dataset
 
     path = tmp_path_factory.mktemp("data") / "mini-atlas"
     build_default_pretraining_dataset(path, motifs=test_motifs, bases_per_region=12, progress=False)

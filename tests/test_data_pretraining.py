@@ -11,12 +11,8 @@ import pytest
 from dataset_scripts import build as cli
 from dataset_scripts.motif_scan import MotifScanner
 from dataset_scripts.motifs import read_motif_file
-from dataset_scripts.pretraining import (
-    build_default_pretraining_dataset,
-    build_pretraining_dataset,
-    load_pretraining_dataset,
-    read_dataset_motifs,
-)
+from dataset_scripts.pretraining_build import build_default_pretraining_dataset, build_pretraining_dataset
+from dataset_scripts.pretraining_load import load_pretraining_dataset, read_dataset_motifs
 from dataset_scripts.readers import DataFormatError, Region
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
@@ -67,7 +63,7 @@ def test_default_schema_and_values(default_ds):
     scanner = MotifScanner(read_motif_file.__globals__["load_jaspar_motifs"]())
     np.testing.assert_allclose(np.array(ex["region_matrix"]), scanner.scan(ex["sequences"]), atol=1e-5)
     # the window is centred on the summit: compare with the mini-atlas row
-    from dataset_scripts.pretraining import default_atlas_path
+    from dataset_scripts.pretraining_build import default_atlas_path
     from dataset_scripts.readers import read_dhs_table
 
     regs = {(r.chrom, r.summit): r for r in read_dhs_table(default_atlas_path())[ex["cell_type"]]}
@@ -161,7 +157,7 @@ def test_atomic_output(tmp_path, genome_path):
     assert sorted(os.listdir(out / "data")) == before
     assert [p for p in os.listdir(tmp_path) if p.startswith(".ds")] == []
     # an interruption in the middle of writing: same guarantee
-    import dataset_scripts.pretraining as pt
+    import dataset_scripts.pretraining_build as pt
 
     orig = pt._block_rows
     calls = {"n": 0}

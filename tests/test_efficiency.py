@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from dataset_scripts.motif_scan import MotifScanner
-from dataset_scripts.pretraining import build_pretraining_dataset
+from dataset_scripts.pretraining_build import build_pretraining_dataset
 from dataset_scripts.readers import Region
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, precision
 from modeling_genebert.pretraining.pretrain import PretrainingArguments, build_pretraining_model

@@ -38,7 +38,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dataset_scripts.motifs import read_motif_file
-from dataset_scripts.pretraining import build_pretraining_dataset
+from dataset_scripts.pretraining_build import build_pretraining_dataset
 from dataset_scripts.readers import (
     DataFormatError,
     Genome,

@@ -41,7 +41,7 @@ import numpy as np
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script
 from dataset_scripts.output_folders import OutputFolder
-from dataset_scripts.pretraining import cache_dir
+from dataset_scripts.pretraining_build import cache_dir
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
 from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records

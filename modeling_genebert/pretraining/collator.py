@@ -3,7 +3,7 @@
 Row schema (written by ``dataset_scripts``): ``sequences`` (R region windows),
 ``region_matrix`` (R x TFs), ``negative_sequences`` / ``negative_region_matrix``.
 
-The pairing follows the row (``dataset_scripts.pretraining`` documents both):
+The pairing follows the row (``dataset_scripts.pretraining_load`` documents both):
 
 * ``contiguous`` (schema version 2, R negative sequences): every window is cut after
   ``len(window) // 2`` bases. Segment A = the R left halves; segment B = the R right halves,

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dataset_scripts.pretraining import load_pretraining_dataset
+from dataset_scripts.pretraining_load import load_pretraining_dataset
 
 from .embedding import encode
 

@@ -1,64 +1,4 @@
-"""The GeneBERT pre-training dataset: samples of consecutive accessible regions + region matrices.
-
-One row = one sample = ``R`` (``regions_per_sample``, default 10) consecutive accessible
-regions (sorted by chromosome, start) of one cell type on one chromosome:
-
-=========================  ==========================================  =====================================
-column                     type                                        meaning
-=========================  ==========================================  =====================================
-``sample_id``              string                                      ``"<cell type>:<chrom>:<k>"``, k = sample
-                                                                       index on that chromosome (0-based)
-``cell_type``              string
-``chrom``                  string
-``starts`` / ``ends``      List(int64, length=R)                       0-based half-open genome coordinates of
-                                                                       each region's *window* (the stored bases)
-``sequences``              List(string, length=R)                      each exactly ``bases_per_region`` bases
-                                                                       (default 50), centred on the summit if
-                                                                       known else the region centre; case as in
-                                                                       the source (soft-masking kept)
-``region_matrix``          Array2D((R, num_tfs), float32 | float16)    row i = TF-binding vector of region i,
-                                                                       scanned on the stored window (max
-                                                                       log2-odds over both strands by default)
-``negative_sample_id``     string                                      (``contiguous`` only) the sample whose bases
-                                                                       make the "not next" segment B (same cell
-                                                                       type and split; ``<own id>:shuffled`` for
-                                                                       ``ngsp_negatives="shuffled"``)
-``negative_sequences``     List(string, length=R)                      ``contiguous``: for each i, the right half (the last
-                                                                       ``w - w//2`` bases, w = bases_per_region)
-                                                                       of that sample's window i
-``negative_region_matrix`` Array2D((R, num_tfs))                       row i = scan of the *composite* window i of
-                                                                       a "not next" input: this sample's left
-                                                                       half i followed by the partner's right half i
-=========================  ==========================================  =====================================
-
-Next genome-segment prediction (NGSP) pairs, ``ngsp_pairing="contiguous"`` (opt-in,
-schema version 2): every region window is cut at its centre (the summit); segment A = the
-left halves of the R windows, segment B = the right halves, so B_i is the genome that
-immediately follows A_i ("next"), or the right halves of *another* sample of the same
-cell type and split ("not next", ``negative_sequences``). With ``ngsp_negatives="shuffled"``
-the "not next" B is instead a seeded dinucleotide shuffle of the sample's *own* right halves:
-the same bases and dinucleotide counts per window, so composition cannot tell "next" from
-"not next" and the model has to read sequence structure (motifs, repeats); the README's
-design notes measure that this version of the task is learnable. Both inputs hold exactly R
-windows' worth of bases, and the matrix rows (``region_matrix`` / ``negative_region_matrix``)
-describe exactly those bases, so sequence-region matching pairs stay true.
-
-``ngsp_pairing="next_regions"`` (the default, schema version 1, unchanged; measured to
-carry no A-B signal, see the README's design notes): A = the first ``R // 2`` regions, B = the next
-``R - R // 2`` accessible regions or those of another sample; there ``negative_sequences``
-/ ``negative_region_matrix`` hold ``R - R//2`` whole windows / their rows and there is no
-``negative_sample_id``. Datasets built before schema version 2 load as this pairing.
-
-The TF order (JASPAR ids and names) is in ``motifs.json`` next to the data, in the
-dataset card and, after :func:`load_pretraining_dataset`, in ``dataset.info.description``
-(JSON). Splits are by chromosome: ``train``, ``validation`` and, if asked for, ``test``.
-
-Output layout (loadable with ``datasets.load_dataset(out_dir)``, streaming included)::
-
-    out_dir/README.md                       dataset card (YAML: configs -> shards, features)
-    out_dir/motifs.json                     TF ids / names / widths / background, in matrix order
-    out_dir/build_info.json                 parameters, sources, counts per split and cell type
-    out_dir/data/train-00000-of-00002.parquet ...
+"""Building the GeneBERT pre-training dataset (schema and output layout: :mod:`.pretraining_load`).
 
 Memory stays flat in the number of regions apart from the region coordinates
 themselves: sequences are fetched, scanned and written block by block
@@ -82,7 +22,6 @@ import contextlib
 import json
 import logging
 import os
-import string
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -94,6 +33,8 @@ import numpy as np
 from .downstream import dinucleotide_shuffle
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
+from .pretraining_card import pretraining_dataset_card
+from .pretraining_load import DEFAULT_NGSP_PAIRING, NGSP_NEGATIVES, NGSP_PAIRINGS, SPLITS, pretraining_features
 from .publish import AtomicOutput
 from .readers import DataFormatError, Genome, Region, natural_key
 from .region_sources import RegionSource, region_source
@@ -101,14 +42,7 @@ from .shard_writer import ShardWriters
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-NGSP_PAIRINGS = {"contiguous": 2, "next_regions": 1}  # pairing -> the schema version that writes it
-NGSP_NEGATIVES = ("other_sample", "shuffled")  # where a ``contiguous`` "not next" segment B comes from
-# the default demo's 20-bp windows are too short for any pairing to carry a signal (README design notes)
-DEFAULT_NGSP_PAIRING = "next_regions"
-SPLITS = ("train", "validation", "test")
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
-CARD_TEMPLATE = "pretraining_dataset_card.md"
 MATRIX_DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
@@ -120,35 +54,6 @@ def cache_dir() -> Path:
 def default_atlas_path() -> str:
     """Path of the embedded mini-atlas (``data/dhs_mini_atlas.tsv.gz``, see ``data/README.md``)."""
     return str(resources.files(__package__).joinpath("data", "dhs_mini_atlas.tsv.gz"))
-
-
-def negative_regions(regions_per_sample: int, ngsp_pairing: str = DEFAULT_NGSP_PAIRING) -> int:
-    """Rows of ``negative_sequences`` / ``negative_region_matrix`` under ``ngsp_pairing``."""
-    return regions_per_sample if ngsp_pairing == "contiguous" else regions_per_sample - regions_per_sample // 2
-
-
-def pretraining_features(regions_per_sample: int, num_tfs: int, matrix_dtype: str = "float32",
-                         ngsp_pairing: str = DEFAULT_NGSP_PAIRING):
-    """The :class:`datasets.Features` of the pre-training schema (``ngsp_pairing``: see the module docstring)."""
-    from datasets import Array2D, Features, List, Value
-
-    if ngsp_pairing not in NGSP_PAIRINGS:
-        raise ValueError(f"ngsp_pairing must be one of {sorted(NGSP_PAIRINGS)}, got {ngsp_pairing!r}")
-    negatives = negative_regions(regions_per_sample, ngsp_pairing)
-    columns = {
-        "sample_id": Value("string"),
-        "cell_type": Value("string"),
-        "chrom": Value("string"),
-        "starts": List(Value("int64"), length=regions_per_sample),
-        "ends": List(Value("int64"), length=regions_per_sample),
-        "sequences": List(Value("string"), length=regions_per_sample),
-        "region_matrix": Array2D(shape=(regions_per_sample, num_tfs), dtype=matrix_dtype),
-    }
-    if ngsp_pairing == "contiguous":
-        columns["negative_sample_id"] = Value("string")
-    columns["negative_sequences"] = List(Value("string"), length=negatives)
-    columns["negative_region_matrix"] = Array2D(shape=(negatives, num_tfs), dtype=matrix_dtype)
-    return Features(columns)
 
 
 @dataclass
@@ -467,96 +372,6 @@ def _write_samples(samples, shards: ShardWriters, maker: _RowMaker, negative_poo
                     bar.update(len(block))
     return counts, dropped
 
-
-# --------------------------------------------------------------------------- metadata
-def _negative_columns_card(parameters: dict, num_tfs: int) -> str:
-    """The dataset card's table rows for the NGSP negative columns."""
-    pairing, regions = parameters.get("ngsp_pairing", "next_regions"), parameters["regions_per_sample"]
-    n, dtype, seed = negative_regions(regions, pairing), parameters["matrix_dtype"], parameters["seed"]
-    if pairing == "contiguous" and parameters.get("ngsp_negatives") == "shuffled":
-        right = parameters["bases_per_region"] - parameters["bases_per_region"] // 2
-        return (
-            f"| `negative_sample_id` | string | `<sample_id>:shuffled`: the \"not next\" segment B is this sample's own right halves, shuffled |\n"
-            f"| `negative_sequences` | List(string, length={n}) | a dinucleotide-preserving shuffle (seed {seed}) of each right half ({right} bases) |\n"
-            f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | row i = scan of left half i followed by the shuffled right half i (the bases of a \"not next\" input) |"
-        )
-    if pairing == "contiguous":
-        right = parameters["bases_per_region"] - parameters["bases_per_region"] // 2
-        return (
-            f"| `negative_sample_id` | string | the sample (same cell type and split, seed {seed}) whose bases make the \"not next\" segment B |\n"
-            f"| `negative_sequences` | List(string, length={n}) | the right halves ({right} bases) of that sample's windows |\n"
-            f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | row i = scan of this sample's left half i followed by the partner's right half i (the bases of a \"not next\" input) |"
-        )
-    return (
-        f"| `negative_sequences` | List(string, length={n}) | second half of another sample of the same cell type and split (seed {seed}) |\n"
-        f"| `negative_region_matrix` | Array2D(({n}, {num_tfs}), {dtype}) | its region-matrix rows |"
-    )
-
-
-def _ngsp_pairing_card(parameters: dict) -> str:
-    """The dataset card's sentence on how next-genome-segment pairs are made."""
-    if parameters.get("ngsp_pairing", "next_regions") == "contiguous":
-        cut = parameters["bases_per_region"] // 2
-        return (
-            "NGSP pairing `contiguous`: each window is cut after its first "
-            f"{cut} bases (at the summit); segment A = the left halves of the R windows, segment B = their "
-            "right halves (the genome that immediately follows each A_i: \"next\") or "
-            + ("a dinucleotide shuffle of those same right halves (\"not next\": same composition, no genome structure)."
-               if parameters.get("ngsp_negatives") == "shuffled"
-               else "the right halves of the sample named in `negative_sample_id` (\"not next\").")
-        )
-    return (
-        "NGSP pairing `next_regions`: segment A = the first R // 2 regions, segment B = the next regions "
-        "or the second half of another sample (\"not next\")."
-    )
-
-
-def _dataset_card(features, motif_set: MotifSet, info: dict) -> str:
-    """README.md of a built dataset: ``templates/pretraining_dataset_card.md`` filled from ``info``."""
-    import yaml
-
-    splits = [split for split in SPLITS if info["num_samples"].get(split)]
-    meta = {
-        "configs": [
-            {"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*.parquet"} for split in splits]}
-        ],
-        "dataset_info": {
-            "features": features._to_yaml_list(),
-            "splits": [{"name": split, "num_examples": info["num_samples"][split]} for split in splits],
-        },
-        "tags": ["biology", "genomics", "dna", "chromatin-accessibility", "genebert"],
-    }
-    parameters = info["parameters"]
-    regions_per_sample = parameters["regions_per_sample"]
-    template = resources.files(__package__).joinpath("templates", CARD_TEMPLATE).read_text(encoding="utf-8")
-    return string.Template(template).substitute(
-        yaml_header=yaml.safe_dump(meta, sort_keys=False),
-        schema_version=info.get("schema_version", SCHEMA_VERSION),
-        source=info["source"],
-        regions_per_sample=regions_per_sample,
-        negative_columns=_negative_columns_card(parameters, len(motif_set)),
-        ngsp_pairing=_ngsp_pairing_card(parameters),
-        num_tfs=len(motif_set),
-        bases_per_region=parameters["bases_per_region"],
-        matrix_dtype=parameters["matrix_dtype"],
-        aggregation=parameters["aggregation"],
-        strands="both strands" if parameters["both_strands"] else "the forward strand",
-        seed=parameters["seed"],
-        motif_source=motif_set.source,
-        pseudocounts=motif_set.pseudocounts,
-        background=motif_set.background,
-        tf_lines="\n".join(f"{i}\t{motif_id}\t{name}" for i, (motif_id, name) in enumerate(zip(motif_set.ids, motif_set.names))),
-        split_rule=info["split_rule"],
-        counts="\n".join(
-            f"| {split} | {cell_type} | {n} |"
-            for split in splits
-            for cell_type, n in sorted(info["num_samples_per_cell_type"][split].items())
-        ),
-        dataset_name=os.path.basename(info["output_dir"]),
-        attribution=info.get("attribution") or "See the source files this dataset was built from for their licences.",
-    )
-
-
 def _write_metadata(build_dir: str, info: dict, motif_set: MotifSet, features) -> None:
     """motifs.json, build_info.json and the dataset card (README.md)."""
     with open(os.path.join(build_dir, "motifs.json"), "w") as fh:
@@ -564,7 +379,7 @@ def _write_metadata(build_dir: str, info: dict, motif_set: MotifSet, features) -
     with open(os.path.join(build_dir, "build_info.json"), "w") as fh:
         json.dump(info, fh, indent=1)
     with open(os.path.join(build_dir, "README.md"), "w") as fh:
-        fh.write(_dataset_card(features, motif_set, info))
+        fh.write(pretraining_dataset_card(features, motif_set, info))
 
 
 # --------------------------------------------------------------------------- the builder
@@ -605,7 +420,7 @@ def build_pretraining_dataset(
     progress: bool = True,
     attribution: str | None = None,
 ) -> dict:
-    """Build the pre-training dataset (schema in the module docstring) at ``output_dir``.
+    """Build the pre-training dataset (schema: :mod:`.pretraining_load`) at ``output_dir``.
 
     Region sources (give exactly one):
         source: a :class:`~.region_sources.RegionSource` (``DhsTable(path)``,
@@ -746,84 +561,10 @@ def build_default_pretraining_dataset(output_dir: str | os.PathLike, **options) 
     return build_pretraining_dataset(output_dir, dhs_table=default_atlas_path(), **options)
 
 
-# --------------------------------------------------------------------------- loading
-def read_dataset_motifs(path: str | os.PathLike) -> dict:
-    """The ``motifs.json`` of a built dataset (``ids``, ``names``, ``num_tfs``, ...)."""
-    with open(os.path.join(os.fspath(path), "motifs.json")) as fh:
-        return json.load(fh)
-
-
-def dataset_ngsp_pairing(info: dict, path: str = "dataset") -> str:
-    """The NGSP pairing a dataset was built with, from its ``build_info.json`` contents.
-
-    Datasets before schema version 2 carry no ``ngsp_pairing``: they are ``next_regions``.
-    A newer schema than this package knows is an error that says so.
-    """
-    version = info.get("schema_version", 1)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise ValueError(
-            f"{path}: schema version {version!r} is newer than this package reads ({SCHEMA_VERSION}); "
-            "upgrade genebert or rebuild the dataset"
-        )
-    pairing = info.get("parameters", {}).get("ngsp_pairing", "next_regions")
-    if pairing not in NGSP_PAIRINGS:
-        raise ValueError(f"{path}: unknown ngsp_pairing {pairing!r} in build_info.json (known: {sorted(NGSP_PAIRINGS)})")
-    return pairing
-
-
-def load_pretraining_dataset(path: str | os.PathLike, streaming: bool = False, split: str | None = None):
-    """Load a dataset built by :func:`build_pretraining_dataset`.
-
-    Returns a ``DatasetDict`` (``IterableDatasetDict`` when ``streaming``; a single split
-    when ``split`` is given) with the schema's features; ``info.description`` of each
-    split holds the TF list as JSON (``{"tf_ids": [...], "tf_names": [...], ...}``).
-    """
-    import glob
-
-    from datasets import load_dataset
-
-    path = os.fspath(path)
-    info_path = os.path.join(path, "build_info.json")
-    if not os.path.exists(info_path):
-        raise FileNotFoundError(f"{path} is not a GeneBERT pre-training dataset (no build_info.json)")
-    with open(info_path) as fh:
-        info = json.load(fh)
-    motifs = read_dataset_motifs(path)
-    parameters = info["parameters"]
-    ngsp_pairing = dataset_ngsp_pairing(info, path)
-    features = pretraining_features(parameters["regions_per_sample"], motifs["num_tfs"], parameters["matrix_dtype"], ngsp_pairing)
-    shards = {name: sorted(glob.glob(os.path.join(path, "data", f"{name}-*.parquet"))) for name in SPLITS}
-    shards = {name: files for name, files in shards.items() if files}
-    if split is not None and split not in shards:
-        raise ValueError(f"{path} has no split {split!r} (it has {sorted(shards)})")
-    dataset = load_dataset("parquet", data_files=shards, features=features, streaming=streaming, split=split)
-    description = json.dumps(
-        {
-            "tf_ids": motifs["ids"],
-            "tf_names": motifs["names"],
-            "num_tfs": motifs["num_tfs"],
-            "motif_source": motifs.get("source"),
-            "regions_per_sample": parameters["regions_per_sample"],
-            "bases_per_region": parameters["bases_per_region"],
-            "schema_version": info.get("schema_version", 1),
-            "ngsp_pairing": ngsp_pairing,
-        }
-    )
-    for split_dataset in [dataset] if split is not None else dataset.values():
-        split_dataset.info.description = description
-    return dataset
-
-
 __all__ = [
-    "DEFAULT_NGSP_PAIRING",
-    "NGSP_PAIRINGS",
-    "SCHEMA_VERSION",
+    "DEFAULT_ATTRIBUTION",
     "build_default_pretraining_dataset",
-    "dataset_ngsp_pairing",
     "build_pretraining_dataset",
     "cache_dir",
     "default_atlas_path",
-    "load_pretraining_dataset",
-    "pretraining_features",
-    "read_dataset_motifs",
 ]
