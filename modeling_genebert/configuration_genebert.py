@@ -5,9 +5,9 @@ registered encoder over the ``regions x TFs`` matrix, named by ``encoder`` with 
 ``encoder_kwargs``), plus the projection / SRM temperature and the three loss weights of the
 paper's Eq. 4, so every ablation of Table 5 is a config switch.
 
-This file is exported verbatim as Hub remote code: it imports transformers and huggingface_hub,
-and (inside ``validate_architecture``) its sibling region_encoders, whose encoders validate their
-own options.
+This file is exported verbatim as Hub remote code: it imports transformers, huggingface_hub and
+its sibling region_encoder_registry, and (inside ``validate_architecture``) region_encoders, whose
+import registers the built-in encoders.
 """
 
 import math
@@ -15,6 +15,8 @@ from dataclasses import field
 
 from huggingface_hub.dataclasses import strict
 from transformers import BertConfig, PreTrainedConfig
+
+from .region_encoder_registry import validate_region_encoder_config
 
 # how a sequence's hidden states become one vector (srm_pooling, classifier_pooling)
 POOLINGS = ("mean", "cls")
@@ -100,7 +102,8 @@ class GeneBertRegionConfig(PreTrainedConfig):
     def validate_architecture(self):
         if self.num_tfs < 1 or self.regions_per_sample < 1:
             raise ValueError("num_tfs and regions_per_sample must be positive")
-        from .region_encoders import validate_region_encoder_config
+        # importing the built-in encoders registers them, so a config is judged alike whatever was imported first
+        from .region_encoders import NativeRegionEncoder, TimmRegionEncoder  # noqa: F401
 
         validate_region_encoder_config(self)
 
@@ -122,8 +125,8 @@ class GeneBertConfig(PreTrainedConfig):
     mgm_weight: float | int = 1.0
     ngsp_weight: float | int = 1.0
     srm_weight: float | int = 0.5
-    # E_seq for SRM: "mean" (masked mean of the last hidden states) or "cls" (the [CLS] state, as
-    # DESIGN.md reads the paper); why "mean" is the default: README, "Design notes".
+    # E_seq for SRM: "mean" (masked mean of the last hidden states, the representation a mean-pooled
+    # classifier reads) or "cls" (the [CLS] state, the paper's reading; the paper preset uses it)
     srm_pooling: str = "mean"
     # sequence classification: concatenate the region embedding to [CLS] (zeros when no region_matrix is given)
     classifier_region_fusion: bool = False
@@ -132,10 +135,9 @@ class GeneBertConfig(PreTrainedConfig):
     # when srm_pooling="mean", whereas the [CLS] pooler learns only from NGSP.
     classifier_pooling: str = "cls"
     # NGSP features: "cls" (the paper; the default, so checkpoints saved before this option load as
-    # they were) or "segments". A randomly initialised [CLS] starts out the same for every input:
-    # on the same pairs it swung between ROC-AUC 0.62 and 0.84 over 200 steps, while the segment
-    # comparison reached 0.85 by step 100 and stayed there (README, "Design notes",
-    # benchmarks/ngsp_learning.py); the tiny and small presets use "segments", the paper preset "cls".
+    # they were) or "segments". A randomly initialised [CLS] starts out the same for every input, so
+    # NGSP learns from it slowly and unsteadily; comparing the segments gives the head a per-pair
+    # signal from the first step. The tiny and small presets use "segments", the paper preset "cls".
     ngsp_pooling: str = "cls"
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
@@ -157,15 +159,12 @@ class GeneBertConfig(PreTrainedConfig):
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "GeneBertConfig":
-        """Named presets: "tiny" (tests, CPU demos), "small" (a 2-CPU-hour budget per task) and "paper"
-        (BERT-base + Swin-B-384).
+        """Named presets: "tiny" (tests, CPU demos), "small" (4 layers x 256: pre-training plus
+        fine-tuning of one task within a few CPU-hours) and "paper" (BERT-base + Swin-B-384).
 
-        "small" (4 layers x 256, 5.1M parameters with its region encoder) is sized by measured cost on
-        one CPU thread (``benchmarks/presets.py``): a 512-token pre-training step of 16 costs 5.2 CPU-s
-        against the tiny preset's 1.9, a fine-tuning step of 32 x 72 tokens 0.67 against 0.12, so ~870
-        pre-training steps plus 3 fine-tuning epochs of GUE prom_core_all fit 2 CPU-hours; k stays 6
-        (DNABERT's best k, and the tokenizer checkpoints load unchanged) and 512 positions
-        (10 regions x 50 bp in two segments).
+        All keep k = 6 (DNABERT's best k, so DNABERT tokenizers and checkpoints load unchanged) and
+        512 positions (10 regions x 50 bp in two segments). ``overrides`` replace preset fields; a
+        ``sequence_config`` / ``region_config`` dict is merged into the preset's.
         """
         presets = {
             "tiny": dict(

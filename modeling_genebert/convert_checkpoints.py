@@ -24,7 +24,8 @@ from transformers.utils import logging
 from tokenization import GeneBertTokenizer
 
 from .configuration_genebert import GeneBertConfig
-from .modeling_genebert import GeneBertPreTrainedModel, check_finite_weights
+from .loading import check_finite_weights
+from .modeling_genebert import GeneBertPreTrainedModel
 
 logger = logging.get_logger(__name__)
 

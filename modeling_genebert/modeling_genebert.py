@@ -5,11 +5,15 @@ under the attribute ``bert`` with BERT's head names (``cls.predictions``, ``cls.
 so DNABERT / BERT checkpoints map onto it key by key. Pre-training losses (paper Eq. 1-4):
 
 * MGM  -- cross-entropy of the tied k-mer decoder over positions whose label is not -100;
-* NGSP -- cross-entropy of a 2-way head on the pooled [CLS] (0 = B follows A, 1 = B is random);
+* NGSP -- cross-entropy of a 2-way head (0 = B follows A, 1 = B is random) on BERT's pooled [CLS]
+  (``ngsp_pooling="cls"``, as the paper) or on the two segments' masked means compared
+  (``ngsp_pooling="segments"``, the tiny and small presets);
 * SRM  -- the paper's Eq. 3 in its standard, numerically stable CLIP form: L2-normalised
-  projections of the [CLS] state and of the pooled region encoding, cosine logits times a
-  learnable scale exp(s) (s initialised to log(1/srm_temperature_init), clamped to <= log 100 as
-  in CLIP), symmetric cross-entropy over the b x b batch matrix (diagonal = true pairs).
+  projections of the sequence state (the masked mean of the last hidden states, or the [CLS]
+  state with ``srm_pooling="cls"`` as the paper preset) and of the pooled region encoding,
+  cosine logits times a learnable scale exp(s) (s initialised to log(1/srm_temperature_init),
+  clamped to <= log 100 as in CLIP), symmetric cross-entropy over the b x b batch matrix
+  (diagonal = true pairs).
 
 Total loss = mgm_weight * MGM + ngsp_weight * NGSP + srm_weight * SRM; a component whose weight is 0
 or whose inputs are absent is not computed and is returned as None.
@@ -18,19 +22,19 @@ or whose inputs are absent is not computed and is returned as None.
 registers them from it and ``save_pretrained`` writes them all into ``auto_map``. DNABERT / BERT
 checkpoint import lives in ``modeling_genebert.convert_checkpoints`` (not remote code).
 
-This file is exported as Hub remote code: it imports torch, safetensors (for its error type),
-transformers and its siblings configuration_genebert and region_encoders (which imports timm when
-a timm encoder is built).
+Load policy (the account of what did not load, the NaN / inf weight check) lives in ``loading``.
+
+This file is exported as Hub remote code: it imports torch, transformers and its siblings
+configuration_genebert, loading and region_encoders (which imports timm when a timm encoder is
+built).
 """
 
-import logging as pylogging
 import math
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
 from torch import nn
 from transformers import BertModel, PreTrainedModel
 from transformers import initialization as init
@@ -40,6 +44,7 @@ from transformers.utils import ModelOutput, logging
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_genebert import GeneBertConfig
+from .loading import from_pretrained_with_report
 from .region_encoders import NativeRegionEncoder, TimmRegionEncoder, create_region_encoder
 
 logger = logging.get_logger(__name__)
@@ -105,9 +110,9 @@ def srm_loss_and_accuracy(
 def sparse_mgm_loss(prediction_head: nn.Module, hidden_states: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """MGM cross-entropy with the k-mer decoder run on labelled positions only.
 
-    Only the masked 15-20% of tokens carry labels; decoding every token into the 4**k vocabulary
-    was about half of a tiny pre-training step's FLOPs. Same value as the dense loss with
-    ``ignore_index=-100`` (NaN as well when nothing is labelled).
+    Only the masked 15-20% of tokens carry labels, so decoding every token into the 4**k vocabulary
+    would spend most of the decoder's work on positions no loss reads. Same value as the dense loss
+    with ``ignore_index=-100`` (NaN as well when nothing is labelled).
     """
     selected = labels != -100
     logits = prediction_head(hidden_states[selected])
@@ -148,35 +153,8 @@ class GeneBertPreTrainedModel(PreTrainedModel):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Load as transformers does, with GeneBERT's own account of what did not load.
-
-        * A damaged weights file is an error that names it (safetensors alone says "incomplete
-          metadata"), and non-finite weights are rejected by name.
-        * Head differences that moving between GeneBERT heads always causes (pre-training heads
-          dropped, a new task head, SRM parts a task model has no use for) are one line, not
-          transformers' table of UNEXPECTED / MISSING keys; that table goes to debug level.
-          A missing sequence-encoder weight is still a loud warning naming the weights.
-        """
-        want_info = kwargs.pop("output_loading_info", False)
-        capture = _LoadReportCapture()
-        transformers_logger = logging.get_logger("transformers.modeling_utils")
-        transformers_logger.addFilter(capture)
-        try:
-            model, info = super().from_pretrained(
-                pretrained_model_name_or_path, *args, output_loading_info=True, **kwargs
-            )
-        except SafetensorError as error:
-            raise OSError(
-                f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupted ({error}); "
-                "save or download the folder again"
-            ) from error
-        finally:
-            transformers_logger.removeFilter(capture)
-        for report in capture.reports:
-            logger.debug(report)
-        check_finite_weights(model.state_dict(), str(pretrained_model_name_or_path))
-        _summarise_loading(model, str(pretrained_model_name_or_path), info)
-        return (model, info) if want_info else model
+        """transformers' ``from_pretrained`` under GeneBERT's load policy (see ``loading``)."""
+        return from_pretrained_with_report(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also list every registered GeneBERT head in ``auto_map``: one folder serves all AutoModel* classes."""
@@ -205,68 +183,6 @@ class GeneBertPreTrainedModel(PreTrainedModel):
                 "load_region_encoder_weights needs one that does, e.g. region_config.encoder='timm'"
             )
         return encoder.load_pretrained_weights(str(file))
-
-
-def check_finite_weights(state: dict[str, torch.Tensor], source: str) -> None:
-    """Reject NaN / inf weights by name (a damaged file can load without any other error)."""
-    for name, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"{source}: weight {name!r} contains NaN or inf; the weights file is corrupted")
-
-
-class _LoadReportCapture(pylogging.Filter):
-    """Holds back transformers' LOAD REPORT (re-logged at debug level by ``from_pretrained``)."""
-
-    def __init__(self):
-        super().__init__()
-        self.reports: list[str] = []
-
-    def filter(self, record: pylogging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "LOAD REPORT" in message:
-            self.reports.append(message)
-            return False
-        return True
-
-
-# keys that differ between GeneBERT heads by design: prefix -> what it means
-_HEAD_PARTS = {
-    "cls.": "pre-training heads (MGM / NGSP)",
-    "classifier.": "classification head",
-    "genebert.region_encoder.": "region encoder",
-    "genebert.sequence_projection.": "SRM projections",
-    "genebert.region_projection.": "SRM projections",
-    "genebert.logit_scale": "SRM temperature",
-    "genebert.bert.pooler.": "[CLS] pooler",
-    "ngsp_pooler.": "NGSP segment pooler",
-}
-
-
-def _head_part(key: str) -> str | None:
-    return next((part for prefix, part in _HEAD_PARTS.items() if key.startswith(prefix)), None)
-
-
-def _summarise_loading(model: PreTrainedModel, source: str, info: dict) -> None:
-    """One line for expected head differences; a loud warning for anything else that did not load."""
-    missing, unexpected = list(info.get("missing_keys", ())), list(info.get("unexpected_keys", ()))
-    new = sorted({_head_part(k) for k in missing if _head_part(k)})
-    dropped = sorted({_head_part(k) for k in unexpected if _head_part(k)} - set(new))
-    other_missing = [k for k in missing if not _head_part(k)]
-    other_unexpected = [k for k in unexpected if not _head_part(k)]
-    if other_missing:
-        logger.warning(
-            f"{type(model).__name__} from {source}: {len(other_missing)} encoder weight(s) missing from the checkpoint "
-            f"and randomly initialised: {other_missing}"
-        )
-    if other_unexpected:
-        logger.warning(f"{type(model).__name__} from {source}: checkpoint weights not used: {other_unexpected}")
-    if new or dropped:
-        parts = []
-        if new:
-            parts.append("new " + ", ".join(new) + " initialised")
-        if dropped:
-            parts.append(", ".join(dropped) + " dropped")
-        logger.warning(f"{type(model).__name__} from {source}: " + "; ".join(parts) + " (expected when changing heads)")
 
 
 def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -323,7 +239,7 @@ class GeneBertModel(GeneBertPreTrainedModel):
             raise ValueError(
                 f"input of {length} tokens is longer than the model's max_position_embeddings ({limit}): "
                 f"tokenize with truncation=True, max_length={limit}, or cover long sequences with sliding "
-                "windows (modeling_genebert.finetuning.long_inputs, --long_inputs sliding_window)"
+                "windows (modeling_genebert.downstream.long_inputs, --long_inputs sliding_window)"
             )
         outputs = self.bert(
             input_ids,

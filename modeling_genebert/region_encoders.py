@@ -15,10 +15,11 @@ decorated class in one file::
 
 Built-ins: "native" (a small transformer over rows) and "timm" (any timm backbone). The input is
 PWM max log-odds scores on no common scale, so both first standardise it (:class:`TFNorm`). Motif
-scanning never happens here: the matrix comes from the data side.
+scanning never happens here: the matrix comes from the data side. The name -> class table lives in
+``region_encoder_registry``, which the configuration validates against.
 
 This file is exported as Hub remote code: it imports only torch, transformers, timm (when the
-"timm" encoder is built) and its sibling configuration_genebert.
+"timm" encoder is built) and its sibling region_encoder_registry.
 """
 
 import os
@@ -28,10 +29,17 @@ from typing import Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import PreTrainedConfig
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from .configuration_genebert import GeneBertRegionConfig
+from .region_encoder_registry import (
+    REGION_ENCODERS,
+    get_region_encoder_class,
+    list_region_encoders,
+    register_region_encoder,
+    validate_region_encoder_config,
+)
 
 
 @runtime_checkable
@@ -52,53 +60,17 @@ class RegionEncoder(Protocol):
         ...
 
 
-REGION_ENCODERS: dict[str, type[nn.Module]] = {}
-
-
-def register_region_encoder(name: str):
-    """Class decorator: make an encoder available as ``GeneBertRegionConfig(encoder=name)``."""
-
-    def register(cls: type[nn.Module]) -> type[nn.Module]:
-        known = REGION_ENCODERS.get(name)
-        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"region encoder {name!r} is already registered as {known.__module__}.{known.__qualname__}")
-        REGION_ENCODERS[name] = cls
-        return cls
-
-    return register
-
-
-def list_region_encoders() -> list[str]:
-    return sorted(REGION_ENCODERS)
-
-
-def get_region_encoder_class(name: str) -> type[nn.Module]:
-    if name not in REGION_ENCODERS:
-        raise ValueError(
-            f"unknown region encoder {name!r}; registered: {list_region_encoders()} "
-            "(import the module that registers it before building the model)"
-        )
-    return REGION_ENCODERS[name]
-
-
-def validate_region_encoder_config(config: GeneBertRegionConfig) -> None:
-    """Run the named encoder's own ``validate_config`` (nothing to check for an unregistered name yet)."""
-    validate = getattr(REGION_ENCODERS.get(config.encoder), "validate_config", None)
-    if validate is not None:
-        validate(config)
-
-
-def create_region_encoder(config: GeneBertRegionConfig) -> nn.Module:
+def create_region_encoder(config: PreTrainedConfig) -> nn.Module:
     """Build the encoder ``config.encoder`` names, after its own validation; checks the contract."""
-    cls = get_region_encoder_class(config.encoder)
     validate_region_encoder_config(config)
+    cls = get_region_encoder_class(config.encoder)
     encoder = cls(config)
     if not isinstance(encoder, nn.Module) or not isinstance(encoder, RegionEncoder):
         raise TypeError(f"region encoder {config.encoder!r} ({cls.__name__}) must be an nn.Module with output_dim and forward")
     return encoder
 
 
-def describe_region_encoder(config: GeneBertRegionConfig) -> str:
+def describe_region_encoder(config: PreTrainedConfig) -> str:
     """One line for model cards: the encoder's ``describe``, else its name and ``encoder_kwargs``."""
     describe = getattr(REGION_ENCODERS.get(config.encoder), "describe", None)
     if describe is not None:
@@ -111,8 +83,8 @@ class TFNorm(nn.Module):
     """Standardise each TF's scores over the batch's regions, then LayerNorm each region's TF vector.
 
     Raw max log-odds carry TF-specific offsets (a 20-bp motif never scores like a 6-bp one), so a
-    per-region LayerNorm alone leaves every region looking alike (see README, "Design notes"). A
-    BatchNorm over TFs (running statistics at evaluation) removes the offsets first.
+    per-region LayerNorm alone leaves every region looking alike. A BatchNorm over TFs (running
+    statistics at evaluation) removes the offsets first.
     """
 
     def __init__(self, num_tfs: int, eps: float):
@@ -133,7 +105,7 @@ class TFNorm(nn.Module):
 class RegionLayer(GradientCheckpointingLayer):
     """Pre-norm transformer layer over region rows (SDPA attention, GELU MLP)."""
 
-    def __init__(self, config: GeneBertRegionConfig):
+    def __init__(self, config: PreTrainedConfig):
         super().__init__()
         h = config.hidden_size
         self.num_heads = config.num_attention_heads
@@ -163,7 +135,7 @@ class NativeRegionEncoder(nn.Module):
     """
 
     @classmethod
-    def validate_config(cls, config: GeneBertRegionConfig) -> None:
+    def validate_config(cls, config: PreTrainedConfig) -> None:
         if config.encoder_kwargs:
             raise ValueError(
                 f"the native region encoder takes no encoder_kwargs (got {sorted(config.encoder_kwargs)}); "
@@ -177,10 +149,10 @@ class NativeRegionEncoder(nn.Module):
             )
 
     @classmethod
-    def describe(cls, config: GeneBertRegionConfig) -> str:
+    def describe(cls, config: PreTrainedConfig) -> str:
         return f"native transformer, {config.num_hidden_layers} layers, hidden {config.hidden_size}"
 
-    def __init__(self, config: GeneBertRegionConfig):
+    def __init__(self, config: PreTrainedConfig):
         super().__init__()
         self.input_norm = TFNorm(config.num_tfs, eps=config.layer_norm_eps)
         self.input_proj = nn.Linear(config.num_tfs, config.hidden_size)
@@ -218,7 +190,7 @@ class TimmRegionEncoder(nn.Module):
     INPUT_MODES = ("resize", "native")
 
     @classmethod
-    def validate_config(cls, config: GeneBertRegionConfig) -> None:
+    def validate_config(cls, config: PreTrainedConfig) -> None:
         kwargs = config.encoder_kwargs
         if not isinstance(kwargs.get("model_name"), str):
             raise ValueError("the timm region encoder needs encoder_kwargs['model_name'] (a timm model name)")
@@ -235,11 +207,11 @@ class TimmRegionEncoder(nn.Module):
             raise ValueError("encoder_kwargs may not set num_classes: the backbone is built headless (num_classes=0)")
 
     @classmethod
-    def describe(cls, config: GeneBertRegionConfig) -> str:
+    def describe(cls, config: PreTrainedConfig) -> str:
         kwargs = config.encoder_kwargs
         return f"timm `{kwargs['model_name']}` ({kwargs.get('input_mode', 'resize')} input)"
 
-    def __init__(self, config: GeneBertRegionConfig):
+    def __init__(self, config: PreTrainedConfig):
         super().__init__()
         self.config = config
         options = config.encoder_kwargs

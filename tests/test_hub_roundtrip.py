@@ -3,6 +3,7 @@ that cannot import the package, with identical outputs."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,9 @@ from transformers import AutoModel, AutoModelForPreTraining, pipeline
 from modeling_genebert import GeneBertConfig, GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
+# the package's modules that a saved folder carries as remote code (the modeling file and what it imports)
+REMOTE_MODULES = ("configuration_genebert.py", "modeling_genebert.py", "region_encoders.py",
+                  "region_encoder_registry.py", "loading.py")
 DNA = ["ACGTTGCAAGGCTTACGATCGATCGGATCCAGTAC", "TTGACCAGTAGGCATCGATCGGCTAGCTAACGTA"]
 
 
@@ -103,8 +107,7 @@ def saved(tmp_path_factory):
 def test_folder_contents(saved):
     folder, *_ = saved
     names = set(os.listdir(folder))
-    assert {"config.json", "model.safetensors", "configuration_genebert.py", "modeling_genebert.py",
-            "region_encoders.py"} <= names
+    assert {"config.json", "model.safetensors", *REMOTE_MODULES} <= names
     assert {"tokenizer_config.json", "vocab.txt", "tokenization_genebert.py"} <= names
     assert not any(name.endswith(".bin") for name in names)
     auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
@@ -115,12 +118,21 @@ def test_folder_contents(saved):
                       ("AutoModelForTokenClassification", "GeneBertForTokenClassification")):
         assert auto_map[auto] == f"modeling_genebert.{cls}"
     # the remote code is the package's own modules, not hand-kept copies
-    for name in ("configuration_genebert.py", "modeling_genebert.py", "region_encoders.py"):
+    for name in REMOTE_MODULES:
         assert (folder / name).read_text() == (REPO / "modeling_genebert" / name).read_text()
     tokenizer_code = (REPO / "tokenization" / "tokenization_genebert.py").read_text()
     assert (folder / "tokenization_genebert.py").read_text() == tokenizer_code
     tokenizer_map = json.loads((folder / "tokenizer_config.json").read_text())["auto_map"]["AutoTokenizer"]
     assert tokenizer_map[0] == "tokenization_genebert.GeneBertTokenizer"
+
+
+def test_remote_code_carries_no_notes_a_user_cannot_follow():
+    """Remote code is read on the Hub without our repository: no pointers into it, no issue numbers,
+    no benchmark figures."""
+    stale = re.compile(r"DESIGN\.md|\.\./shared|README|benchmarks/|[Ii]ssue \d+|#\d+\b|CPU-s|ROC-AUC \d")
+    for path in [REPO / "modeling_genebert" / name for name in REMOTE_MODULES] + [REPO / "tokenization" / "tokenization_genebert.py"]:
+        found = [line for line in path.read_text().splitlines() if stale.search(line)]
+        assert not found, f"{path.name}: {found}"
 
 
 def test_auto_classes_with_package_installed(saved):

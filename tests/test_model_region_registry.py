@@ -1,8 +1,11 @@
 """The region-encoder registry: a new encoder is one decorated class; old saved configs load converted."""
 
 import json
+import shutil
+import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +16,7 @@ from transformers import AutoConfig
 import modeling_genebert  # noqa: F401  (registers GeneBERT with AutoConfig)
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertModel
 from modeling_genebert.configuration_genebert import LEGACY_TIMM_FIELDS
+from modeling_genebert.region_encoder_registry import validate_region_encoder_config
 from modeling_genebert.region_encoders import (
     NativeRegionEncoder,
     TimmRegionEncoder,
@@ -82,10 +86,50 @@ def test_an_encoder_validates_its_own_options():
         config(encoder="timm", encoder_kwargs=dict(model_name="vit_tiny_patch16_224", input_mode="crop"))
 
 
-def test_unknown_encoder_names_the_registered_ones():
-    region = config(encoder="no_such_encoder").region_config  # a plug-in may register it later
-    with pytest.raises(ValueError, match=r"unknown region encoder 'no_such_encoder'; registered: \[.*'native'"):
-        create_region_encoder(region)
+UNKNOWN = r"unknown region encoder 'no_such_encoder'; registered: \[.*'native', .*'test_linear_rows', 'timm'\]"
+
+
+def test_unknown_encoder_is_a_config_error_naming_the_registered_ones(tmp_path):
+    with pytest.raises(StrictDataclassClassValidationError, match=UNKNOWN) as caught:
+        config(encoder="no_such_encoder")
+    assert type(caught.value.__cause__) is ValueError
+    # a saved config naming it fails to load the same way
+    config().save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    saved["region_config"]["encoder"] = "no_such_encoder"
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(StrictDataclassClassValidationError, match=UNKNOWN):
+        GeneBertConfig.from_pretrained(tmp_path)
+    # the registry's own check, and building, say the same as a plain ValueError
+    for check in (validate_region_encoder_config, create_region_encoder):
+        with pytest.raises(ValueError, match=UNKNOWN):
+            check(SimpleNamespace(encoder="no_such_encoder", encoder_kwargs={}))
+
+
+def test_built_in_encoders_validate_whatever_was_imported_first(tmp_path, monkeypatch):
+    """As Hub remote code does: the config module imported alone, with a registry of its own that no
+    encoder module has filled yet, still knows the built-ins when it validates."""
+    package = tmp_path / "fresh_copy"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = Path(modeling_genebert.__file__).parent
+    for name in ("configuration_genebert.py", "region_encoder_registry.py", "region_encoders.py"):
+        shutil.copy(source / name, package / name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        from fresh_copy.configuration_genebert import GeneBertRegionConfig
+        from fresh_copy.region_encoder_registry import REGION_ENCODERS
+
+        assert not REGION_ENCODERS and "fresh_copy.region_encoders" not in sys.modules
+        with pytest.raises(StrictDataclassClassValidationError, match=r"needs encoder_kwargs\['model_name'\]"):
+            GeneBertRegionConfig(encoder="timm")
+        with pytest.raises(StrictDataclassClassValidationError,
+                           match=r"unknown region encoder 'no_such_encoder'; registered: \['native', 'timm'\]"):
+            GeneBertRegionConfig(encoder="no_such_encoder")
+        assert GeneBertRegionConfig(encoder="native").encoder == "native"
+    finally:
+        for name in [name for name in sys.modules if name.split(".")[0] == "fresh_copy"]:
+            del sys.modules[name]
 
 
 def test_paper_preset_uses_the_timm_encoder():
