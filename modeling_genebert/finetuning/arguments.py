@@ -120,6 +120,11 @@ class FinetuneDataArguments:
             "tfbs: unbound,bound; disease: no_risk,risk), else the raw labels"
         },
     )
+    rc_augment: bool = field(
+        default=False,
+        metadata={"help": "reverse-complement augmentation: every training example is read on a random strand (a "
+                  "coin flip seeded by --seed) each time it is drawn; validation / test are not augmented"},
+    )
     results_file: str | None = field(default=None, metadata={"help": "default: OUTPUT_DIR/results.json"})
 
 

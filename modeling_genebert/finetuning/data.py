@@ -12,10 +12,11 @@ import logging
 import numpy as np
 import torch
 
+from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.readers import DataFormatError
-from dataset_scripts.tasks import SEQUENCE, ReadOptions, Task
+from dataset_scripts.tasks import REF_ALT, SEQUENCE, ReadOptions, Task
+from modeling_genebert.downstream.long_inputs import fit_to_window
 from modeling_genebert.finetuning.arguments import FinetuneDataArguments
-from modeling_genebert.finetuning.long_inputs import fit_to_window
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -89,6 +90,81 @@ class ClassificationCollator:
         return batch
 
 
+def reverse_complement_table(tokenizer) -> np.ndarray:
+    """Token id -> id of its reverse-complement k-mer; every other token ([CLS], [SEP], [PAD], [UNK] -- a
+    k-mer holding N, whose reverse complement holds N too -- and [MASK]) maps to itself."""
+    if getattr(tokenizer, "stride", 1) != 1:
+        raise ValueError(f"reverse-complement options need overlapping k-mers (tokenizer stride 1), not stride "
+                         f"{tokenizer.stride}: with a larger stride the other strand's k-mers start at other bases")
+    vocab = tokenizer.get_vocab()
+    table = np.arange(max(vocab.values()) + 1, dtype=np.int64)
+    for token, index in vocab.items():
+        if len(token) == tokenizer.kmer and set(token) <= set("ACGT"):
+            table[index] = vocab[reverse_complement(token)]
+    return table
+
+
+class StrandFlip:
+    """Tokenized examples (as :func:`prepare_features` writes them) read on the other strand, without re-tokenizing.
+
+    Each segment's k-mers ([CLS] A [SEP] (B [SEP])) are reversed in order and mapped to their reverse
+    complements: for overlapping k-mers exactly the tokens of the reverse-complement DNA. Region matrix rows
+    (tiles along the sequence; a ref / alt pair has one block of rows per sequence) are reversed in order; a
+    row itself stays, because the motif scan behind it scores both strands.
+    """
+
+    def __init__(self, tokenizer, region_blocks: int = 1):
+        self.table = reverse_complement_table(tokenizer)
+        self.delimiters = np.asarray([tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id])
+        self.region_blocks = region_blocks
+
+    def input_ids(self, ids) -> list[int]:
+        ids = np.asarray(ids, dtype=np.int64)
+        out = self.table[ids]
+        kmers = np.concatenate([[0], ~np.isin(ids, self.delimiters), [0]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(kmers))  # start, end, start, end, ... of each segment's k-mer run
+        for start, end in zip(edges[::2], edges[1::2]):
+            out[start:end] = out[start:end][::-1]
+        return out.tolist()
+
+    def region_matrix(self, matrix) -> np.ndarray:
+        blocks = np.split(np.asarray(matrix, dtype=np.float32), self.region_blocks)
+        return np.concatenate([block[::-1] for block in blocks])
+
+    def batch(self, batch: dict, flip: list[bool] | None = None) -> dict:
+        """A ``datasets`` batch (column -> rows) with the rows ``flip`` marks (default: all) on the other strand."""
+        flip = [True] * len(batch["input_ids"]) if flip is None else flip
+        out = dict(batch)
+        out["input_ids"] = [self.input_ids(ids) if f else ids for ids, f in zip(batch["input_ids"], flip)]
+        if "region_matrix" in batch:
+            out["region_matrix"] = [self.region_matrix(m) if f else m for m, f in zip(batch["region_matrix"], flip)]
+        return out
+
+
+def strand_flip(tokenizer, task: Task, region_builder=None) -> StrandFlip:
+    """The :class:`StrandFlip` of a task's features, or a clear error where the other strand is not defined."""
+    if "region_matrix" in task.inputs:
+        raise ValueError(f"task {task.name!r} reads its own region_matrix: reverse-complement options cannot know "
+                         "how its rows change on the other strand")
+    if region_builder is not None and not region_builder.scanner.both_strands:
+        raise ValueError("the region matrix scan scores one strand only: reverse-complement options need both")
+    return StrandFlip(tokenizer, region_blocks=2 if task.inputs == REF_ALT else 1)
+
+
+class RandomStrand:
+    """``datasets`` transform of the train split: every example is read on a random strand each time it is drawn.
+
+    Not in the collator: the Trainer collates evaluation batches with the same collator, and only training
+    is augmented. The coin flips come from their own generator (seeded), so a run is reproducible.
+    """
+
+    def __init__(self, flip: StrandFlip, seed: int):
+        self.flip, self.generator = flip, torch.Generator().manual_seed(seed)
+
+    def __call__(self, batch: dict) -> dict:
+        coins = torch.rand(len(batch["input_ids"]), generator=self.generator) < 0.5
+        return self.flip.batch(batch, coins.tolist())
+
 
 def prepare_features(
     data,
@@ -135,4 +211,7 @@ def prepare_features(
     return data.map(encode, batched=True, batch_size=512, remove_columns=columns, desc="tokenizing"), owners
 
 
-__all__ = ["ClassificationCollator", "load_task_data", "prepare_features"]
+__all__ = [
+    "ClassificationCollator", "RandomStrand", "StrandFlip", "load_task_data", "prepare_features",
+    "reverse_complement_table", "strand_flip",
+]

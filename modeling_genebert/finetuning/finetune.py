@@ -15,6 +15,9 @@ any the user registers. The model is
 ``conv1d`` scanner) into a ``rows x TFs`` region matrix, which
 ``GeneBertForSequenceClassification`` encodes and concatenates to [CLS].
 
+Strand: DNA reads the same on its reverse complement. ``--rc_augment`` reads every training example on a
+random strand each time it is drawn (token level, :class:`~.data.StrandFlip`).
+
 Outputs in ``--output_dir``: the fine-tuned model (safetensors, config, tokenizer, remote
 code), ``results.json`` (metrics per split with their definitions, seed,
 hyper-parameters, data sizes, CPU time) and a model card ``README.md`` whose YAML holds
@@ -48,17 +51,23 @@ from dataset_scripts.tasks import REF_ALT, get_task, list_tasks
 from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import save_model_card
-from modeling_genebert.evaluation.metrics import PAPER_METRICS, build_compute_metrics, describe
+from modeling_genebert.downstream.long_inputs import SequenceLevelMetrics
+from modeling_genebert.downstream.metrics import PAPER_METRICS, build_compute_metrics, describe
+from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 from modeling_genebert.finetuning.arguments import (
     FinetuneDataArguments,
     FinetuneModelArguments,
     FinetuneTrainingArguments,
 )
-from modeling_genebert.finetuning.data import ClassificationCollator, load_task_data, prepare_features
-from modeling_genebert.finetuning.long_inputs import SequenceLevelMetrics
+from modeling_genebert.finetuning.data import (
+    ClassificationCollator,
+    RandomStrand,
+    load_task_data,
+    prepare_features,
+    strand_flip,
+)
 from modeling_genebert.finetuning.lora import apply_lora, lora_summary, save_lora
 from modeling_genebert.finetuning.models import load_model_and_tokenizer
-from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -174,11 +183,15 @@ def run(argv: list[str] | None = None) -> dict:
     )
     if owners:
         compute_metrics = SequenceLevelMetrics(compute_metrics, owners, data_args.window_aggregation)
+    strands = strand_flip(tokenizer, task, region_builder) if data_args.rc_augment else None
+    train = features["train"]
+    if data_args.rc_augment:  # training only: validation / test are read as given
+        train = train.with_transform(RandomStrand(strands, training_args.seed))
 
     trainer = Trainer(
         model=model,
         args=training_args,
-        train_dataset=features["train"],
+        train_dataset=train,
         eval_dataset=features["validation"],
         data_collator=ClassificationCollator(tokenizer),
         processing_class=tokenizer,
@@ -226,6 +239,7 @@ def run(argv: list[str] | None = None) -> dict:
             "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
         "classifier_dropout": model_args.classifier_dropout,
         "classifier_pooling": model.config.classifier_pooling,
+        "rc_augment": data_args.rc_augment,
         **({"peft": peft_info} if peft_info else {}),
         "seed": training_args.seed,
     }

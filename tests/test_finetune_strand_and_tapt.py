@@ -1,0 +1,137 @@
+"""``genebert-finetune`` levers of issue 23: reverse-complement augmentation (--rc_augment), reverse-complement
+test-time averaging (--rc_average) and task-adaptive pre-training (--tapt_steps)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dataset_scripts import MotifScanner
+from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.tasks import SEQUENCE_REGIONS, Task, get_task, ref_alt_features, sequence_features
+from modeling_genebert import GeneBertTokenizer
+from modeling_genebert.finetuning import finetune
+from modeling_genebert.finetuning.data import ClassificationCollator, RandomStrand, StrandFlip, strand_flip
+from modeling_genebert.downstream.region_input import RegionMatrixBuilder
+from small_models import save_pretraining_folder, small_config
+
+from test_finetune import DATA, FAST
+
+rng = np.random.default_rng(0)
+
+
+def random_dna(length: int, n_rate: float = 0.0) -> str:
+    bases = rng.choice(list("ACGT"), size=length)
+    bases[rng.random(length) < n_rate] = "N"
+    return "".join(bases)
+
+
+def rows_of(columns: dict) -> list[dict]:
+    """A column batch (as prepare_features' map writes it) -> the list of examples the collator gets."""
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+@pytest.fixture(scope="module")
+def genebert_folder(tmp_path_factory):
+    return save_pretraining_folder(tmp_path_factory.mktemp("genebert"), small_config(kmer=4))
+
+
+# ----------------------------------------------------------------------------- --rc_augment: the flip itself
+@pytest.mark.parametrize("k", [4, 6])
+def test_flipped_tokens_are_the_tokens_of_the_reverse_complement(k):
+    tokenizer = GeneBertTokenizer(k=k)
+    sequences = [random_dna(n, n_rate=0.05 if n % 2 else 0.0) for n in (12, 31, 50, 7, 64)]  # N -> [UNK] k-mers
+    collate = ClassificationCollator(tokenizer)
+    forward = sequence_features({"sequence": sequences}, tokenizer, 128)
+    forward["labels"] = [0, 1, 0, 1, 1]
+    flipped = collate(rows_of(StrandFlip(tokenizer).batch(forward)))
+    expected = sequence_features({"sequence": [reverse_complement(s) for s in sequences]}, tokenizer, 128)
+    expected["labels"] = forward["labels"]
+    expected = collate(rows_of(expected))
+    assert flipped["input_ids"].shape[1] % 8 == 0 and (flipped["attention_mask"] == 0).any()  # padded batch
+    assert (flipped["input_ids"] == tokenizer.unk_token_id).any()
+    for key in ("input_ids", "attention_mask", "token_type_ids", "labels"):
+        assert torch.equal(flipped[key], expected[key]), key
+    assert not torch.equal(flipped["input_ids"], collate(rows_of(forward))["input_ids"])
+
+
+def test_a_ref_alt_pair_flips_each_sequence_in_its_segment():
+    tokenizer = GeneBertTokenizer(k=4)
+    ref = [random_dna(40), random_dna(25)]
+    alt = [s[:10] + ("A" if s[10] != "A" else "C") + s[11:] for s in ref]
+    flipped = StrandFlip(tokenizer, region_blocks=2).batch(ref_alt_features({"ref_sequence": ref, "alt_sequence": alt},
+                                                                            tokenizer, 128))
+    expected = ref_alt_features({"ref_sequence": [reverse_complement(s) for s in ref],
+                                 "alt_sequence": [reverse_complement(s) for s in alt]}, tokenizer, 128)
+    assert flipped["input_ids"] == expected["input_ids"]
+    assert flipped["token_type_ids"] == expected["token_type_ids"]
+
+
+def test_region_rows_are_reversed_because_the_scan_reads_both_strands(test_motifs, tmp_path):
+    """A tile's row is the same on either strand (the scan scores both), so flipping the sequence
+    reverses the order of the rows; with a ref / alt pair each sequence's block of rows is reversed."""
+    builder = RegionMatrixBuilder(test_motifs, rows=4)
+    assert builder.scanner.both_strands
+    sequences = [random_dna(80), random_dna(120)]  # lengths divisible by 4: the tiles of both strands line up
+    forward = builder(sequences)
+    assert not np.allclose(forward[:, 0], forward[:, -1])
+    np.testing.assert_allclose(builder([reverse_complement(s) for s in sequences]), forward[:, ::-1], atol=1e-5)
+    tokenizer = GeneBertTokenizer(k=4)
+    flip = StrandFlip(tokenizer)
+    np.testing.assert_array_equal(flip.region_matrix(forward[0]), forward[0][::-1])
+    pair = np.concatenate([forward[0], forward[1]])
+    np.testing.assert_array_equal(StrandFlip(tokenizer, region_blocks=2).region_matrix(pair),
+                                  np.concatenate([forward[0][::-1], forward[1][::-1]]))
+
+
+def test_random_strand_draws_both_strands_reproducibly():
+    tokenizer = GeneBertTokenizer(k=4)
+    sequences = [random_dna(30) for _ in range(8)]
+    forward = sequence_features({"sequence": sequences}, tokenizer, 128)
+    reverse = StrandFlip(tokenizer).batch(forward)
+
+    def strands(seed: int) -> np.ndarray:
+        augment = RandomStrand(StrandFlip(tokenizer), seed)
+        draws = [augment(forward)["input_ids"] for _ in range(25)]  # 25 epochs over the same 8 examples
+        for drawn in draws:
+            for row, ids in enumerate(drawn):
+                assert ids in (forward["input_ids"][row], reverse["input_ids"][row])
+        return np.array([[ids == reverse["input_ids"][row] for row, ids in enumerate(drawn)] for drawn in draws])
+
+    flipped = strands(42)
+    assert 0.35 < flipped.mean() < 0.65
+    assert flipped.any(axis=0).all() and (~flipped).any(axis=0).all()  # every example seen on both strands
+    np.testing.assert_array_equal(flipped, strands(42))
+    assert not np.array_equal(flipped, strands(7))
+
+
+def test_where_the_other_strand_is_not_defined_the_options_are_refused(test_motifs):
+    with pytest.raises(ValueError, match=r"stride 1\), not stride 4"):
+        StrandFlip(GeneBertTokenizer(k=4, stride=4))
+    with pytest.raises(ValueError, match="reads its own region_matrix"):
+        strand_flip(GeneBertTokenizer(k=4), Task("own_regions", "regions given", inputs=SEQUENCE_REGIONS))
+    builder = RegionMatrixBuilder(test_motifs, rows=2)
+    builder.scanner = MotifScanner(test_motifs, both_strands=False)
+    with pytest.raises(ValueError, match="one strand only"):
+        strand_flip(GeneBertTokenizer(k=4), get_task("promoter"), builder)
+
+
+def test_rc_augment_flips_training_examples_only(genebert_folder, tmp_path, monkeypatch):
+    seen = []
+
+    class Spy(RandomStrand):
+        def __call__(self, batch):
+            seen.append(len(batch["input_ids"]))
+            return super().__call__(batch)
+
+    monkeypatch.setattr(finetune, "RandomStrand", Spy)
+    summary = finetune.run(
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
+         "--train_file", str(DATA / "prom_core_all_train.csv"), "--validation_file", str(DATA / "prom_core_all_dev.csv"),
+         "--max_train_samples", "32", "--max_eval_samples", "24", "--rc_augment", "--output_dir", str(tmp_path / "out"),
+         "--max_steps", "3", "--per_device_train_batch_size", "8", "--eval_strategy", "steps", "--eval_steps", "2", *FAST]
+    )
+    # training batches of 8 (accelerate fetches one ahead); the two evaluations (one batch of 24) are not augmented
+    assert set(seen) == {8} and len(seen) in (3, 4)
+    assert summary["hyperparameters"]["rc_augment"] is True
+    assert set(summary["results"]["validation"]) >= {"mcc", "accuracy"}
