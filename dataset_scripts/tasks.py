@@ -126,7 +126,7 @@ class Task:
         reader: ``reader(task, files, options) -> DatasetDict`` (``files``: ``{split: path}``).
         features: ``features(batch, tokenizer, max_length, region_builder) -> dict`` of model
             inputs; default: the builder for ``inputs``.
-        metrics: metric sets that score it (``modeling_genebert.evaluation.metrics.METRIC_SETS``:
+        metrics: metric sets that score it (``modeling_genebert.downstream.metrics.METRIC_SETS``:
             ``"classification"``; ``"splice"`` adds SpliceAI's top-k accuracy and PR-AUC).
         from_genome: optional ``(genome, sites, context, validation_chroms, test_chroms) ->
             DatasetDict`` for tasks whose examples can be cut from a genome FASTA.

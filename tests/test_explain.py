@@ -205,7 +205,7 @@ def test_attention_restores_even_when_the_call_fails(genebert):
 @pytest.mark.slow
 def test_tf_attribution_ranks_the_tf_the_model_reads(tokenizer):
     from modeling_genebert.explain.region import tf_attributions
-    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+    from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 
     builder = RegionMatrixBuilder(None, rows=1)
     column = builder.motif_set.names.index("FOXA1")

@@ -156,7 +156,7 @@ def classifier_folder(tmp_path_factory):
 
 @pytest.mark.slow
 def test_report_names_model_class_and_input_has_a_legend_and_the_quality(classifier_folder, tmp_path):
-    from modeling_genebert.evaluation.metrics import classification_metrics
+    from modeling_genebert.downstream.metrics import classification_metrics
 
     seqs = random_dna(8, 40, seed=9)
     labels = ["bound", "unbound", "1", "0", "bound", "unbound", "bound", "0"]

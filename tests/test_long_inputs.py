@@ -12,7 +12,7 @@ import torch
 from modeling_genebert import GeneBertConfig, GeneBertModel, GeneBertTokenizer
 from modeling_genebert.finetuning import finetune
 from modeling_genebert.evaluation.embed import embed_sequences
-from modeling_genebert.finetuning.long_inputs import aggregate_windows, bases_per_window, split_into_windows, warn_truncated
+from modeling_genebert.downstream.long_inputs import aggregate_windows, bases_per_window, split_into_windows, warn_truncated
 
 DATA = Path(__file__).parent / "data" / "finetune"
 FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--disable_tqdm", "true", "--use_cpu", "true"]
@@ -152,7 +152,7 @@ def test_too_long_input_to_the_model_is_a_clear_error(encoder):
 
 
 def test_options_are_checked_before_any_work():
-    from modeling_genebert.finetuning.long_inputs import fit_to_window
+    from modeling_genebert.downstream.long_inputs import fit_to_window
 
     tok = GeneBertTokenizer(k=4)
     with pytest.raises(ValueError, match="window aggregation must be one of"):

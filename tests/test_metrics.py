@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from modeling_genebert.evaluation.metrics import (
+from modeling_genebert.downstream.metrics import (
     METRIC_DESCRIPTIONS,
     build_compute_metrics,
     classification_metrics,

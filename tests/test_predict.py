@@ -12,7 +12,7 @@ from transformers import pipeline
 
 from dataset_scripts.downstream import reverse_complement
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
-from modeling_genebert.finetuning.long_inputs import bases_per_window, split_into_windows
+from modeling_genebert.downstream.long_inputs import bases_per_window, split_into_windows
 from modeling_genebert.finetuning.predict import load_classifier, main, predict_sequences
 
 K = 4
@@ -174,7 +174,7 @@ def test_a_region_input_classifier_gets_its_region_matrix_as_at_fine_tuning(tmp_
     """results.json's region_input (motifs, rows, aggregation) rebuilds the scanner fine-tuning used."""
     import json
 
-    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+    from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 
     motifs = Path(__file__).parent / "data" / "dataset_scripts" / "three_motifs.jaspar"
     torch.manual_seed(1)

@@ -11,7 +11,7 @@ import pytest
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.tasks import REF_ALT, SEQUENCE_REGIONS, Task, get_task, list_tasks, register_task
 from modeling_genebert.cards.finetune_card import task_title
-from modeling_genebert.evaluation.metrics import build_compute_metrics
+from modeling_genebert.downstream.metrics import build_compute_metrics
 from modeling_genebert.finetuning import finetune
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -298,7 +298,7 @@ def test_scores_per_variant_and_strand_averaging(tiny_folder, classifier_folder)
 @pytest.mark.slow
 def test_supervised_region_input_model_sees_the_alt_scan(tmp_path):
     """A --region_input classifier: each allele's region matrix is rescanned, as fine-tuning built it."""
-    from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+    from modeling_genebert.downstream.region_input import RegionMatrixBuilder
     from modeling_genebert.variants.supervised import SupervisedEffect
 
     torch.manual_seed(2)

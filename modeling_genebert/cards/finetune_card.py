@@ -17,8 +17,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from dataset_scripts.tasks import get_task, list_tasks
 
-from modeling_genebert.evaluation.metrics import METRIC_DESCRIPTIONS, describe
 from modeling_genebert.cards.model_card import BASE_TAGS, render_model_card
+from modeling_genebert.downstream.metrics import METRIC_DESCRIPTIONS, describe
 
 # model-index metric types: Hub-known ids where there is one
 _METRIC_TYPES = {"roc_auc": "roc_auc", "pr_auc": "pr_auc", "topk_accuracy": "top_k_accuracy"}

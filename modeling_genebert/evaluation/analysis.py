@@ -44,8 +44,8 @@ from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.pretraining_build import cache_dir
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
+from modeling_genebert.downstream.metrics import METRIC_DESCRIPTIONS
 from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records
-from modeling_genebert.evaluation.metrics import METRIC_DESCRIPTIONS
 from modeling_genebert.finetuning.finetune import run as finetune_run
 from modeling_genebert.pretraining.pretrain import run as pretrain_run
 from modeling_genebert.region_encoders import list_region_encoders

@@ -42,7 +42,7 @@ from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fast
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
-from modeling_genebert.finetuning.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
+from modeling_genebert.downstream.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 from modeling_genebert.modeling_genebert import masked_mean
 from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 

@@ -45,7 +45,7 @@ def check_sequences(sequences: Sequence[str], window: int | None = None, names: 
             raise ValueError(
                 f"{name}: {len(s)} bases is longer than the model's window of {window} bases; "
                 f"cut it into windows of at most {window} bases (e.g. with "
-                "modeling_genebert.finetuning.long_inputs.split_into_windows) and explain each"
+                "modeling_genebert.downstream.long_inputs.split_into_windows) and explain each"
             )
         out.append(s)
     return out

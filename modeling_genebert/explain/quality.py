@@ -3,7 +3,7 @@
 A CSV/TSV input with a label column (``--label_column``, default ``label``) gives each sequence its
 true class, by name (``bound``) or id (``1``). The report then shows the true label beside the
 predicted one and the model's accuracy, ROC-AUC, MCC and F1 on these sequences, computed by
-:func:`modeling_genebert.evaluation.metrics.classification_metrics` (the same numbers
+:func:`modeling_genebert.downstream.metrics.classification_metrics` (the same numbers
 ``genebert-finetune`` reports), so a reader knows how far to trust the explanations.
 """
 
@@ -57,7 +57,7 @@ def _class_id(value: str, label_names: list[str], where: str, column: str) -> in
 
 def quality(labels, probabilities: np.ndarray, label_names: list[str]) -> tuple[dict, pd.DataFrame]:
     """Metrics (``classification_metrics``) and a per-class count table (true, predicted, correct)."""
-    from modeling_genebert.evaluation.metrics import classification_metrics
+    from modeling_genebert.downstream.metrics import classification_metrics
 
     labels = np.asarray(labels, dtype=int)
     metrics = classification_metrics(labels, probabilities, num_labels=len(label_names))

@@ -18,8 +18,8 @@ import torch
 
 from dataset_scripts.cli import UsageError, check_model_folder
 from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
-from modeling_genebert.finetuning.long_inputs import bases_per_window
-from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+from modeling_genebert.downstream.long_inputs import bases_per_window
+from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 
 
 @dataclass

@@ -45,14 +45,14 @@ from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, c
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences
-from modeling_genebert.finetuning.classifier import Classifier
-from modeling_genebert.finetuning.classifier import load_classifier as load_fine_tuned
-from modeling_genebert.finetuning.long_inputs import (
+from modeling_genebert.downstream.long_inputs import (
     LONG_INPUT_MODES,
     WINDOW_AGGREGATIONS,
     aggregate_windows,
     fit_to_window,
 )
+from modeling_genebert.finetuning.classifier import Classifier
+from modeling_genebert.finetuning.classifier import load_classifier as load_fine_tuned
 from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
 
 logger = logging.getLogger("genebert.predict")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
-from modeling_genebert.finetuning.region_input import RegionMatrixBuilder
+from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 
 
 class SupervisedEffect:

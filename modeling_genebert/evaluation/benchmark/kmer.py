@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler, normalize
 
-from modeling_genebert.evaluation.metrics import compute_all
+from modeling_genebert.downstream.metrics import compute_all
 
 C_GRID = (0.01, 0.1, 1.0)
 
