@@ -1,6 +1,8 @@
 """``genebert-finetune`` levers of issue 23: reverse-complement augmentation (--rc_augment), reverse-complement
 test-time averaging (--rc_average) and task-adaptive pre-training (--tapt_steps)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,9 @@ import torch
 from dataset_scripts import MotifScanner
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.tasks import SEQUENCE_REGIONS, Task, get_task, ref_alt_features, sequence_features
-from modeling_genebert import GeneBertTokenizer
+from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.downstream.long_inputs import aggregate_windows, fit_to_window
+from modeling_genebert.downstream.metrics import compute_all
 from modeling_genebert.finetuning import finetune
 from modeling_genebert.finetuning.data import ClassificationCollator, RandomStrand, StrandFlip, strand_flip
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
@@ -135,3 +139,75 @@ def test_rc_augment_flips_training_examples_only(genebert_folder, tmp_path, monk
     assert set(seen) == {8} and len(seen) in (3, 4)
     assert summary["hyperparameters"]["rc_augment"] is True
     assert set(summary["results"]["validation"]) >= {"mcc", "accuracy"}
+
+
+# ----------------------------------------------------------------------------- --rc_average
+def averaged_by_hand(folder, sequences, labels, task="promoter", windows=None):
+    """Metrics of the logits of each sequence and of its reverse complement (re-tokenized from the string)
+    averaged; ``windows`` = (window strings, owners) for sliding windows: averaged per window, then per sequence."""
+    model = GeneBertForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = GeneBertTokenizer.from_pretrained(folder)
+    pieces, owners = windows or (sequences, None)
+
+    def logits(strings):
+        with torch.no_grad():
+            return model(**tokenizer(list(strings), padding=True, return_tensors="pt")).logits.numpy()
+
+    averaged = (logits(pieces) + logits([reverse_complement(s) for s in pieces])) / 2
+    if owners is not None:
+        averaged = aggregate_windows(averaged, owners, "mean")
+    return compute_all(np.asarray(labels), averaged, metric_sets=get_task(task).metrics)
+
+
+def write_split(path, sequences, labels):
+    pd.DataFrame({"sequence": sequences, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+def test_rc_average_scores_both_strands_and_reports_them_apart(genebert_folder, tmp_path):
+    dev = pd.read_csv(DATA / "prom_core_all_dev.csv")
+    test = dev.iloc[40:64]
+    halves = [s[:35] for s in dev["sequence"].iloc[:24]]
+    palindromes = [h + reverse_complement(h) for h in halves]  # their reverse complement is themselves
+    labels = [i % 2 for i in range(24)]
+    out = tmp_path / "out"
+    summary = finetune.run(
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
+         "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "32",
+         "--validation_file", str(write_split(tmp_path / "dev.csv", palindromes, labels)),
+         "--test_file", str(write_split(tmp_path / "test.csv", list(test["sequence"]), list(test["label"]))),
+         "--rc_average", "--output_dir", str(out), "--max_steps", "3", "--learning_rate", "3e-3",
+         "--per_device_train_batch_size", "8", "--eval_strategy", "no", "--precision", "fp32", *FAST]
+    )
+    averaged = summary["results_rc_average"]
+    assert set(averaged) == {"validation", "test"} and summary["hyperparameters"]["rc_average"] is True
+    expected = averaged_by_hand(out, list(test["sequence"]), list(test["label"]))
+    for name, value in expected.items():
+        assert averaged["test"][name] == pytest.approx(value, abs=1e-5), name
+    assert averaged["test"]["roc_auc"] != summary["results"]["test"]["roc_auc"]  # the other strand changed the scores
+    # strand-symmetric input: averaging changes nothing
+    palindrome_metrics = {k: v for k, v in summary["results"]["validation"].items() if k != "loss"}
+    assert averaged["validation"] == palindrome_metrics
+    written = json.loads((out / "results.json").read_text())
+    assert written["results_rc_average"] == averaged and "loss" in written["results"]["test"]
+    card = (out / "README.md").read_text()
+    assert "test (rc-averaged)" in card and "dataset_split: test (rc-averaged)" not in card
+
+
+def test_rc_average_with_sliding_windows_averages_each_window_then_the_sequence(genebert_folder, tmp_path):
+    dev = pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:24]
+    out = tmp_path / "out"
+    summary = finetune.run(
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
+         "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "16",
+         "--validation_file", str(DATA / "prom_core_all_dev.csv"), "--max_eval_samples", "24",
+         "--long_inputs", "sliding_window", "--max_length", "24", "--rc_average", "--output_dir", str(out),
+         "--max_steps", "2", "--learning_rate", "3e-3", "--per_device_train_batch_size", "8", "--eval_strategy", "no",
+         "--precision", "fp32", *FAST]
+    )
+    tokenizer = GeneBertTokenizer.from_pretrained(out)
+    windows = fit_to_window(list(dev["sequence"]), tokenizer, 24, "sliding_window")
+    assert len(windows[0]) > 2 * len(dev)  # several windows per sequence
+    expected = averaged_by_hand(out, list(dev["sequence"]), list(dev["label"]), windows=windows)
+    for name, value in expected.items():
+        assert summary["results_rc_average"]["validation"][name] == pytest.approx(value, abs=1e-5), name

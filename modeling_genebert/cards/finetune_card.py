@@ -67,6 +67,11 @@ def results_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+def with_rc_average(results: dict[str, dict[str, float]], results_rc_average: dict[str, dict[str, float]] | None):
+    """The table's columns: each split as evaluated, then (``--rc_average``) with both strands' logits averaged."""
+    return {**results, **{f"{split} (rc-averaged)": m for split, m in (results_rc_average or {}).items()}}
+
+
 def results_text(results: dict[str, dict[str, float]]) -> str:
     """The same table for a terminal: aligned columns, a dashed rule under the header."""
     rows = _rows(results)
@@ -116,12 +121,14 @@ def finetuning_model_card(
     hyperparameters: dict[str, Any],
     seed: int,
     compute: dict[str, Any] | None = None,
+    results_rc_average: dict[str, dict[str, float]] | None = None,
 ) -> ModelCard:
     """Card for a fine-tuned GeneBERT sequence classifier.
 
     ``results`` maps a split name ("validation", "test") to its metric dict (see
     :mod:`.metrics`); ``init`` says where the weights started ("pre-trained GeneBERT",
-    "DNABERT/BERT checkpoint", "random (from scratch)").
+    "DNABERT/BERT checkpoint", "random (from scratch)"). ``results_rc_average`` (the same splits scored with
+    both strands' logits averaged) adds columns to the table, not to ``model-index``.
     """
     card_data = ModelCardData(
         license="apache-2.0",
@@ -154,7 +161,9 @@ def finetuning_model_card(
     lines = ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in setup.items()]
     sections = {
         "Fine-tuning setup": "\n".join(lines),
-        "Results": results_table(results)
+        "Results": results_table(with_rc_average(results, results_rc_average))
+        + ("\n\n*(rc-averaged)*: the logits of each sequence and of its reverse complement averaged."
+           if results_rc_average else "")
         + "\n\nMacro averages weight every class equally; a constant classifier scores precision 0.25, "
         "recall 0.5 and ROC-AUC 0.5 on a balanced binary set.",
         "Training hyper-parameters": "```json\n" + json.dumps(hyperparameters, indent=2, default=str) + "\n```",
@@ -171,4 +180,4 @@ def finetuning_model_card(
     )
 
 
-__all__ = ["eval_results", "finetuning_model_card", "results_table", "results_text", "task_title"]
+__all__ = ["eval_results", "finetuning_model_card", "results_table", "results_text", "task_title", "with_rc_average"]

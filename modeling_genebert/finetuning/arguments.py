@@ -125,6 +125,12 @@ class FinetuneDataArguments:
         metadata={"help": "reverse-complement augmentation: every training example is read on a random strand (a "
                   "coin flip seeded by --seed) each time it is drawn; validation / test are not augmented"},
     )
+    rc_average: bool = field(
+        default=False,
+        metadata={"help": "reverse-complement test-time averaging: also score validation / test on the other strand "
+                  "and average the two strands' logits (window by window with sliding windows) before the metrics; "
+                  "reported separately (results_rc_average). genebert-predict --rc_average averages probabilities"},
+    )
     results_file: str | None = field(default=None, metadata={"help": "default: OUTPUT_DIR/results.json"})
 
 

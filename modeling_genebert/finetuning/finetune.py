@@ -16,7 +16,8 @@ any the user registers. The model is
 ``GeneBertForSequenceClassification`` encodes and concatenates to [CLS].
 
 Strand: DNA reads the same on its reverse complement. ``--rc_augment`` reads every training example on a
-random strand each time it is drawn (token level, :class:`~.data.StrandFlip`).
+random strand each time it is drawn (token level, :class:`~.data.StrandFlip`); ``--rc_average`` scores
+validation / test on both strands and averages the logits, reported apart as ``results_rc_average``.
 
 Outputs in ``--output_dir``: the fine-tuned model (safetensors, config, tokenizer, remote
 code), ``results.json`` (metrics per split with their definitions, seed,
@@ -43,12 +44,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import transformers
-from transformers import HfArgumentParser, Trainer, set_seed
+from transformers import EvalPrediction, HfArgumentParser, Trainer, set_seed
 
 from dataset_scripts.cli import check_model_folder, console_script, group_options
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.tasks import REF_ALT, get_task, list_tasks
-from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text
+from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text, with_rc_average
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import save_model_card
 from modeling_genebert.downstream.long_inputs import SequenceLevelMetrics
@@ -62,6 +63,7 @@ from modeling_genebert.finetuning.arguments import (
 from modeling_genebert.finetuning.data import (
     ClassificationCollator,
     RandomStrand,
+    StrandFlip,
     load_task_data,
     prepare_features,
     strand_flip,
@@ -85,6 +87,39 @@ def final_step_evaluation(trainer: Trainer) -> dict[str, float] | None:
                 return None
             return {"validation_" + k.removeprefix("eval_"): v for k, v in entry.items() if k.startswith("eval_")}
     return None
+
+
+def evaluate_splits(trainer: Trainer, features, compute_metrics, strands: StrandFlip | None = None):
+    """``(results, results_rc_average)``: the metrics of each evaluated split as given and, with ``strands``,
+    with the logits of both strands averaged (``{}`` without)."""
+    results, averaged = {}, {}
+    for split in ("validation", "test"):
+        if split not in features:
+            continue
+        if isinstance(compute_metrics, SequenceLevelMetrics):
+            compute_metrics.split = split
+        metrics = final_step_evaluation(trainer) if split == "validation" else None
+        if strands is not None:
+            forward = trainer.predict(features[split], metric_key_prefix=split)
+            metrics = metrics or forward.metrics
+            averaged[split] = _round(strand_averaged_metrics(trainer, features[split], forward, strands, compute_metrics))
+        elif metrics is None:
+            metrics = trainer.evaluate(features[split], metric_key_prefix=split)
+        results[split] = _round({k.removeprefix(f"{split}_"): v for k, v in metrics.items()
+                                 if not k.endswith(("_runtime", "_per_second", "epoch"))})
+    return results, averaged
+
+
+def strand_averaged_metrics(trainer: Trainer, dataset, forward, strands: StrandFlip, compute_metrics) -> dict:
+    """Metrics of the mean of the forward logits (``forward``, a ``trainer.predict`` output) and the reverse
+    complement's. With sliding windows each window's two strands are averaged, then windows per sequence."""
+    reverse = trainer.predict(dataset.map(strands.batch, batched=True, desc="reverse complement"))
+
+    def logits_of(output):
+        return output.predictions[0] if isinstance(output.predictions, (tuple, list)) else output.predictions
+
+    logits = (logits_of(forward) + logits_of(reverse)) / 2
+    return compute_metrics(EvalPrediction(predictions=logits, label_ids=forward.label_ids))
 
 
 def dataset_name_of(path: str | None) -> str:
@@ -183,7 +218,7 @@ def run(argv: list[str] | None = None) -> dict:
     )
     if owners:
         compute_metrics = SequenceLevelMetrics(compute_metrics, owners, data_args.window_aggregation)
-    strands = strand_flip(tokenizer, task, region_builder) if data_args.rc_augment else None
+    strands = strand_flip(tokenizer, task, region_builder) if data_args.rc_augment or data_args.rc_average else None
     train = features["train"]
     if data_args.rc_augment:  # training only: validation / test are read as given
         train = train.with_transform(RandomStrand(strands, training_args.seed))
@@ -202,16 +237,8 @@ def run(argv: list[str] | None = None) -> dict:
     train_result = trainer.train()
     train_cpu, train_wall = time.process_time() - train_cpu, time.perf_counter() - train_wall
 
-    results: dict[str, dict[str, float]] = {}
-    for split in ("validation", "test"):
-        if split in features:
-            if owners:
-                compute_metrics.split = split
-            metrics = final_step_evaluation(trainer) if split == "validation" else None
-            if metrics is None:
-                metrics = trainer.evaluate(features[split], metric_key_prefix=split)
-            results[split] = _round({k.removeprefix(f"{split}_"): v for k, v in metrics.items()
-                                     if not k.endswith(("_runtime", "_per_second", "epoch"))})
+    results, results_rc_average = evaluate_splits(trainer, features, compute_metrics,
+                                                  strands=strands if data_args.rc_average else None)
     metric_names = sorted({m for r in results.values() for m in r})
 
     output_dir = Path(training_args.output_dir)
@@ -240,6 +267,7 @@ def run(argv: list[str] | None = None) -> dict:
         "classifier_dropout": model_args.classifier_dropout,
         "classifier_pooling": model.config.classifier_pooling,
         "rc_augment": data_args.rc_augment,
+        "rc_average": data_args.rc_average,
         **({"peft": peft_info} if peft_info else {}),
         "seed": training_args.seed,
     }
@@ -263,6 +291,7 @@ def run(argv: list[str] | None = None) -> dict:
         "seed": training_args.seed,
         "hyperparameters": hyperparameters,
         "results": results,
+        **({"results_rc_average": results_rc_average} if data_args.rc_average else {}),
         "metric_definitions": describe(metric_names),
         "paper_metrics": list(PAPER_METRICS),
         "train_loss": train_result.metrics.get("train_loss"),
@@ -283,6 +312,7 @@ def run(argv: list[str] | None = None) -> dict:
             hyperparameters=hyperparameters,
             seed=training_args.seed,
             compute=compute,
+            results_rc_average=results_rc_average,
         )
         save_model_card(card, output_dir)
         results_file = Path(data_args.results_file or output_dir / "results.json")
@@ -294,7 +324,7 @@ def run(argv: list[str] | None = None) -> dict:
         output_folder.finish()
         print(f"\nGeneBERT fine-tuning: {task.title} on {dataset_name} "
               f"(init: {init}; region input: {'yes' if region_builder else 'no'}; seed {training_args.seed})")
-        print(results_text(results))
+        print(results_text(with_rc_average(results, results_rc_average)))
         print(f"train: {trainer.state.global_step} steps, {train_wall:.0f} s wall, {train_cpu / 60:.1f} CPU-min")
         print(f"results: {results_file}\nmodel + card: {output_dir}")
     return summary

@@ -216,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="output prefix: writes PREFIX.parquet and PREFIX.tsv")
     p.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV input")
     p.add_argument("--id_column", default=None, help="id column of a CSV/TSV input (default: an 'id' or 'name' column, else FILE:LINE)")
-    p.add_argument("--rc_average", action="store_true", help="also score the reverse complement and average both strands' probabilities")
+    p.add_argument("--rc_average", action="store_true", help="also score the reverse complement and average the two strands' "
+                   "probabilities (genebert-finetune --rc_average averages logits, for its metrics)")
     p.add_argument("--batch_size", type=int, default=64, help="windows per forward pass")
     p.add_argument("--long_inputs", choices=LONG_INPUT_MODES, default="sliding_window",
                    help="sequences longer than the window: sliding_window (as fine-tuning does; every base seen) or truncate")
