@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,13 @@ RECIPE_KEYS: dict[str, type | tuple[type, ...]] = {
     "kmer": int,
     "task": str,
     "class_names": str,
+    "sweep": dict,
 }
+# the axes a recipe's ``sweep`` may vary (``--sweep``); each maps to a list of values. The lora arm
+# sweeps lora_learning_rate, the other fine-tuning arms learning_rate. An epochs value "+N" is the
+# recipe's epochs (or --num_train_epochs) plus N.
+SWEEP_KEYS = ("learning_rate", "lora_learning_rate", "num_train_epochs", "warmup_steps")
+RELATIVE_EPOCHS = re.compile(r"^\+\d+(\.\d+)?$")
 # folder-name prefixes that map to a registered task (an exact registered name wins; else "generic")
 TASK_BY_PREFIX = {"prom_": "promoter", "promoter": "promoter", "splice": "splice"}
 
@@ -156,7 +163,25 @@ class Recipe:
                 raise ValueError(f"{self.path}: {where}.{key} = {value!r} is not a {getattr(expected, '__name__', 'number')}")
         if "task" in values and values["task"] not in list_tasks():
             raise ValueError(f"{self.path}: {where}.task {values['task']!r} is not a registered task ({', '.join(list_tasks())})")
+        if "sweep" in values:
+            self._check_sweep(values["sweep"], f"{where}.sweep")
         return dict(values)
+
+    def _check_sweep(self, sweep: dict, where: str) -> None:
+        for key, grid in sweep.items():
+            if key not in SWEEP_KEYS:
+                raise ValueError(f"{self.path}: unknown sweep key {where}.{key}; known keys: {', '.join(SWEEP_KEYS)}")
+            if not isinstance(grid, list) or not grid:
+                raise ValueError(f"{self.path}: {where}.{key} = {grid!r} is not a non-empty list of values")
+            lowest = 0 if key == "warmup_steps" else 1e-12  # no warm-up is a schedule; no rate or epochs is not
+            for value in grid:
+                relative = key == "num_train_epochs" and isinstance(value, str) and RELATIVE_EPOCHS.match(value)
+                if not relative and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < lowest):
+                    wanted = ("a number >= 0" if lowest == 0 else "a number > 0") + (
+                        ' or "+N" (the recipe\'s epochs plus N)' if key == "num_train_epochs" else "")
+                    raise ValueError(f"{self.path}: {where}.{key} value {value!r} is not {wanted}")
+            if len(set(map(str, grid))) < len(grid):
+                raise ValueError(f"{self.path}: {where}.{key} = {grid!r} repeats a value")
 
     def for_task(self, name: str) -> dict[str, Any]:
         return {**self.defaults, **self.tasks.get(name, {})}
@@ -165,4 +190,4 @@ class Recipe:
         return json.dumps({"defaults": self.defaults, "tasks": self.tasks}, sort_keys=True)
 
 
-__all__ = ["DEFAULT_RECIPE", "RECIPE_KEYS", "Recipe", "SuiteTask", "default_task_for", "discover_suite", "read_labels"]
+__all__ = ["DEFAULT_RECIPE", "RECIPE_KEYS", "SWEEP_KEYS", "Recipe", "SuiteTask", "default_task_for", "discover_suite", "read_labels"]
