@@ -18,6 +18,7 @@ REPORT_METRICS = ("mcc", "f1", "precision", "recall", "roc_auc")
 METRIC_LABELS = {"mcc": "MCC", "f1": "macro F1", "precision": "macro P", "recall": "macro R", "roc_auc": "ROC-AUC",
                  "topk_accuracy": "top-k acc", "pr_auc": "PR-AUC"}
 ARM_LABELS = {"finetune": "fine-tuned", "from_scratch": "from scratch", "lora": "LoRA", "kmer_lr": "k-mer LR"}
+RC_AVERAGE_LABEL = " + RC average"
 SOURCE_NAME = "genebert-benchmark"
 
 
@@ -29,34 +30,64 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def levers_label(levers: dict | None) -> str:
+    """A run's training levers in words (``RC augment, TAPT 300 steps``); empty for none."""
+    named = {"rc_augment": lambda v: "RC augment", "tapt_steps": lambda v: f"TAPT {v} steps"}
+    return ", ".join(named.get(key, lambda v: f"{key}={v}")(value) for key, value in (levers or {}).items() if value)
+
+
 def aggregate(records: list[dict], metrics=REPORT_METRICS) -> list[dict]:
-    """One row per (task, model, arm): mean, sample sd (ddof=1; 0 for one seed) and n of each metric over seeds."""
+    """One row per (task, model, arm, levers): mean, sample sd (ddof=1; 0 for one seed) and n of each metric over seeds.
+
+    Runs scored with reverse-complement averaging (``metrics_rc_average``) add a second row, ``rc_average`` true.
+    """
     groups: dict[tuple, list[dict]] = {}
     for record in records:
-        groups.setdefault((record["task"], record["model"], record["arm"]), []).append(record)
+        key = (record["task"], record["model"], record["arm"], levers_label(record.get("levers")))
+        groups.setdefault(key, []).append(record)
     rows = []
-    for (task, model, arm), runs in groups.items():
-        row = {"task": task, "model": model, "arm": arm, "seeds": sorted(r["seed"] for r in runs),
+    for (task, model, arm, levers), runs in groups.items():
+        row = {"task": task, "model": model, "arm": arm, "levers": levers, "rc_average": False,
                "eval_split": runs[0]["eval_split"], "selection": runs[0]["selection"],
-               "cpu_minutes": round(sum(r.get("cpu_minutes") or 0 for r in runs), 2)}
-        names = list(metrics) + [m for m in ("topk_accuracy", "pr_auc") if any(m in r["metrics"] for r in runs)]
-        for name in names:
-            values = np.array([r["metrics"][name] for r in runs if name in r["metrics"]], dtype=float)
-            values = values[np.isfinite(values)]
-            if len(values):
-                row[name] = {"mean": float(values.mean()),
-                             "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "n": int(len(values))}
-        rows.append(row)
+               "cpu_minutes": round(sum(r.get("cpu_minutes") or 0 for r in runs), 2), "sweep": runs[0].get("sweep")}
+        rows.append({**row, **_over_seeds(runs, "metrics", metrics)})
+        averaged = [r for r in runs if r.get("metrics_rc_average")]
+        if averaged:
+            rows.append({**row, "rc_average": True, **_over_seeds(averaged, "metrics_rc_average", metrics)})
     return rows
+
+
+def _over_seeds(runs: list[dict], key: str, metrics) -> dict:
+    stats = {"seeds": sorted(r["seed"] for r in runs)}
+    names = list(metrics) + [m for m in ("topk_accuracy", "pr_auc") if any(m in r[key] for r in runs)]
+    for name in names:
+        values = np.array([r[key][name] for r in runs if name in r[key]], dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values):
+            stats[name] = {"mean": float(values.mean()),
+                           "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "n": int(len(values))}
+    return stats
 
 
 def _cell(stats: dict | None) -> str:
     return "n/a" if not stats else f"{stats['mean']:.3f} ± {stats['sd']:.3f}"
 
 
-def arm_label(row: dict) -> str:
+def arm_description(row: dict) -> str:
+    """The arm in words with its levers and strand averaging, e.g. ``fine-tuned (RC augment) + RC average``."""
     arm = ARM_LABELS.get(row["arm"], row["arm"])
+    arm += f" ({row['levers']})" if row.get("levers") else ""
+    return arm + (RC_AVERAGE_LABEL if row.get("rc_average") else "")
+
+
+def arm_label(row: dict) -> str:
+    arm = arm_description(row)
     return arm if row["model"] == "-" else f"{row['model']} · {arm}"
+
+
+def point_text(point: dict | None) -> str:
+    """A sweep point in words, e.g. ``learning_rate 0.0003, num_train_epochs 5, warmup_steps 0.1``."""
+    return ", ".join(f"{key} {value:g}" for key, value in point.items()) if point else "the recipe"
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -64,12 +95,17 @@ def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["task", "model", "arm", "eval_split", "selection", "seeds", "n", "cpu_minutes"]
-                    + [f"{m}_{s}" for m in names for s in ("mean", "sd")])
+                    + [f"{m}_{s}" for m in names for s in ("mean", "sd")]
+                    + ["levers", "rc_average", "sweep_selected_on", "sweep_point", "sweep_table"])
     for row in rows:
         n = max((row[m]["n"] for m in names if m in row), default=0)
+        sweep = row.get("sweep") or {}
+        table = "; ".join(f"{point_text(p['point'])}: {p['selection_mcc']}" for p in sweep.get("table", []))
         writer.writerow([row["task"], row["model"], row["arm"], row["eval_split"], row["selection"],
                          " ".join(map(str, row["seeds"])), n, row["cpu_minutes"]]
-                        + [f"{row[m][s]:.6f}" if m in row else "" for m in names for s in ("mean", "sd")])
+                        + [f"{row[m][s]:.6f}" if m in row else "" for m in names for s in ("mean", "sd")]
+                        + [row.get("levers", ""), row.get("rc_average", False), sweep.get("selected_on", ""),
+                           point_text(sweep["point"]) if sweep else "", table])
     return out.getvalue()
 
 
@@ -100,6 +136,10 @@ def markdown(rows: list[dict], references: list[Reference], notes: dict[str, str
         for row in task_rows:
             cells = " | ".join(_cell(row.get(m)) for m in names)
             lines.append(f"| {arm_label(row)} | {len(row['seeds'])} | {cells} | {row['cpu_minutes']:.1f} |")
+        if any(r.get("rc_average") for r in task_rows):
+            lines += ["", f"*{RC_AVERAGE_LABEL.strip()}*: the same fine-tuned models scored with the logits of each "
+                      "sequence and of its reverse complement averaged."]
+        lines += _sweep_table([r for r in task_rows if r.get("sweep") and not r.get("rc_average")])
         refs = references_for(task, references)
         if refs:
             lines += ["", "Published (not run here):", "",
@@ -117,6 +157,23 @@ def markdown(rows: list[dict], references: list[Reference], notes: dict[str, str
                  "macro F1 / P / R = unweighted means over classes; ROC-AUC one-vs-rest macro for >2 classes. "
                  "Published rows are copied from the cited papers (references.yaml), scaled to 0-1.")
     return "\n".join(lines) + "\n"
+
+
+def _sweep_table(rows: list[dict]) -> list[str]:
+    """The schedule sweep of each arm: every point's selection-split MCC, the chosen point in bold."""
+    if not rows:
+        return []
+    first = rows[0]["sweep"]
+    lines = ["", f"Schedule sweep (`--sweep`): each point run once on seed {first['seed']} and scored by MCC on the "
+             f"selection split ({first['selected_on']}); the reported split played no part. Bold: chosen.", "",
+             "| arm | point | selection MCC |", "|---|---|---|"]
+    for row in rows:
+        for entry in row["sweep"]["table"]:
+            chosen = entry["name"] == row["sweep"]["chosen"]
+            score = "n/a" if entry["selection_mcc"] is None else f"{entry['selection_mcc']:.3f}"
+            text = f"**{point_text(entry['point'])}**" if chosen else point_text(entry["point"])
+            lines.append(f"| {arm_label(row)} | {text} | {f'**{score}**' if chosen else score} |")
+    return lines
 
 
 def plot(rows: list[dict], png: Path, records: list[dict], references: list[Reference], metric: str = "mcc") -> Path:
@@ -141,8 +198,10 @@ def plot(rows: list[dict], png: Path, records: list[dict], references: list[Refe
             x = i + (j - (len(arms) - 1) / 2) * width
             ax.bar(x, row[metric]["mean"], width, yerr=row[metric]["sd"], capsize=3, color=colours(j % 10),
                    label=arm if i == 0 or arm not in ax.get_legend_handles_labels()[1] else None)
-            seeds = [r["metrics"].get(metric) for r in records if r["task"] == task and r["model"] == row["model"]
-                     and r["arm"] == row["arm"]]
+            key = "metrics_rc_average" if row.get("rc_average") else "metrics"
+            seeds = [r.get(key, {}).get(metric) for r in records if r["task"] == task and r["model"] == row["model"]
+                     and r["arm"] == row["arm"] and levers_label(r.get("levers")) == row.get("levers", "")
+                     and r.get(key)]
             ax.scatter([x] * len(seeds), seeds, s=8, color="black", zorder=3)
     for i, task in enumerate(tasks):
         for ref in references_for(task, references):
@@ -182,7 +241,7 @@ def update_model_card(folder: Path, model_rows: list[dict], dataset_type: str = 
                 dataset_split="test" if row["eval_split"] == "test" else "validation",
                 metric_type=name, metric_value=round(stats["mean"], 4),
                 metric_name=f"{METRIC_LABELS[name]}, mean over {stats['n']} seed(s) (sd {stats['sd']:.4f}); "
-                            f"{ARM_LABELS.get(row['arm'], row['arm'])} [{SOURCE_NAME}]",
+                            f"{arm_description(row)} [{SOURCE_NAME}]",
             ))
     data.eval_results = kept + new
     if not data.model_name:
