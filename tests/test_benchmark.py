@@ -1,5 +1,6 @@
 """``genebert-benchmark``: suite discovery, recipes, references, bad input, resumability, report and cards."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from huggingface_hub import ModelCard
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.evaluation.benchmark import Recipe, discover_suite, load_references, runner
 from modeling_genebert.evaluation.benchmark.report import aggregate, markdown, update_model_card
+from modeling_genebert.evaluation.benchmark.sweep import choose, grid, point_name
 
 DATA = Path(__file__).parent / "data"
 
@@ -131,6 +133,7 @@ def test_model_card_gets_model_index_entries_replaced_on_rerun(tmp_path):
     ("no_train", "no train.csv"),
     ("bad_recipe", "unknown recipe key defaults.lr"),
     ("no_models", "need --models"),
+    ("negative_tapt", "--tapt_steps -5"),
 ])
 def test_bad_input_exits_2_without_results(case, message, suite, model_folder, tmp_path, capsys):
     out = tmp_path / "out"
@@ -147,6 +150,8 @@ def test_bad_input_exits_2_without_results(case, message, suite, model_folder, t
         recipe = tmp_path / "r.yaml"
         recipe.write_text("defaults:\n  lr: 0.1\n")
         argv += ["--models", str(model_folder), "--recipe", str(recipe)]
+    elif case == "negative_tapt":
+        argv += ["--models", str(model_folder), "--tapt_steps", "-5"]
     assert runner.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
@@ -212,3 +217,157 @@ def test_every_arm_end_to_end_and_a_killed_run_continues(suite, model_folder, tm
     assert printed.count("done before, skipped") == 3 and "tf0 lora seed 5: running" in printed
     assert (victim / "results.json").exists() and not (victim / "partial.bin").exists()
     assert {p: p.stat().st_mtime_ns for p in others} == others
+
+
+# ----------------------------------------------------------------------------- --sweep, levers, RC averaging
+SELECTION_MCC = {1e-4: 0.30, 3e-4: 0.60}  # the selection split favours 3e-4 ...
+REPORTED_MCC = {1e-4: 0.90, 3e-4: 0.10}  # ... the reported split would favour 1e-4
+
+
+@pytest.fixture()
+def fake_finetune(monkeypatch):
+    """genebert-finetune replaced by canned results per learning rate; returns the (lr, seed, argv) of each call."""
+    calls = []
+
+    def finetune(argv):
+        def option(name):
+            return argv[argv.index(name) + 1]
+
+        lr, seed = float(option("--learning_rate")), int(option("--seed"))
+        calls.append((lr, seed, argv))
+        reported = REPORTED_MCC[lr] + seed / 100
+        summary = {"results": {"validation": {"mcc": SELECTION_MCC[lr]}, "test": {"mcc": reported, "f1": 0.5}},
+                   "hyperparameters": {"learning_rate": lr}}
+        if "--rc_average" in argv:
+            summary["results_rc_average"] = {"validation": {"mcc": SELECTION_MCC[lr]}, "test": {"mcc": reported + 0.05}}
+        return summary
+
+    monkeypatch.setattr(runner, "finetune_run", finetune)
+    return calls
+
+
+@pytest.fixture()
+def sweep_argv(suite, model_folder, tmp_path) -> list[str]:
+    recipe = tmp_path / "sweep.yaml"
+    recipe.write_text('defaults:\n  sweep:\n    learning_rate: [1.0e-4, 3.0e-4]\n    num_train_epochs: ["+0"]\n')
+    return ["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--arms", "finetune",
+            "--seeds", "1", "2", "--recipe", str(recipe), "--sweep", "--no_model_cards",
+            "--output_dir", str(tmp_path / "bench")]
+
+
+def test_sweep_chooses_on_the_selection_split_records_it_and_resumes(fake_finetune, sweep_argv, tmp_path, capsys):
+    out = tmp_path / "bench"
+    result = runner.run(sweep_argv)
+    # two grid points on the first seed, then only seed 2 at the chosen point (seed 1 reuses the sweep's run)
+    assert [(lr, seed) for lr, seed, _ in fake_finetune] == [(1e-4, 1), (3e-4, 1), (3e-4, 2)]
+    chosen = {"learning_rate": 3e-4, "num_train_epochs": 3}
+    for record in result["runs"]:
+        assert record["sweep_point"] == chosen and record["sweep"]["chosen"] == "lr0.0003-ep3"
+        assert record["sweep"]["selected_on"] == "carved from train" and record["sweep"]["seed"] == 1
+        assert [(p["name"], p["selection_mcc"]) for p in record["sweep"]["table"]] == [("lr0.0001-ep3", 0.3),
+                                                                                        ("lr0.0003-ep3", 0.6)]
+    (row,) = result["rows"]
+    assert row["mcc"]["mean"] == pytest.approx(0.10 + 0.015)  # the reported MCC of 3e-4 over seeds 1 and 2
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["rows"][0]["sweep"]["point"] == chosen and saved["runs"][0]["sweep"]["point"] == chosen
+    seed1 = json.loads((out / "runs/tiny-pt/tf0/finetune/seed1/results.json").read_text())
+    assert seed1["reused_from"] == "sweep/lr0.0003-ep3" and seed1["sweep"]["chosen"] == "lr0.0003-ep3"
+    report = (out / "results.md").read_text()
+    assert "Schedule sweep" in report and "carved from train" in report
+    assert "| tiny-pt · fine-tuned | **learning_rate 0.0003, num_train_epochs 3** | **0.600** |" in report
+    assert "| tiny-pt · fine-tuned | learning_rate 0.0001, num_train_epochs 3 | 0.300 |" in report
+    assert "--sweep adds 1 fine-tuning run(s)" in report
+    assert "learning_rate 0.0003, num_train_epochs 3" in (out / "results.csv").read_text()
+
+    # resumed: nothing runs again; a lost sweep point runs alone and the choice stands
+    capsys.readouterr()
+    runner.run(sweep_argv)
+    assert len(fake_finetune) == 3 and capsys.readouterr().out.count("done before, skipped") == 4
+    (out / "runs/tiny-pt/tf0/finetune/sweep/lr0.0001-ep3/results.json").unlink()
+    runner.run(sweep_argv)
+    assert [(lr, seed) for lr, seed, _ in fake_finetune[3:]] == [(1e-4, 1)]
+
+
+def test_runs_of_other_settings_are_run_again(fake_finetune, sweep_argv, capsys):
+    plain = [a for a in sweep_argv if a != "--sweep"]
+    runner.run(plain)
+    assert [(lr, seed) for lr, seed, _ in fake_finetune] == [(3e-4, 1), (3e-4, 2)]  # the recipe's rate
+    capsys.readouterr()
+    result = runner.run(plain + ["--rc_augment"])
+    assert "finished before with other settings (levers {}, now {'rc_augment': True})" in capsys.readouterr().out
+    assert len(fake_finetune) == 4 and all("--rc_augment" in argv for _, _, argv in fake_finetune[2:])
+    assert result["rows"][0]["levers"] == "RC augment"
+
+
+def test_rc_average_gives_separate_rows_with_their_own_means(fake_finetune, sweep_argv, tmp_path):
+    out = tmp_path / "bench"
+    result = runner.run([a for a in sweep_argv if a != "--sweep"] + ["--rc_average", "--tapt_steps", "300"])
+    plain, averaged = result["rows"]
+    assert not plain["rc_average"] and averaged["rc_average"] and averaged["seeds"] == [1, 2]
+    assert plain["mcc"]["mean"] == pytest.approx(0.115) and averaged["mcc"]["mean"] == pytest.approx(0.165)
+    assert averaged["mcc"]["sd"] == pytest.approx(plain["mcc"]["sd"]) == pytest.approx(0.00707, abs=1e-5)
+    report = (out / "results.md").read_text()
+    assert "| tiny-pt · fine-tuned (TAPT 300 steps) | 2 | 0.115 ± 0.007 |" in report
+    assert "| tiny-pt · fine-tuned (TAPT 300 steps) + RC average | 2 | 0.165 ± 0.007 |" in report
+    lines = (out / "results.csv").read_text().splitlines()
+    assert lines[0].endswith("levers,rc_average,sweep_selected_on,sweep_point,sweep_table")
+    assert [line.split(",")[-5:-3] for line in lines[1:]] == [["TAPT 300 steps", "False"], ["TAPT 300 steps", "True"]]
+
+
+def test_finetune_argv_passes_the_levers_through(suite, model_folder):
+    task = next(t for t in discover_suite(suite) if t.name == "tf0")
+    run_ = {"model": "m", "task": "tf0", "arm": "finetune", "seed": 1, "dir": Path("out")}
+
+    def argv_of(*options):
+        args = runner.build_parser().parse_args(["--suite", str(suite), "--output_dir", "o", *options])
+        return runner.finetune_argv(args, runner.task_recipe(args, Recipe(), "tf0"), task, run_, str(model_folder))
+
+    plain = argv_of()
+    assert not {"--rc_augment", "--rc_average", "--tapt_steps"} & set(plain)
+    levered = argv_of("--rc_augment", "--rc_average", "--tapt_steps", "300", "--num_train_epochs", "2")
+    assert "--rc_augment" in levered and "--rc_average" in levered
+    assert levered[levered.index("--tapt_steps") + 1] == "300"
+    assert float(levered[levered.index("--num_train_epochs") + 1]) == 2  # --num_train_epochs replaces the recipe's 3
+
+
+def test_sweep_grid_per_arm_relative_epochs_and_tie_break():
+    sweep = Recipe().for_task("tf0")["sweep"]
+    points = grid(sweep, "finetune", 3)
+    assert [point_name(p) for p in points] == ["lr0.0001-ep3-wu0.1", "lr0.0001-ep5-wu0.1", "lr0.0003-ep3-wu0.1",
+                                               "lr0.0003-ep5-wu0.1", "lr0.001-ep3-wu0.1", "lr0.001-ep5-wu0.1"]
+    assert {p["lora_learning_rate"] for p in grid(sweep, "lora", 3)} == {3e-4, 1e-3, 3e-3}
+    assert grid({"num_train_epochs": ["+0", 2, "+1.5"]}, "finetune", 2) == [{"num_train_epochs": 2},
+                                                                            {"num_train_epochs": 3.5}]
+    assert choose([{"selection_mcc": 0.5}, {"selection_mcc": 0.7}, {"selection_mcc": 0.7}]) == 1
+    assert choose([{"selection_mcc": None}, {"selection_mcc": float("nan")}, {"selection_mcc": 0.1}]) == 2
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("{lr: [1.0e-4]}", r"unknown sweep key tasks\.tf0\.sweep\.lr; known keys: learning_rate"),
+    ("{learning_rate: 1.0e-4}", r"tasks\.tf0\.sweep\.learning_rate = 0\.0001 is not a non-empty list"),
+    ("{learning_rate: [fast]}", r"tasks\.tf0\.sweep\.learning_rate value 'fast' is not a number > 0"),
+    ("{num_train_epochs: ['2']}", r"num_train_epochs value '2' is not a number > 0 or \"\+N\""),
+    ("{warmup_steps: [0.1, 0.1]}", r"warmup_steps = \[0\.1, 0\.1\] repeats a value"),
+    ("[1, 2]", r"tasks\.tf0\.sweep = \[1, 2\] is not a dict"),
+])
+def test_recipe_sweep_errors_name_the_file_and_key(sweep, message, tmp_path):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(f"tasks:\n  tf0:\n    sweep: {sweep}\n")
+    with pytest.raises(ValueError, match=str(path).replace(".", r"\.") + ": .*" + message):
+        Recipe(path)
+
+
+@pytest.mark.slow
+def test_sweep_end_to_end_on_a_tiny_model(suite, model_folder, tmp_path):
+    recipe = tmp_path / "sweep.yaml"
+    recipe.write_text("defaults:\n  sweep:\n    learning_rate: [1.0e-4, 1.0e-3]\n")
+    out = tmp_path / "bench"
+    result = runner.run(["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--arms", "finetune",
+                         "--seeds", "3", "--max_steps", "2", "--max_train_samples", "60", "--recipe", str(recipe),
+                         "--sweep", "--no_model_cards", "--output_dir", str(out)])
+    (record,) = result["runs"]
+    table = record["sweep"]["table"]
+    assert [p["point"]["learning_rate"] for p in table] == [1e-4, 1e-3]
+    assert all(-1 <= p["selection_mcc"] <= 1 for p in table)  # the selection split carved out of train was scored
+    assert record["sweep_point"] == table[choose(table)]["point"]
+    assert sorted(p.name for p in (out / "runs/tiny-pt/tf0/finetune/sweep").iterdir()) == ["lr0.0001", "lr0.001"]

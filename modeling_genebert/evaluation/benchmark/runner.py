@@ -30,6 +30,7 @@ from modeling_genebert.evaluation.benchmark.report import (
     to_csv,
     update_model_card,
 )
+from modeling_genebert.evaluation.benchmark.sweep import choose, grid, point_name
 from modeling_genebert.finetuning.arguments import FinetuneDataArguments
 from modeling_genebert.finetuning.data import load_task_data
 from modeling_genebert.finetuning.finetune import run as finetune_run
@@ -76,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep each run's fine-tuned weights (default: delete them once scored, keeping results and card)")
     p.add_argument("--no_model_cards", action="store_true", help="do not add model-index entries to the models' README.md")
     p.add_argument("--finetune_args", default="", help="extra genebert-finetune options for every run, one quoted string")
+    p.add_argument("--sweep", action="store_true",
+                   help="choose each (model, task, arm)'s learning rate, epochs and warm-up by a small grid (the "
+                        "recipe's `sweep`), each point run once on the first seed and scored by MCC on the selection "
+                        "split (never the reported one); all seeds then run the chosen point")
+    p.add_argument("--rc_augment", action="store_true",
+                   help="genebert-finetune --rc_augment: each training example on a random strand each epoch")
+    p.add_argument("--rc_average", action="store_true",
+                   help="genebert-finetune --rc_average: also score with the logits of both strands averaged, "
+                        "reported as separate '+ RC average' rows")
+    p.add_argument("--tapt_steps", type=int, default=0,
+                   help="genebert-finetune --tapt_steps: this many steps of task-adaptive MGM pre-training on the "
+                        "task's training sequences before fine-tuning (0: none)")
     return p
 
 
@@ -115,6 +128,21 @@ def plan(args, models: dict[str, str], tasks: list[SuiteTask]) -> list[dict]:
     return runs
 
 
+def task_recipe(args, recipe: Recipe, name: str) -> dict:
+    """One task's recipe with --num_train_epochs folded in (a sweep point overrides it in turn)."""
+    values = recipe.for_task(name)
+    if args.num_train_epochs:
+        values["num_train_epochs"] = args.num_train_epochs
+    return values
+
+
+def levers(args, arm: str) -> dict:
+    """The training levers a run gets beyond its recipe (none for the k-mer arm); the report labels rows with them."""
+    if arm in MODEL_FREE_ARMS:
+        return {}
+    return {name: value for name, value in (("rc_augment", args.rc_augment), ("tapt_steps", args.tapt_steps)) if value}
+
+
 def finetune_argv(args, recipe: dict, task: SuiteTask, run: dict, folder: str) -> list[str]:
     arm = run["arm"]
     lr = recipe["lora_learning_rate"] if arm == "lora" else recipe["learning_rate"]
@@ -122,7 +150,7 @@ def finetune_argv(args, recipe: dict, task: SuiteTask, run: dict, folder: str) -
         "--model_name_or_path", folder, "--task", task.task,
         "--train_file", str(task.files["train"]),
         "--output_dir", str(run["dir"]), "--seed", str(run["seed"]),
-        "--num_train_epochs", str(args.num_train_epochs or recipe["num_train_epochs"]),
+        "--num_train_epochs", str(recipe["num_train_epochs"]),
         "--learning_rate", str(lr),
         "--per_device_train_batch_size", str(recipe["per_device_train_batch_size"]),
         "--max_length", str(recipe["max_length"]),
@@ -151,11 +179,17 @@ def finetune_argv(args, recipe: dict, task: SuiteTask, run: dict, folder: str) -
         argv += ["--from_scratch"]
     if arm == "lora":
         argv += ["--peft", "lora", "--lora_rank", str(args.lora_rank), "--lora_target_modules", args.lora_target_modules]
+    if args.rc_augment:
+        argv += ["--rc_augment"]
+    if args.rc_average:
+        argv += ["--rc_average"]
+    if args.tapt_steps:
+        argv += ["--tapt_steps", str(args.tapt_steps)]
     return argv + shlex.split(args.finetune_args)
 
 
-def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None) -> dict:
-    """One (model, task, seed, arm); returns the record that is also ``results.json``."""
+def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None, notes: dict | None = None) -> dict:
+    """One (model, task, seed, arm); returns the record that is also ``results.json`` (``notes`` added to it)."""
     run_dir: Path = run["dir"]
     if run_dir.exists():  # an unfinished run of a killed benchmark: start it over
         shutil.rmtree(run_dir)
@@ -178,6 +212,9 @@ def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None) 
         "selection": "dev" if task.has_test else "carved from train",
         "metrics": summary["results"]["test"],
         "selection_metrics": summary["results"].get("validation", {}),
+        **_rc_averaged(summary),
+        "levers": levers(args, run["arm"]),
+        "sweep_point": None,
         "data_sizes": summary.get("data_sizes"),
         "hyperparameters": summary.get("hyperparameters"),
         "recipe": recipe,
@@ -185,8 +222,85 @@ def run_one(args, recipe: dict, task: SuiteTask, run: dict, folder: str | None) 
                    "max_eval_samples": args.max_eval_samples, "num_train_epochs": args.num_train_epochs},
         "cpu_minutes": round((time.process_time() - cpu) / 60, 2),
         "wall_seconds": round(time.perf_counter() - wall, 1),
+        **(notes or {}),
     }
     atomic_write(run_dir / "results.json", json.dumps(record, indent=2, default=str))
+    return record
+
+
+def _rc_averaged(summary: dict) -> dict:
+    """genebert-finetune --rc_average's strand-averaged metrics, under the record's names."""
+    averaged = summary.get("results_rc_average") or {}
+    if "test" not in averaged:
+        return {}
+    return {"metrics_rc_average": averaged["test"], "selection_metrics_rc_average": averaged.get("validation", {})}
+
+
+def stale_reason(args, record: dict, point: dict | None) -> str | None:
+    """Why a finished run does not fit this benchmark's settings (levers, schedule), or None when it does."""
+    wanted = levers(args, record["arm"])
+    if record.get("levers", {}) != wanted:
+        return f"levers {record.get('levers', {})}, now {wanted}"
+    if record.get("sweep_point") != point:
+        return f"schedule {record.get('sweep_point') or 'the recipe'}, now {point or 'the recipe'}"
+    if args.rc_average and record["arm"] not in MODEL_FREE_ARMS and "metrics_rc_average" not in record:
+        return "no RC-averaged metrics, now --rc_average"
+    return None
+
+
+def finished(args, run_dir: Path, point: dict | None, tag: str) -> dict | None:
+    """The record of a finished run that fits this benchmark (resumability), else None: run it (again)."""
+    done = run_dir / "results.json"
+    if args.overwrite or not done.exists():
+        return None
+    record = json.loads(done.read_text())
+    reason = stale_reason(args, record, point)
+    if reason:
+        print(f"{tag}: finished before with other settings ({reason}), running again", flush=True)
+        return None
+    print(f"{tag}: done before, skipped", flush=True)
+    return record
+
+
+def sweep_points(recipe: dict, arm: str) -> list[dict]:
+    return grid(recipe.get("sweep") or {}, arm, recipe["num_train_epochs"])
+
+
+def run_sweep(args, recipe: dict, task: SuiteTask, model: str, arm: str, folder: str) -> tuple[dict, dict]:
+    """Each grid point once on the first seed (resumable); returns the sweep's summary and the chosen point's record.
+
+    The choice reads only the selection split (``results["validation"]``), never the reported one.
+    """
+    seed = args.seeds[0]
+    points = sweep_points(recipe, arm)
+    table, records = [], []
+    for k, point in enumerate(points, start=1):
+        name = point_name(point)
+        run = {"model": model, "task": task.name, "arm": arm, "seed": seed,
+               "dir": Path(args.output_dir) / "runs" / model / task.name / arm / "sweep" / name}
+        tag = f"  sweep {model} {task.name} {arm} [{k}/{len(points)}] {name}"
+        record = finished(args, run["dir"], point, tag)
+        if record is None:
+            print(f"{tag}: running", flush=True)
+            record = run_one(args, {**recipe, **point}, task, run, folder, {"sweep_point": point})
+        score = record["selection_metrics"].get("mcc")
+        table.append({"name": name, "point": point, "selection_mcc": score})
+        records.append(record)
+    best = choose(table)
+    summary = {"metric": SELECTION_METRIC, "selected_on": records[best]["selection"], "seed": seed,
+               "chosen": table[best]["name"], "point": table[best]["point"], "table": table}
+    print(f"  sweep {model} {task.name} {arm}: chose {summary['chosen']} (selection MCC "
+          f"{table[best]['selection_mcc']}, on {summary['selected_on']})", flush=True)
+    return summary, records[best]
+
+
+def reuse_sweep_run(run: dict, chosen: dict, sweep: dict) -> dict:
+    """The first seed's run at the chosen point is the sweep's run of that point: copied, not run twice."""
+    if run["dir"].exists():
+        shutil.rmtree(run["dir"])
+    run["dir"].mkdir(parents=True)
+    record = {**chosen, "sweep": sweep, "reused_from": f"sweep/{sweep['chosen']}"}
+    atomic_write(run["dir"] / "results.json", json.dumps(record, indent=2, default=str))
     return record
 
 
@@ -204,8 +318,8 @@ def _kmer(args, recipe: dict, task: SuiteTask, run: dict) -> dict:
     return run_kmer_lr(data, recipe["kmer"], run["seed"], registered.metrics, None, id2label)
 
 
-def budget_line(args) -> str:
-    """The budget options in force, said plainly (a capped run is not a full-recipe run)."""
+def budget_line(args, sweep_runs: int = 0) -> str:
+    """The budget options in force, said plainly (a capped run is not a full-recipe run), and what --sweep adds."""
     parts = []
     if args.num_train_epochs:
         parts.append(f"{args.num_train_epochs:g} epoch(s) for every task")
@@ -216,7 +330,11 @@ def budget_line(args) -> str:
     if args.max_eval_samples:
         parts.append(f"the first {args.max_eval_samples} rows of the selection and reported splits")
     recipe = args.recipe or "the shipped default recipe"
-    return f"Recipe: {recipe}" + (f"; budget: {', '.join(parts)} (not the full recipe)." if parts else ".")
+    line = f"Recipe: {recipe}" + (f"; budget: {', '.join(parts)} (not the full recipe)." if parts else ".")
+    if args.sweep:
+        line += (f" --sweep adds {sweep_runs} fine-tuning run(s): each grid point once on seed {args.seeds[0]}, "
+                 "the chosen point's run counting as that seed's run.")
+    return line
 
 
 def run(argv: list[str] | None = None) -> dict:
@@ -229,6 +347,8 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError(f"arms {needs_model} need --models FOLDER...; with no model give --arms kmer_lr")
     if len(set(args.seeds)) != len(args.seeds):
         raise UsageError(f"--seeds {args.seeds} repeats a seed")
+    if args.tapt_steps < 0:
+        raise UsageError(f"--tapt_steps {args.tapt_steps}: a number of steps is >= 0")
     check_models(args.models)
     output_folder = OutputFolder(args.output_dir, "genebert-benchmark", overwrite=args.overwrite, own_layout=OWN_LAYOUT)
     recipe = Recipe(args.recipe)
@@ -238,27 +358,44 @@ def run(argv: list[str] | None = None) -> dict:
     models = {_model_label(folder, taken): folder for folder in args.models}
     runs = plan(args, models, tasks)
     by_name = {t.name: t for t in tasks}
+    sweep_runs = sum(len(sweep_points(task_recipe(args, recipe, r["task"]), r["arm"])) - 1 for r in runs
+                     if args.sweep and r["arm"] not in MODEL_FREE_ARMS and r["seed"] == args.seeds[0])
     output_dir = output_folder.start()
     print(f"genebert-benchmark: {len(tasks)} task(s) {[t.name for t in tasks]}, arms {args.arms}, "
-          f"seeds {args.seeds}, models {list(models)} -> {len(runs)} runs", flush=True)
+          f"seeds {args.seeds}, models {list(models)} -> {len(runs)} runs"
+          + (f" + {sweep_runs} sweep runs" if args.sweep else ""), flush=True)
+    print(budget_line(args, sweep_runs), flush=True)
     for task in tasks:
         if not task.has_test:
             print(f"  {task.name}: no test split -> reported on dev; selection split carved out of train", flush=True)
     records = []
+    sweeps: dict[tuple, tuple[dict, dict]] = {}  # (model, task, arm) -> (sweep summary, chosen point's record)
     start = time.perf_counter()
     for i, run_ in enumerate(runs, start=1):
         tag = f"[{i}/{len(runs)}] {run_['model']} {run_['task']} {run_['arm']} seed {run_['seed']}"
-        done = run_["dir"] / "results.json"
-        if done.exists() and not args.overwrite:
-            records.append(json.loads(done.read_text()))
-            print(f"{tag}: done before, skipped", flush=True)
-            continue
-        print(f"{tag}: running", flush=True)
-        folder = models.get(run_["model"])
-        record = run_one(args, recipe.for_task(run_["task"]), by_name[run_["task"]], run_, folder)
+        task, folder = by_name[run_["task"]], models.get(run_["model"])
+        task_values = task_recipe(args, recipe, run_["task"])
+        sweep = chosen = None
+        if args.sweep and run_["arm"] not in MODEL_FREE_ARMS:
+            key = (run_["model"], run_["task"], run_["arm"])
+            if key not in sweeps:
+                sweeps[key] = run_sweep(args, task_values, task, run_["model"], run_["arm"], folder)
+            sweep, chosen = sweeps[key]
+        point = sweep["point"] if sweep else None
+        record = finished(args, run_["dir"], point, tag)
+        if record is not None:
+            if sweep:
+                record["sweep"] = sweep  # the current table (a grid extended since still chose this point)
+        elif chosen is not None and run_["seed"] == chosen["seed"]:
+            record = reuse_sweep_run(run_, chosen, sweep)
+            print(f"{tag}: the sweep's run of the chosen point {sweep['chosen']}, reused", flush=True)
+        else:
+            print(f"{tag}: running", flush=True)
+            notes = {"sweep_point": point, "sweep": sweep} if sweep else None
+            record = run_one(args, {**task_values, **(point or {})}, task, run_, folder, notes)
+            print(f"{tag}: {record['eval_split']} MCC {record['metrics'].get('mcc', float('nan')):.3f}, "
+                  f"{record['cpu_minutes']:.1f} CPU-min ({time.perf_counter() - start:.0f} s so far)", flush=True)
         records.append(record)
-        print(f"{tag}: {record['eval_split']} MCC {record['metrics'].get('mcc', float('nan')):.3f}, "
-              f"{record['cpu_minutes']:.1f} CPU-min ({time.perf_counter() - start:.0f} s so far)", flush=True)
     rows = aggregate(records)
     for row in rows:
         row["task_name"] = by_name[row["task"]].task
@@ -267,10 +404,11 @@ def run(argv: list[str] | None = None) -> dict:
         "json": output_dir / "results.json", "png": output_dir / "results.png",
     }
     atomic_write(files["csv"], to_csv(rows))
-    report = markdown(rows, references, header=budget_line(args))
+    report = markdown(rows, references, header=budget_line(args, sweep_runs))
     atomic_write(files["markdown"], report)
     atomic_write(files["json"], json.dumps({"rows": rows, "runs": records, "suite": str(args.suite),
-                                             "recipe": json.loads(recipe.to_json())}, indent=2, default=str))
+                                             "recipe": json.loads(recipe.to_json()), "sweep": args.sweep,
+                                             "budget": budget_line(args, sweep_runs)}, indent=2, default=str))
     plot(rows, files["png"], records, references)
     if not args.no_model_cards:
         for label, folder in models.items():
