@@ -12,9 +12,13 @@ stay importable without torch or transformers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
 import sys
-from typing import Callable, Iterable, Mapping
+import types
+import typing
+from typing import Any, Callable, Iterable, Mapping
 
 # what bad input raises: DataFormatError is a ValueError; missing / unreadable files are OSErrors
 USER_ERRORS = (ValueError, OSError)
@@ -50,14 +54,31 @@ def fail(message: str) -> int:
     return 2
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """What a command's log looks like: INFO and up with time and logger name; transformers' own at WARNING.
+
+    Called by :func:`console_script` only: library code leaves logging to its caller (a notebook,
+    a pipeline), so importing or calling it never adds handlers to the root logger.
+    """
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
+    transformers = sys.modules.get("transformers")  # only a command that loaded it has a verbosity to set
+    if transformers is not None:
+        transformers.utils.logging.set_verbosity_warning()
+
+
 def console_script(run: Callable[[list[str] | None], object], prog: str = "genebert") -> Callable[[list[str] | None], int]:
     """Wrap ``run(argv)`` as the console entry point ``prog``: 0 on success, 2 and ``error: ...`` on bad input.
 
-    The wrapper never returns ``run``'s result: the console-script shim passes the return
-    value to ``sys.exit``, which would print a dict and exit 1.
+    Logging is configured here (:func:`configure_logging`), once, before ``run``. The wrapper
+    never returns ``run``'s result: the console-script shim passes the return value to
+    ``sys.exit``, which would print a dict and exit 1.
     """
 
     def main(argv: list[str] | None = None) -> int:
+        configure_logging()
         try:
             run(argv)
         except USER_ERRORS as error:
@@ -123,5 +144,57 @@ def group_options(parser: argparse.ArgumentParser, groups: Mapping[str, Iterable
     parser._action_groups = [g for g in parser._action_groups if g not in new.values()] + list(new.values())
 
 
-__all__ = ["DEBUG_VARIABLE", "USER_ERRORS", "HelpFormatter", "UsageError", "check_model_folder", "close_progress_bars",
-           "console_script", "debugging", "fail", "group_options"]
+# ----------------------------------------------------------------------------- options dataclass <-> argparse
+def _option_type(annotation) -> type:
+    """``int``, ``float``, ``str`` or ``bool`` from a field's annotation (``X | None`` -> ``X``)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if annotation not in (str, int, float, bool):
+        raise TypeError(f"an option must be str, int, float or bool (or one of them | None), not {annotation!r}")
+    return annotation
+
+
+def add_options(parser: argparse.ArgumentParser, options_class: type) -> dict[str, argparse._ArgumentGroup]:
+    """Add one ``--name`` per field of the dataclass ``options_class``, so a command and its Python API
+    share one definition of every option (name, type, default, help, choices).
+
+    A field without a default is a required option; a ``bool`` field (default False) is a flag.
+    ``metadata``: ``help`` (required), ``choices``, ``metavar``, and ``group``, the title of the
+    ``--help`` section the option is listed under (none: the parser's own). Returns the groups by title.
+    """
+    hints = typing.get_type_hints(options_class)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for spec in dataclasses.fields(options_class):
+        meta = dict(spec.metadata)
+        title = meta.pop("group", None)
+        if title is not None and title not in groups:
+            groups[title] = parser.add_argument_group(title)
+        target = parser if title is None else groups[title]
+        kind = _option_type(hints[spec.name])
+        if spec.default is not dataclasses.MISSING:
+            meta["default"] = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            meta["default"] = spec.default_factory()
+        else:
+            meta["required"] = True
+        if kind is bool:
+            if meta.get("default") is not False:
+                raise TypeError(f"{options_class.__name__}.{spec.name}: a flag must default to False")
+            meta["action"] = "store_true"
+        else:
+            meta["type"] = kind
+        target.add_argument(f"--{spec.name}", dest=spec.name, **meta)
+    return groups
+
+
+def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
+    """``(options_class instance, the other parsed arguments)``: the command line as the options dataclass
+    (see :func:`add_options`) plus what only the command line has (e.g. ``--show``)."""
+    parsed = vars(parser.parse_args(argv))
+    names = {spec.name for spec in dataclasses.fields(options_class)}
+    options = options_class(**{name: value for name, value in parsed.items() if name in names})
+    return options, argparse.Namespace(**{name: value for name, value in parsed.items() if name not in names})
+
+
+__all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "add_options", "check_model_folder",
+           "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "group_options", "parse_options"]
