@@ -31,7 +31,7 @@ from modeling_genebert.variants import (  # noqa: E402
     fill_base,
     masked_log_marginals,
     masked_marginals,
-    score_variants,
+    score_variant_records,
 )
 from modeling_genebert.variants.cli import main as cli_main  # noqa: E402
 
@@ -266,8 +266,8 @@ def test_fill_mask_pipeline_returns_full_length_sequences(tmp_path):
 @pytest.mark.slow
 def test_scores_per_variant_and_strand_averaging(tiny_folder, classifier_folder):
     pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))[:6]
-    both = score_variants(tiny_folder, pairs, classifier=classifier_folder, report_motifs=["MA0139.1"])
-    forward = score_variants(tiny_folder, pairs, classifier=classifier_folder, strand="forward", motifs=False)
+    both = score_variant_records(tiny_folder, pairs, classifier=classifier_folder, report_motifs=["MA0139.1"])
+    forward = score_variant_records(tiny_folder, pairs, classifier=classifier_folder, strand="forward", motifs=False)
     assert list(both.columns) == [
         "id", "chrom", "pos", "ref", "alt", "kind", "llr_masked", "embedding_cosine_distance_mean",
         "delta_logit:K562", "delta_logit:HepG2", "delta_prob:K562", "delta_prob:HepG2",
@@ -319,14 +319,14 @@ def test_supervised_region_input_model_sees_the_alt_scan(tmp_path):
         blind = model(**tok(seqs, return_tensors="pt")).logits
     torch.testing.assert_close(effect.logits(seqs), expected)
     assert not torch.allclose(expected, blind)  # the region branch matters
-    frame = score_variants(None, pairs, classifier=tmp_path, motifs=False, strand="forward")
+    frame = score_variant_records(None, pairs, classifier=tmp_path, motifs=False, strand="forward")
     assert list(frame.columns[6:10]) == ["delta_logit:LABEL_0", "delta_logit:LABEL_1", "delta_prob:LABEL_0", "delta_prob:LABEL_1"]
 
 
 def test_indel_llr_is_nan_with_a_note(tiny_folder):
     pairs = [pair_from_sequences("ACGTTTACGGATCCA", "ACGTTACGGATCCA", "del"),
              pair_from_sequences("ACGTTTACGGATCCA", "ACGTTTACCGATCCA", "snv")]
-    frame = score_variants(tiny_folder, pairs, motifs=False)
+    frame = score_variant_records(tiny_folder, pairs, motifs=False)
     assert np.isnan(frame.loc[0, "llr_masked"]) and "undefined for indels" in frame.loc[0, "notes"]
     assert np.isfinite(frame.loc[1, "llr_masked"]) and frame.loc[1, "notes"] == ""
     assert frame["kind"].tolist() == ["indel", "snv"]
@@ -368,6 +368,46 @@ def test_cli_vcf_genome_outputs_and_table(vcf, tiny_folder, tmp_path, capsys, ge
     assert set(summary["support"]) == {"llr", "embedding", "motif"} and "pretraining_summary.json" in summary["support"]["llr"]["this_run"]
     stdout = capsys.readouterr().out
     assert "rs1" in stdout and "scored 6 variants" in stdout and not (tmp_path / "scores.parts").exists()
+
+
+# --------------------------------------------------------------------------- the Python API under the command line
+def test_score_variants_returns_what_the_command_writes_and_leaves_logging_alone(classifier_folder, tmp_path, monkeypatch):
+    import logging
+
+    from modeling_genebert.variants import ScoreVariantsOptions, ScoreVariantsResult, score_variants
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("ref_sequence,alt_sequence,id\nACGTACGTACGTACGTACGT,ACGTACGTAGGTACGTACGT,v1\n"
+                     "TTGACCATGCAATGCAGGTA,TTGACCATGCTATGCAGGTA,v2\n")
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in a fresh interpreter: a basicConfig call would add one
+    options = ScoreVariantsOptions(alleles=str(pairs), classifier=str(classifier_folder), no_motifs=True,
+                                   output=str(tmp_path / "api"), no_progress=True)
+    result = score_variants(options)
+    assert root.handlers == []  # library code leaves logging to its caller
+    assert isinstance(result, ScoreVariantsResult) and result.rows == 2 and result.input == "alleles"
+    assert result.to_dict() == json.loads(result.summary_json.read_text())
+    assert options.window is None  # the caller's options are not changed (the run resolves its own copy)
+    frame = pd.read_parquet(result.parquet)
+    assert frame["id"].tolist() == ["v1", "v2"] and result.scorer["classes"] == ["K562", "HepG2"]
+    # the command writes the same numbers
+    assert cli_main(["--alleles", str(pairs), "--classifier", str(classifier_folder), "--no_motifs",
+                     "--output", str(tmp_path / "cli"), "--no_progress"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli.parquet"), frame)
+    written = json.loads((tmp_path / "cli.summary.json").read_text())
+    assert {k: v for k, v in written.items() if k not in ("output", "seconds", "variants_per_second")} == {
+        k: v for k, v in result.to_dict().items() if k not in ("output", "seconds", "variants_per_second")}
+
+
+def test_score_variants_bad_options_raise_naming_the_option(tmp_path, capsys):
+    from modeling_genebert.variants import ScoreVariantsOptions, score_variants
+
+    with pytest.raises(ValueError, match="--chunk_size must be at least 1, got 0"):
+        score_variants(ScoreVariantsOptions(alleles="pairs.csv", output=str(tmp_path / "o"), chunk_size=0))
+    with pytest.raises(ValueError, match="--motif_pvalue must be between 0 and 1, got 2"):
+        score_variants(ScoreVariantsOptions(alleles="pairs.csv", output=str(tmp_path / "o"), motif_pvalue=2))
+    assert cli_main(["--alleles", "pairs.csv", "--chunk_size", "0", "--output", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.startswith("error: --chunk_size must be at least 1, got 0")
 
 
 @pytest.mark.slow
@@ -439,7 +479,7 @@ def test_cell_type_score_is_the_change_in_similarity_to_each_centroid(tiny_folde
     tok = GeneBertTokenizer.from_pretrained(tiny_folder)
     atlas = _atlas(model.config.region_config.num_tfs)
     pairs = list(read_paired_fasta(DATA / "ctcf_binding_24.fa", DATA / "ctcf_nonbinding_24.fa"))[:5]
-    frame = score_variants(tiny_folder, pairs, atlas=atlas, scores=["cell_type"], strand="forward", batch_size=2)
+    frame = score_variant_records(tiny_folder, pairs, atlas=atlas, scores=["cell_type"], strand="forward", batch_size=2)
     assert [c for c in frame.columns if c.startswith("srm_delta")] == ["srm_delta:HepG2", "srm_delta:K562"]
     # by hand: R=10 consecutive rows per sample -> region embeddings -> normalised mean per cell type
     enc = model.genebert
@@ -453,9 +493,9 @@ def test_cell_type_score_is_the_change_in_similarity_to_each_centroid(tiny_folde
             np.testing.assert_allclose(frame[f"srm_delta:{name}"], ((alt - ref) @ centroid).numpy(), rtol=1e-4, atol=1e-6)
     assert frame["srm_delta:HepG2"].abs().max() > 0 and not np.allclose(frame["srm_delta:HepG2"], frame["srm_delta:K562"])
     # both strands: the mean of the forward and the reverse-complement deltas
-    both = score_variants(tiny_folder, pairs, atlas=atlas, scores=["cell_type"])
+    both = score_variant_records(tiny_folder, pairs, atlas=atlas, scores=["cell_type"])
     rc = [pair_from_sequences(reverse_complement(p.ref_seq), reverse_complement(p.alt_seq), p.variant.id) for p in pairs]
-    reverse = score_variants(tiny_folder, rc, atlas=atlas, scores=["cell_type"], strand="forward")
+    reverse = score_variant_records(tiny_folder, rc, atlas=atlas, scores=["cell_type"], strand="forward")
     np.testing.assert_allclose(both["srm_delta:K562"], (frame["srm_delta:K562"] + reverse["srm_delta:K562"]) / 2, rtol=1e-4, atol=1e-7)
 
 

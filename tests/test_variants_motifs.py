@@ -10,7 +10,7 @@ import pytest
 
 from dataset_scripts.motifs import MotifSet, ScoreNull, load_jaspar_motifs
 from dataset_scripts.variants import pair_from_sequences
-from modeling_genebert.variants import legend, score_variants
+from modeling_genebert.variants import legend, score_variant_records
 from modeling_genebert.variants.cli import build_parser
 from modeling_genebert.variants.cli import main as cli_main
 from modeling_genebert.variants.motif_effects import STRONG_BITS, WEAK_BITS, MotifEffects
@@ -71,7 +71,7 @@ def test_variant_far_from_any_site_gives_no_motif_top(effects):
     """Old behaviour: some motif of 579 always changed, so motif_top always named one."""
     ref = NEUTRAL[:40]
     alt = ref[:20] + "C" + ref[21:]  # ref[20] is A
-    frame = score_variants(None, [pair_from_sequences(ref, alt, "far")], motifs=effects, report_motifs=["MA0139.1"])
+    frame = score_variant_records(None, [pair_from_sequences(ref, alt, "far")], motifs=effects, report_motifs=["MA0139.1"])
     row = frame.iloc[0]
     assert row["motif_top"] == "" and row["motif_significant"] == 0
     assert row["motif_max_abs_delta"] == 0.0 and row["motif_max_abs_delta_log10p"] == 0.0
@@ -86,7 +86,7 @@ def test_breaking_a_ctcf_site_names_ctcf_first(effects):
     ref = NEUTRAL[:30] + consensus + NEUTRAL[:30]
     pos = 30 + col
     alt = ref[:pos] + "ACGT"[int(pssm[:, col].argmin())] + ref[pos + 1:]
-    frame = score_variants(None, [pair_from_sequences(ref, alt, "ctcf")], motifs=effects, report_motifs=["CTCF"])
+    frame = score_variant_records(None, [pair_from_sequences(ref, alt, "ctcf")], motifs=effects, report_motifs=["CTCF"])
     row = frame.iloc[0]
     first = row["motif_top"].split("; ")[0]
     assert first.startswith("CTCF_MA0139.1 -") and first.endswith(", strong"), row["motif_top"]

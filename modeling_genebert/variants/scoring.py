@@ -2,7 +2,7 @@
 
 :class:`VariantScorer` holds the models and turns a list of
 :class:`~dataset_scripts.variants.AllelePair` into one DataFrame row per variant;
-:func:`score_variants` is the one-call Python API (variants + genome, or allele pairs).
+:func:`score_variant_records` is the one-call Python API for variants in memory (variants + genome, or allele pairs).
 
 Columns (each score is computed only when its model is given):
 
@@ -329,9 +329,9 @@ def iter_pairs(variants: Iterable, genome=None, window: int = 200, skip_ref_mism
     return genome_windows(chained, genome, window, skip_ref_mismatch, stats)
 
 
-def score_variants(model=None, variants: Iterable = (), genome=None, window: int = 200, classifier=None,
-                   skip_ref_mismatch: bool = False, **options) -> pd.DataFrame:
-    """One-call API: a DataFrame with one row per variant.
+def score_variant_records(model=None, variants: Iterable = (), genome=None, window: int = 200, classifier=None,
+                          skip_ref_mismatch: bool = False, **options) -> pd.DataFrame:
+    """Variants in memory -> a DataFrame with one row per variant (files -> files: :func:`.api.score_variants`).
 
     ``variants``: :class:`~dataset_scripts.variants.Variant` records (needs ``genome``, a FASTA path
     or :class:`~dataset_scripts.readers.Genome`) or :class:`~dataset_scripts.variants.AllelePair`\\ s;
@@ -343,4 +343,4 @@ def score_variants(model=None, variants: Iterable = (), genome=None, window: int
     return pd.concat(frames, ignore_index=True) if frames else scorer.score([])
 
 
-__all__ = ["SCORES", "STRANDS", "VariantScorer", "iter_pairs", "load_zero_shot_model", "score_variants"]
+__all__ = ["SCORES", "STRANDS", "VariantScorer", "iter_pairs", "load_zero_shot_model", "score_variant_records"]
