@@ -160,6 +160,38 @@ def test_existing_outputs_need_overwrite(classifier_folder, tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "p.tsv", sep="\t")) == 2
 
 
+def test_predict_returns_what_the_command_writes(classifier_folder, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from modeling_genebert.finetuning.predict import PredictOptions, PredictResult, predict
+
+    source = fasta(tmp_path / "in.fa", random_dna(3, 30, seed=8))
+    result = predict(PredictOptions(model_name_or_path=str(classifier_folder), input=str(source),
+                                    output=str(tmp_path / "api"), no_progress=True))
+    assert isinstance(result, PredictResult) and result.rows == 3 and result.classes == ["non_promoter", "promoter"]
+    table = pd.read_parquet(result.parquet)
+    assert result.predicted == {label: int((table["predicted_label"] == label).sum()) for label in result.classes}
+    summary = result.to_dict()
+    assert summary["files"] == {"parquet": str(tmp_path / "api.parquet"), "tsv": str(tmp_path / "api.tsv")}
+    metadata = json.loads(pq.read_schema(result.parquet).metadata[b"genebert"])  # the settings the file records
+    assert metadata == {k: v for k, v in summary.items() if k not in ("rows", "predicted", "seconds", "files")}
+    assert main(["--model_name_or_path", str(classifier_folder), "--input", str(source), "--output", str(tmp_path / "cli"),
+                 "--no_progress"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli.parquet"), table)
+
+
+def test_predict_bad_options_raise_naming_the_option(tmp_path):
+    from modeling_genebert.finetuning.predict import PredictOptions, predict
+
+    options = dict(model_name_or_path="no-model", input="no-input.fa", output=str(tmp_path / "p"))
+    with pytest.raises(ValueError, match="--window_overlap must be >= 0, got -1"):
+        predict(PredictOptions(**options, window_overlap=-1))
+    with pytest.raises(ValueError, match="--max_length must be at least 1, got 0"):
+        predict(PredictOptions(**options, max_length=0))
+
+
 def test_help_shows_the_options_and_their_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -16,7 +16,9 @@ model was fine-tuned with, else mean) before the softmax. ``--rc_average`` also 
 complement and averages the two strands' probabilities. Region-input classifiers
 (``--region_input`` at fine-tuning) get their region matrix from the same motif scan.
 
-From Python: :func:`predict_sequences`, or the standard pipeline for sequences that fit the window::
+From Python: :func:`predict` (:class:`PredictOptions` -> :class:`PredictResult`, files in and out, what the
+command runs), :func:`predict_sequences` (sequences in memory -> a DataFrame), or the standard pipeline for
+sequences that fit the window::
 
     from transformers import pipeline
     import modeling_genebert  # registers GeneBERT with the Auto classes
@@ -27,12 +29,14 @@ From Python: :func:`predict_sequences`, or the standard pipeline for sequences t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import logging
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -41,7 +45,7 @@ import pandas as pd
 import torch
 from transformers.utils import logging as hf_logging
 
-from dataset_scripts.cli import HelpFormatter, UsageError, check_model_folder, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, add_options, check_model_folder, console_script, parse_options
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences
@@ -206,31 +210,68 @@ class _Outputs:
             partial.unlink(missing_ok=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0].strip("`: "),
-                                formatter_class=HelpFormatter,
-                                epilog="Writes PREFIX.parquet and PREFIX.tsv (id, line, length, windows, p_<class> per class, "
-                                       "predicted_label, predicted_probability) and prints the first rows.")
-    p.add_argument("--model_name_or_path", required=True, help="a genebert-finetune output folder (sequence classifier)")
-    p.add_argument("--input", required=True, help="FASTA, CSV/TSV with a sequence column, or one sequence per line (.gz ok)")
-    p.add_argument("--output", required=True, help="output prefix: writes PREFIX.parquet and PREFIX.tsv")
-    p.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV input")
-    p.add_argument("--id_column", default=None, help="id column of a CSV/TSV input (default: an 'id' or 'name' column, else FILE:LINE)")
-    p.add_argument("--rc_average", action="store_true", help="also score the reverse complement and average the two strands' "
-                   "probabilities (genebert-finetune --rc_average averages logits, for its metrics)")
-    p.add_argument("--batch_size", type=int, default=64, help="windows per forward pass")
-    p.add_argument("--long_inputs", choices=LONG_INPUT_MODES, default="sliding_window",
-                   help="sequences longer than the window: sliding_window (as fine-tuning does; every base seen) or truncate")
-    p.add_argument("--window_overlap", type=int, default=None, help="sliding-window overlap in bases (default: the fine-tuning's, else half a window)")
-    p.add_argument("--window_aggregation", choices=WINDOW_AGGREGATIONS, default=None,
-                   help="per-sequence aggregation of the windows' logits (default: the fine-tuning's, else mean)")
-    p.add_argument("--max_length", type=int, default=None, help="tokens per window (default: the fine-tuning's max_length, at most the model's)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
-    p.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout")
-    p.add_argument("--overwrite", action="store_true", help="replace existing PREFIX.parquet / PREFIX.tsv")
-    p.add_argument("--no_progress", action="store_true", help="no progress bar")
-    return p
+@dataclass(kw_only=True)
+class PredictOptions:
+    """What ``genebert-predict`` reads and writes, and how it windows and batches (the command line's options)."""
+
+    model_name_or_path: str = field(metadata={"help": "a genebert-finetune output folder (sequence classifier)"})
+    input: str = field(metadata={"help": "FASTA, CSV/TSV with a sequence column, or one sequence per line (.gz ok)"})
+    output: str = field(metadata={"help": "output prefix: writes PREFIX.parquet and PREFIX.tsv"})
+    sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV input"})
+    id_column: str | None = field(default=None, metadata={"help": "id column of a CSV/TSV input (default: an 'id' or 'name' column, else FILE:LINE)"})
+    rc_average: bool = field(default=False, metadata={"help": "also score the reverse complement and average the two strands' "
+                                                              "probabilities (genebert-finetune --rc_average averages logits, for its metrics)"})
+    batch_size: int = field(default=64, metadata={"help": "windows per forward pass"})
+    long_inputs: str = field(default="sliding_window", metadata={
+        "choices": LONG_INPUT_MODES,
+        "help": "sequences longer than the window: sliding_window (as fine-tuning does; every base seen) or truncate"})
+    window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default: the fine-tuning's, else half a window)"})
+    window_aggregation: str | None = field(default=None, metadata={
+        "choices": WINDOW_AGGREGATIONS, "help": "per-sequence aggregation of the windows' logits (default: the fine-tuning's, else mean)"})
+    max_length: int | None = field(default=None, metadata={"help": "tokens per window (default: the fine-tuning's max_length, at most the model's)"})
+    device: str | None = field(default=None, metadata={"help": "torch device (default: cuda when available, else cpu)"})
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
+    overwrite: bool = field(default=False, metadata={"help": "replace existing PREFIX.parquet / PREFIX.tsv"})
+    no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
+
+
+@dataclass
+class PredictResult:
+    """What a run wrote: the files, how many rows, the count per predicted class and the settings used.
+
+    ``to_dict()`` is the run's summary; its ``model`` ... ``precision`` part is also the Parquet
+    file's ``genebert`` metadata.
+    """
+
+    parquet: Path
+    tsv: Path
+    rows: int
+    predicted: dict[str, int]  # rows per predicted class
+    seconds: float
+    model: str
+    input: str
+    classes: list[str]
+    max_length: int
+    long_inputs: str
+    window_overlap: int | None
+    window_aggregation: str
+    rc_average: bool
+    batch_size: int
+    precision: str
+
+    def to_dict(self) -> dict:
+        summary = dataclasses.asdict(self)
+        files = {"parquet": str(summary.pop("parquet")), "tsv": str(summary.pop("tsv"))}
+        return {"rows": summary.pop("rows"), "predicted": summary.pop("predicted"), "seconds": summary.pop("seconds"),
+                "files": files, **summary}
+
+
+def check_options(options: PredictOptions) -> None:
+    for name in ("batch_size", "max_length"):
+        if getattr(options, name) is not None and getattr(options, name) < 1:
+            raise UsageError(f"--{name} must be at least 1, got {getattr(options, name)}")
+    if options.window_overlap is not None and options.window_overlap < 0:
+        raise UsageError(f"--window_overlap must be >= 0, got {options.window_overlap}")
 
 
 def _chunks(records: Iterable[SequenceRecord], size: int):
@@ -239,75 +280,88 @@ def _chunks(records: Iterable[SequenceRecord], size: int):
         yield chunk
 
 
-def _print_table(head: pd.DataFrame, counts: dict[str, int], rows: int, outputs: _Outputs) -> None:
-    if len(head):
-        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 40):
-            print(head.drop(columns="line").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-        if rows > len(head):
-            print(f"... ({rows - len(head)} more rows)")
-    print("predicted: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
-    print(f"wrote {rows} predictions -> {outputs.parquet} and {outputs.tsv}")
-
-
-def run(argv: list[str] | None = None) -> dict:
-    """Predict as the command line says; returns a summary (rows, counts per predicted class, files)."""
-    args = build_parser().parse_args(argv)
-    for name in ("batch_size", "max_length"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if args.window_overlap is not None and args.window_overlap < 0:
-        raise UsageError(f"--window_overlap must be >= 0, got {args.window_overlap}")
+def predict(options: PredictOptions) -> PredictResult:
+    """Predict every sequence of ``options.input`` into ``PREFIX.parquet`` / ``PREFIX.tsv`` (module docstring)."""
+    check_options(options)
     bars_were_on = hf_logging.is_progress_bar_enabled()
-    if args.no_progress:
+    if options.no_progress:
         hf_logging.disable_progress_bar()  # its weight-loading bars too
     try:
-        return _predict(args)
+        return _predict_file(options)
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
 
 
-def _predict(args) -> dict:
+def _predict_file(options: PredictOptions) -> PredictResult:
     from tqdm.auto import tqdm
 
-    check_model_folder(args.model_name_or_path)  # before anything is read
-    check_output_files([f"{args.output}.parquet", f"{args.output}.tsv"], COMMAND, overwrite=args.overwrite)
-    if not os.path.isfile(args.input):
-        raise FileNotFoundError(f"--input {args.input}: no such file")
-    classifier = load_classifier(args.model_name_or_path, args.device)
-    predictor = Predictor(classifier, args.batch_size, args.max_length, args.long_inputs, args.window_overlap,
-                          args.window_aggregation, args.rc_average, args.precision)
-    metadata = {"model": str(args.model_name_or_path), "input": str(args.input), "classes": classifier.label_names,
+    check_model_folder(options.model_name_or_path)  # before anything is read
+    check_output_files([f"{options.output}.parquet", f"{options.output}.tsv"], COMMAND, overwrite=options.overwrite)
+    if not os.path.isfile(options.input):
+        raise FileNotFoundError(f"--input {options.input}: no such file")
+    classifier = load_classifier(options.model_name_or_path, options.device)
+    predictor = Predictor(classifier, options.batch_size, options.max_length, options.long_inputs, options.window_overlap,
+                          options.window_aggregation, options.rc_average, options.precision)
+    metadata = {"model": str(options.model_name_or_path), "input": str(options.input), "classes": classifier.label_names,
                 **predictor.settings()}
-    outputs = _Outputs(args.output, metadata)
+    outputs = _Outputs(options.output, metadata)
     counts = dict.fromkeys(classifier.label_names, 0)
-    head, started = [], time.perf_counter()
-    chunk_size = max(args.batch_size * 4, 256)
-    bar = tqdm(desc="predicting", unit="seq", disable=args.no_progress, file=sys.stderr)
+    started = time.perf_counter()
+    bar = tqdm(desc="predicting", unit="seq", disable=options.no_progress, file=sys.stderr)
     try:
-        for chunk in _chunks(iter_sequences(args.input, args.sequence_column, args.id_column), chunk_size):
-            frame = predictor.frame(chunk, where=str(args.input))
+        records = iter_sequences(options.input, options.sequence_column, options.id_column)
+        for chunk in _chunks(records, max(options.batch_size * 4, 256)):
+            frame = predictor.frame(chunk, where=str(options.input))
             outputs.write(frame)
             for label, n in frame["predicted_label"].value_counts().items():
                 counts[label] += int(n)
-            if sum(len(h) for h in head) < args.show:
-                head.append(frame.head(args.show))
             bar.update(len(chunk))
         bar.close()
         outputs.finish()
     except BaseException:
         outputs.discard()
         raise
-    seconds = time.perf_counter() - started
-    shown = pd.concat(head).head(args.show) if head and args.show > 0 else pd.DataFrame()
-    _print_table(shown, counts, outputs.rows, outputs)
-    return {"rows": outputs.rows, "predicted": counts, "seconds": round(seconds, 2),
-            "files": {"parquet": str(outputs.parquet), "tsv": str(outputs.tsv)}, **metadata}
+    return PredictResult(parquet=outputs.parquet, tsv=outputs.tsv, rows=outputs.rows, predicted=counts,
+                         seconds=round(time.perf_counter() - started, 2), **metadata)
 
 
-main = console_script(run, COMMAND)
+# ----------------------------------------------------------------------------- the command line: parse, call, print
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0].strip("`: "),
+                                formatter_class=HelpFormatter,
+                                epilog="Writes PREFIX.parquet and PREFIX.tsv (id, line, length, windows, p_<class> per class, "
+                                       "predicted_label, predicted_probability) and prints the first rows.")
+    add_options(p, PredictOptions)
+    p.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout")
+    return p
 
-__all__ = ["Classifier", "Predictor", "load_classifier", "main", "predict_sequences", "probability_column", "run"]
+
+def print_summary(result: PredictResult, show: int) -> None:
+    """The first ``show`` rows (read back from the Parquet file), the count per class and where the files are."""
+    if show > 0 and result.rows:
+        import pyarrow.parquet as pq
+
+        head = next(pq.ParquetFile(result.parquet).iter_batches(batch_size=show)).to_pandas()
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 40):
+            print(head.drop(columns="line").to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        if result.rows > len(head):
+            print(f"... ({result.rows - len(head)} more rows)")
+    print("predicted: " + ", ".join(f"{label} {n}" for label, n in result.predicted.items()))
+    print(f"wrote {result.rows} predictions -> {result.parquet} and {result.tsv}")
+
+
+def run_command(argv: list[str] | None = None) -> PredictResult:
+    options, cli = parse_options(build_parser(), PredictOptions, argv)
+    result = predict(options)
+    print_summary(result, cli.show)
+    return result
+
+
+main = console_script(run_command, COMMAND)
+
+__all__ = ["Classifier", "PredictOptions", "PredictResult", "Predictor", "load_classifier", "main", "predict", "predict_sequences",
+           "probability_column"]
 
 if __name__ == "__main__":
     sys.exit(main())
