@@ -11,10 +11,10 @@ import torch
 from dataset_scripts import MotifScanner
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.tasks import SEQUENCE_REGIONS, Task, get_task, ref_alt_features, sequence_features
-from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert import GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.downstream.long_inputs import aggregate_windows, fit_to_window
 from modeling_genebert.downstream.metrics import compute_all
-from modeling_genebert.finetuning import finetune
+from modeling_genebert.finetuning import finetune, task_adaptive
 from modeling_genebert.finetuning.data import ClassificationCollator, RandomStrand, StrandFlip, strand_flip
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 from small_models import save_pretraining_folder, small_config
@@ -211,3 +211,85 @@ def test_rc_average_with_sliding_windows_averages_each_window_then_the_sequence(
     expected = averaged_by_hand(out, list(dev["sequence"]), list(dev["label"]), windows=windows)
     for name, value in expected.items():
         assert summary["results_rc_average"]["validation"][name] == pytest.approx(value, abs=1e-5), name
+
+
+# ----------------------------------------------------------------------------- --tapt_steps
+def encoder_weights(model) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in model.state_dict().items() if k.startswith("genebert.bert.encoder.")}
+
+
+def test_tapt_adapts_the_encoder_on_train_sequences_and_finetuning_starts_from_it(genebert_folder, tmp_path,
+                                                                                  monkeypatch):
+    received = []
+    original = task_adaptive.task_adaptive_pretraining
+
+    def spy(model_folder, sequences, *args, **kwargs):
+        received.extend(sequences)
+        return original(model_folder, sequences, *args, **kwargs)
+
+    monkeypatch.setattr(task_adaptive, "task_adaptive_pretraining", spy)
+    train = pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32]
+    dev = pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:16]
+    out = tmp_path / "out"
+    summary = finetune.run(
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
+         "--train_file", str(write_split(tmp_path / "train.csv", list(train["sequence"]), list(train["label"]))),
+         "--validation_file", str(write_split(tmp_path / "dev.csv", list(dev["sequence"]), list(dev["label"]))),
+         "--tapt_steps", "3", "--tapt_batch_size", "8", "--tapt_learning_rate", "1e-3",
+         "--learning_rate", "0", "--output_dir", str(out), "--max_steps", "1", "--eval_strategy", "no", *FAST]
+    )
+    assert sorted(received) == sorted(train["sequence"]) and not set(received) & set(dev["sequence"])
+    record = summary["hyperparameters"]["task_adaptive_pretraining"]
+    assert {k: record[k] for k in ("steps", "learning_rate", "batch_size", "train_sequences")} == {
+        "steps": 3, "learning_rate": 1e-3, "batch_size": 8, "train_sequences": 32}
+    assert np.isfinite([record["mgm_loss_first"], record["mgm_loss_last"]]).all() and record["cpu_minutes"] >= 0
+    assert "task-adaptive pre-training (3 steps)" in summary["init"]
+    assert summary["model_name_or_path"] == str(genebert_folder)
+    adapted_folder = out / "task_adaptive_pretraining"
+    assert record["folder"] == str(adapted_folder) and (adapted_folder / "model.safetensors").is_file()
+    adapted = encoder_weights(GeneBertForPreTraining.from_pretrained(adapted_folder))
+    before = encoder_weights(GeneBertForPreTraining.from_pretrained(genebert_folder))
+    assert any(not torch.equal(adapted[k], before[k]) for k in before)  # MGM moved the encoder
+    finetuned = encoder_weights(GeneBertForSequenceClassification.from_pretrained(out))  # learning rate 0
+    assert all(torch.equal(finetuned[k], adapted[k]) for k in adapted)
+
+
+def test_task_adaptive_pretraining_lowers_the_mgm_loss_on_the_task_sequences(genebert_folder, tmp_path):
+    sequences = [random_dna(60) for _ in range(4)]
+    folder = task_adaptive.task_adaptive_pretraining(genebert_folder, sequences, tmp_path / "adapted", steps=40,
+                                                     learning_rate=3e-3, batch_size=4, seed=0, use_cpu=True,
+                                                     disable_tqdm=True)
+    record = json.loads((folder / "task_adaptive_pretraining.json").read_text())
+    assert record["steps"] == 40 and record["mgm_loss_steps_averaged"] == 4
+    assert record["mgm_loss_last"] < record["mgm_loss_first"] - 0.3
+    assert GeneBertTokenizer.from_pretrained(folder).kmer == 4
+
+
+@pytest.mark.parametrize("case", ["from_scratch", "preset", "classifier", "dnabert"])
+def test_tapt_needs_a_genebert_pretraining_folder(case, genebert_folder, tmp_path, capsys):
+    args = ["--task", "promoter", "--train_file", str(DATA / "prom_core_all_train.csv"), "--tapt_steps", "2",
+            "--output_dir", str(tmp_path / "out")]
+    if case == "from_scratch":
+        args += ["--model_name_or_path", str(genebert_folder), "--from_scratch"]
+    elif case == "classifier":
+        GeneBertForSequenceClassification.from_pretrained(genebert_folder).save_pretrained(tmp_path / "classifier")
+        args += ["--model_name_or_path", str(tmp_path / "classifier")]
+    elif case == "dnabert":
+        (tmp_path / "dnabert").mkdir()
+        (tmp_path / "dnabert" / "config.json").write_text(json.dumps({"model_type": "bert"}))
+        (tmp_path / "dnabert" / "pytorch_model.bin").write_bytes(b"")
+        args += ["--model_name_or_path", str(tmp_path / "dnabert")]
+    capsys.readouterr()
+    assert finetune.main(args) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and ("--tapt_steps" in error)
+    assert "pre-training folder" in error or "from_scratch" in error
+
+
+def test_help_says_what_each_lever_does(capsys):
+    with pytest.raises(SystemExit):
+        finetune.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--rc_augment", "--rc_average", "--tapt_steps", "--tapt_learning_rate", "--tapt_batch_size"):
+        assert option in text
+    assert "average the two strands' logits" in text and "genebert-predict --rc_average averages probabilities" in text

@@ -71,6 +71,15 @@ class FinetuneModelArguments:
         default=False,
         metadata={"help": "--peft lora: save a merged GeneBERT folder instead of an adapter folder"},
     )
+    tapt_steps: int = field(
+        default=0,
+        metadata={"help": "task-adaptive pre-training: continue masked genome modelling for this many optimizer steps "
+                  "on the training split's sequences (no labels; never validation / test) before fine-tuning; the "
+                  "adapted model goes to OUTPUT_DIR/task_adaptive_pretraining. Needs a GeneBERT pre-training folder "
+                  "as --model_name_or_path (0 = off)"},
+    )
+    tapt_learning_rate: float = field(default=5e-4, metadata={"help": "--tapt_steps: peak learning rate"})
+    tapt_batch_size: int = field(default=32, metadata={"help": "--tapt_steps: sequences per step"})
 
 
 @dataclass

@@ -19,6 +19,9 @@ Strand: DNA reads the same on its reverse complement. ``--rc_augment`` reads eve
 random strand each time it is drawn (token level, :class:`~.data.StrandFlip`); ``--rc_average`` scores
 validation / test on both strands and averages the logits, reported apart as ``results_rc_average``.
 
+``--tapt_steps N`` first continues masked genome modelling for N steps on the training sequences alone
+(task-adaptive pre-training, :mod:`.task_adaptive`) and fine-tunes from that model.
+
 Outputs in ``--output_dir``: the fine-tuned model (safetensors, config, tokenizer, remote
 code), ``results.json`` (metrics per split with their definitions, seed,
 hyper-parameters, data sizes, CPU time) and a model card ``README.md`` whose YAML holds
@@ -70,6 +73,7 @@ from modeling_genebert.finetuning.data import (
 )
 from modeling_genebert.finetuning.lora import apply_lora, lora_summary, save_lora
 from modeling_genebert.finetuning.models import load_model_and_tokenizer
+from modeling_genebert.finetuning.task_adaptive import adapt_to_task, check_task_adaptive_options
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -171,6 +175,7 @@ def run(argv: list[str] | None = None) -> dict:
     task = get_task(data_args.task)
     if model_args.model_name_or_path:
         check_model_folder(model_args.model_name_or_path, weights=not model_args.from_scratch)  # before any data is read
+    check_task_adaptive_options(model_args)
     output_folder = OutputFolder(training_args.output_dir, "genebert-finetune", overwrite=training_args.overwrite,
                                  leftovers=TRAINER_LEFTOVERS, main_process=training_args.process_index == 0)
     if not torch.cuda.is_available():
@@ -197,7 +202,10 @@ def run(argv: list[str] | None = None) -> dict:
     elif "region_matrix" in task.inputs:
         rows, num_tfs = np.asarray(data["train"][0]["region_matrix"]).shape
         region_shape = (rows, num_tfs)
-    model, tokenizer, init = load_model_and_tokenizer(model_args, num_labels, id2label, region_shape)
+    output_folder.start()  # marks the run as under way until it has finished
+    start_args, task_adaptation = adapt_to_task(model_args, data["train"], task, data_args.max_length, training_args)
+    model, tokenizer, init = load_model_and_tokenizer(start_args, num_labels, id2label, region_shape)
+    init += f" + task-adaptive pre-training ({model_args.tapt_steps} steps)" if task_adaptation else ""
     peft_info = None
     if model_args.peft is not None:
         if model_args.peft != "lora":
@@ -232,7 +240,6 @@ def run(argv: list[str] | None = None) -> dict:
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
     )
-    output_folder.start()  # marks the run as under way until it has finished
     train_cpu, train_wall = time.process_time(), time.perf_counter()
     train_result = trainer.train()
     train_cpu, train_wall = time.process_time() - train_cpu, time.perf_counter() - train_wall
@@ -268,6 +275,7 @@ def run(argv: list[str] | None = None) -> dict:
         "classifier_pooling": model.config.classifier_pooling,
         "rc_augment": data_args.rc_augment,
         "rc_average": data_args.rc_average,
+        "task_adaptive_pretraining": task_adaptation,
         **({"peft": peft_info} if peft_info else {}),
         "seed": training_args.seed,
     }
