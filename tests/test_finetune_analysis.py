@@ -1,5 +1,6 @@
 """Embedding command and the analysis helpers (t-SNE figure + silhouette, seed aggregation, tables)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -31,24 +32,42 @@ def folder(tmp_path_factory):
 
 
 def test_embed_writes_every_format(folder, tmp_path):
+    import pyarrow.parquet as pq
+    from safetensors import safe_open
     from safetensors.numpy import load_file
 
     source = DATA / "prom_core_all_dev.csv"
-    npy = embed.run(["--model_name_or_path", str(folder), "--dataset", str(source), "--output",
-                      str(tmp_path / "e.npy"), "--max_samples", "50"])
+    options = embed.EmbedOptions(model_name_or_path=str(folder), dataset=str(source), output=str(tmp_path / "e.npy"),
+                                 max_samples=50)
+    npy = embed.embed(options)
     array = np.load(tmp_path / "e.npy")
     assert array.shape == (50, 32) and array.dtype == np.float32 and np.isfinite(array).all()
-    assert npy["pooling"] == "cls"
-    embed.run(["--model_name_or_path", str(folder), "--dataset", str(source), "--output",
-                str(tmp_path / "e.safetensors"), "--max_samples", "50"])
+    assert isinstance(npy, embed.EmbedResult) and npy.pooling == "cls" and npy.shape == [50, 32]
+    np.testing.assert_array_equal(npy.embeddings, array)
+    # the command writes the same vectors, and the metadata the result holds
+    assert embed.main(["--model_name_or_path", str(folder), "--dataset", str(source), "--output",
+                       str(tmp_path / "e.safetensors"), "--max_samples", "50"]) == 0
     tensors = load_file(tmp_path / "e.safetensors")
     np.testing.assert_allclose(tensors["embeddings"], array, rtol=1e-5, atol=1e-6)
-    assert tensors["labels"].shape == (50,)
-    embed.run(["--model_name_or_path", str(folder), "--dataset", str(source), "--output",
-                str(tmp_path / "e.parquet"), "--max_samples", "50"])
+    np.testing.assert_array_equal(tensors["labels"], npy.columns["label"])
+    with safe_open(tmp_path / "e.safetensors", "np") as written:
+        assert {k: json.loads(v) for k, v in written.metadata().items()} == npy.metadata()
+    parquet = embed.embed(dataclasses.replace(options, output=str(tmp_path / "e.parquet")))
     frame = pd.read_parquet(tmp_path / "e.parquet")
     assert len(frame) == 50 and {"embedding", "label"} <= set(frame.columns)
     np.testing.assert_allclose(np.stack(frame["embedding"]), array, rtol=1e-5, atol=1e-6)
+    assert parquet.to_dict() == {**json.loads(pq.read_schema(tmp_path / "e.parquet").metadata[b"genebert"]),
+                                 "output": str(tmp_path / "e.parquet")}
+
+
+def test_embed_bad_options_raise_naming_the_option(tmp_path, capsys):
+    options = dict(model_name_or_path="no-model", dataset="no-data.csv")
+    with pytest.raises(ValueError, match="--batch_size must be at least 1, got 0"):
+        embed.embed(embed.EmbedOptions(**options, output="e.npy", batch_size=0))
+    with pytest.raises(ValueError, match="--output e.txt: must end with one of .npy, .safetensors, .parquet"):
+        embed.embed(embed.EmbedOptions(**options, output="e.txt"))
+    assert embed.main(["--model_name_or_path", "no-model", "--dataset", "no-data.csv", "--output", "e.txt"]) == 2
+    assert capsys.readouterr().err.startswith("error: --output e.txt: must end with one of")
 
 
 def test_poolings(folder):

@@ -1,6 +1,8 @@
 """Embed a dataset with a GeneBERT folder and write the vectors to a file.
 
-``python -m modeling_genebert.evaluation.embed --model_name_or_path DIR --dataset DATA --output emb.npy``
+``genebert-embed --model_name_or_path DIR --dataset DATA --output emb.npy``; from Python
+``embed(EmbedOptions(model_name_or_path=DIR, dataset=DATA, output="emb.npy"))`` (an :class:`EmbedResult`
+holding the vectors too), or :func:`embed_sequences` for sequences in memory.
 
 Inputs (``--dataset``):
 
@@ -30,6 +32,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
-from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, add_options, check_model_folder, console_script, parse_options
 from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
@@ -193,79 +196,104 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, metadata: d
     return path
 
 
-def embed_dataset(
-    model_name_or_path: str,
-    dataset: str,
-    output: str | os.PathLike,
-    pooling: str = "cls",
-    split: str = "validation",
-    max_samples: int | None = None,
-    batch_size: int = 64,
-    max_length: int = 512,
-    seed: int = 0,
-    long_inputs: str = "truncate",
-    window_overlap: int | None = None,
-    window_aggregation: str = "mean",
-    sequence_column: str = "sequence",
-    precision: str = "auto",
-) -> dict[str, Any]:
-    """Embed ``dataset`` with the folder's encoder and write ``output``; returns a summary."""
-    check_model_folder(model_name_or_path)  # before the data is read
-    model, tokenizer = load_encoder(model_name_or_path)
-    records = read_records(dataset, split=split, max_samples=max_samples, seed=seed, sequence_column=sequence_column)
+@dataclass(kw_only=True)
+class EmbedOptions:
+    """Which folder embeds which data, how, and where the vectors go (the command line's options)."""
+
+    model_name_or_path: str = field(metadata={"help": "a GeneBERT folder"})
+    dataset: str = field(metadata={"help": "CSV/TSV/FASTA file, or a pre-training dataset folder"})
+    output: str = field(metadata={"help": "output file: .npy, .safetensors or .parquet"})
+    pooling: str = field(default="cls", metadata={"choices": POOLINGS, "help": "cls (default), mean or projected"})
+    sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV dataset"})
+    split: str = field(default="validation", metadata={"help": "split of a pre-training dataset folder"})
+    max_samples: int | None = field(default=None, metadata={"help": "seeded random subset of this size"})
+    batch_size: int = field(default=64, metadata={"help": "sequences per forward pass"})
+    max_length: int = field(default=512, metadata={"help": "max tokens per sequence"})
+    seed: int = field(default=0, metadata={"help": "seed of the --max_samples subset"})
+    long_inputs: str = field(default="truncate", metadata={
+        "choices": LONG_INPUT_MODES, "help": "longer sequences: truncate (with a warning) or embed sliding windows and aggregate"})
+    window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default half a window)"})
+    window_aggregation: str = field(default="mean", metadata={"choices": WINDOW_AGGREGATIONS, "help": "how window embeddings combine per sequence"})
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
+
+
+@dataclass
+class EmbedResult:
+    """The vectors and what was written; ``to_dict()`` is the metadata the output file holds, plus its path."""
+
+    output: Path
+    embeddings: np.ndarray  # float32 [n, dim], in dataset order (not in to_dict)
+    columns: dict[str, list]  # per row: sample_id / cell_type / label, those the dataset has (not in to_dict)
+    model: str
+    dataset: str
+    split: str
+    pooling: str
+    long_inputs: str  # "truncate" or "sliding_window (<aggregation>)"
+    shape: list[int]
+    label_names: list[str] | None
+
+    def metadata(self) -> dict[str, Any]:
+        """What the output file records about itself (safetensors metadata, Parquet schema metadata)."""
+        return {"model": self.model, "dataset": self.dataset, "split": self.split, "pooling": self.pooling,
+                "long_inputs": self.long_inputs, "shape": self.shape, "label_names": self.label_names}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.metadata(), "output": str(self.output)}
+
+
+def check_options(options: EmbedOptions) -> None:
+    """Impossible numbers and an unknown output format fail before the model is loaded."""
+    for name in ("batch_size", "max_length", "max_samples"):
+        if getattr(options, name) is not None and getattr(options, name) < 1:
+            raise UsageError(f"--{name} must be at least 1, got {getattr(options, name)}")
+    if options.window_overlap is not None and options.window_overlap < 0:
+        raise UsageError(f"--window_overlap must be >= 0, got {options.window_overlap}")
+    if Path(options.output).suffix.lower() not in FORMATS:
+        raise UsageError(f"--output {options.output}: must end with one of {', '.join(FORMATS)}")
+
+
+def embed(options: EmbedOptions) -> EmbedResult:
+    """Embed ``options.dataset`` with the folder's encoder and write ``options.output``."""
+    check_options(options)
+    check_model_folder(options.model_name_or_path)  # before the data is read
+    model, tokenizer = load_encoder(options.model_name_or_path)
+    records = read_records(options.dataset, split=options.split, max_samples=options.max_samples, seed=options.seed,
+                           sequence_column=options.sequence_column)
     embeddings = embed_sequences(
-        model, tokenizer, records["sequence"], pooling=pooling, batch_size=batch_size, max_length=max_length,
-        long_inputs=long_inputs, window_overlap=window_overlap, window_aggregation=window_aggregation,
-        precision=precision,
+        model, tokenizer, records["sequence"], pooling=options.pooling, batch_size=options.batch_size,
+        max_length=options.max_length, long_inputs=options.long_inputs, window_overlap=options.window_overlap,
+        window_aggregation=options.window_aggregation, precision=options.precision,
     )
-    columns = {k: records[k] for k in ("sample_id", "cell_type", "label") if k in records}
-    metadata = {
-        "model": str(model_name_or_path),
-        "dataset": str(dataset),
-        "split": split,
-        "pooling": pooling,
-        "long_inputs": long_inputs if long_inputs == "truncate" else f"sliding_window ({window_aggregation})",
-        "shape": list(embeddings.shape),
-        "label_names": records.get("label_names"),
-    }
-    path = save_embeddings(output, embeddings, metadata, columns)
-    return {**metadata, "output": str(path), "embeddings": embeddings, "columns": columns}
+    result = EmbedResult(
+        output=Path(options.output), embeddings=embeddings,
+        columns={k: records[k] for k in ("sample_id", "cell_type", "label") if k in records},
+        model=str(options.model_name_or_path), dataset=str(options.dataset), split=options.split, pooling=options.pooling,
+        long_inputs=options.long_inputs if options.long_inputs == "truncate" else f"sliding_window ({options.window_aggregation})",
+        shape=list(embeddings.shape), label_names=records.get("label_names"),
+    )
+    save_embeddings(result.output, embeddings, result.metadata(), result.columns)
+    return result
 
 
+# ----------------------------------------------------------------------------- the command line: parse, call, print
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genebert-embed",
         description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--model_name_or_path", required=True, help="a GeneBERT folder")
-    parser.add_argument("--dataset", required=True, help="CSV/TSV/FASTA file, or a pre-training dataset folder")
-    parser.add_argument("--output", required=True, help="output file: .npy, .safetensors or .parquet")
-    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="cls (default), mean or projected")
-    parser.add_argument("--sequence_column", default="sequence", help="sequence column of a CSV/TSV dataset")
-    parser.add_argument("--split", default="validation", help="split of a pre-training dataset folder")
-    parser.add_argument("--max_samples", type=int, default=None, help="seeded random subset of this size")
-    parser.add_argument("--batch_size", type=int, default=64, help="sequences per forward pass")
-    parser.add_argument("--max_length", type=int, default=512, help="max tokens per sequence")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --max_samples subset")
-    parser.add_argument("--long_inputs", choices=LONG_INPUT_MODES, default="truncate",
-                        help="longer sequences: truncate (with a warning) or embed sliding windows and aggregate")
-    parser.add_argument("--window_overlap", type=int, default=None, help="sliding-window overlap in bases (default half a window)")
-    parser.add_argument("--window_aggregation", choices=WINDOW_AGGREGATIONS, default="mean",
-                        help="how window embeddings combine per sequence")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
+    add_options(parser, EmbedOptions)
     return parser
 
 
-def run(argv: list[str] | None = None) -> dict[str, Any]:
-    """Embed a dataset as the command line says; returns the summary (path, shape, pooling)."""
-    args = build_parser().parse_args(argv)
-    summary = embed_dataset(**vars(args))
-    print(f"wrote {summary['shape'][0]} x {summary['shape'][1]} {summary['pooling']} embeddings to {summary['output']}")
-    return summary
+def run_command(argv: list[str] | None = None) -> EmbedResult:
+    options, _ = parse_options(build_parser(), EmbedOptions, argv)
+    result = embed(options)
+    print(f"wrote {result.shape[0]} x {result.shape[1]} {result.pooling} embeddings to {result.output}")
+    return result
 
 
-main = console_script(run, "genebert-embed")
+main = console_script(run_command, "genebert-embed")
 
 if __name__ == "__main__":
     sys.exit(main())
