@@ -200,7 +200,7 @@ def test_help_shows_every_default(capsys):
 
     parsers = list(_parsers())
     with pytest.raises(SystemExit):
-        explain_cli.parse_args(["--help"])
+        explain_cli.build_parser().parse_args(["--help"])
     explain_help = " ".join(capsys.readouterr().out.split())
     assert "Integrated Gradients interpolation steps (default: 50)" in explain_help
     assert "mutants per forward pass (ISM); IG uses batch_size/8 sequences (default: 256)" in explain_help

@@ -295,6 +295,40 @@ def test_cli_writes_arrays_pictures_and_a_self_contained_report(classifier_folde
     assert summary["class"] == "bound" and summary["sequences"] == 3
 
 
+def test_explain_returns_what_the_command_writes(classifier_folder, tmp_path):
+    from modeling_genebert.explain import ExplainOptions, ExplainResult, explain
+
+    inp = tmp_path / "seqs.csv"
+    inp.write_text("name,sequence,label\n" + "".join(f"r{i},{s},{i % 2}\n" for i, s in enumerate(random_dna(4, 30, seed=3))))
+    options = dict(model_name_or_path=str(classifier_folder), input=str(inp), methods="ism", motifs="none", logos=0,
+                   no_progress=True)
+    result = explain(ExplainOptions(**options, output_dir=str(tmp_path / "api"), attribute_label="bound"))
+    assert isinstance(result, ExplainResult) and result.class_name == "bound" and result.sequences == 2
+    assert result.to_dict() == json.loads((result.output_dir / "summary.json").read_text())
+    assert result.quality["sequences"] == 4 and result.ig_path is None and "ig_path" not in result.to_dict()
+    assert np.load(result.output_dir / result.files["ism_delta"]).shape == (2, 30, 4)
+    assert explain_main(["--model_name_or_path", str(classifier_folder), "--input", str(inp), "--methods", "ism",
+                         "--motifs", "none", "--logos", "0", "--attribute_label", "bound", "--no_progress",
+                         "--output_dir", str(tmp_path / "cli")]) == 0
+    written = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert written["report"] == str(tmp_path / "cli" / "report.html") and result.report == tmp_path / "api" / "report.html"
+    assert {k: v for k, v in written.items() if k != "report"} == {k: v for k, v in result.to_dict().items() if k != "report"}
+    np.testing.assert_array_equal(np.load(tmp_path / "cli" / "ism_delta.npy"), np.load(tmp_path / "api" / "ism_delta.npy"))
+
+
+def test_explain_bad_options_raise_naming_the_option(tmp_path, capsys):
+    from modeling_genebert.explain import ExplainOptions, explain
+
+    options = dict(model_name_or_path="no-model", input="no-input.fa", output_dir=str(tmp_path / "o"))
+    with pytest.raises(ValueError, match="--motifs ig needs that method in --methods 'ism'"):
+        explain(ExplainOptions(**options, methods="ism", motifs="ig"))
+    with pytest.raises(ValueError, match="--flank_size must be at least 1, got 0"):
+        explain(ExplainOptions(**options, flank_size=0))
+    assert explain_main(["--model_name_or_path", "no-model", "--input", "no-input.fa", "--output_dir", str(tmp_path / "o"),
+                         "--flank_size", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --flank_size must be at least 1, got 0")
+
+
 @pytest.mark.slow
 def test_motif_discovery_names_a_planted_jaspar_motif():
     """Seqlets with a planted REST-like site cluster into one motif that Tomtom names REST (MA0138) with q < 0.05."""
