@@ -92,16 +92,16 @@ def test_empty_training_file_is_a_clear_error(tmp_path, capsys):
     assert err.startswith("error: ") and "train.csv: no examples" in err and "Traceback" not in err
 
 
-def _readme_block(heading: str) -> str:
-    text = (ROOT / "README.md").read_text()
+def _docs_block(page: str, heading: str) -> str:
+    text = (ROOT / page).read_text()
     section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 @pytest.mark.slow
-def test_readme_adding_a_task_example_runs(tmp_path):
-    """The README's "Adding a task" example, run as written in a fresh interpreter."""
-    code = _readme_block("Adding a task")
+def test_docs_adding_a_task_example_runs(tmp_path):
+    """The "Adding a task" example of docs/finetuning.md, run as written in a fresh interpreter."""
+    code = _docs_block("docs/finetuning.md", "Adding a task")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])

@@ -158,22 +158,21 @@ def test_help_epilog_lists_columns_and_verdicts():
 
 
 def test_readme_and_cli_agree():
-    """The README's 'Which score to trust' table carries the CLI's verdicts and numbers; its column table names every
+    """docs/variants.md's 'Which score to trust' table carries the CLI's verdicts and numbers; its column table names every
     column kind and no longer recommends llr_masked for pre-trained-model-only users (its measured section says it loses)."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### Which score to trust"):]
-    section = section[: section.index("\n### ")]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "variants.md").read_text()
+    section = page[page.index("## Which score to trust"):]
     for score, e in legend.EVIDENCE.items():
         row = next(line for line in section.splitlines() if line.startswith(f"| {score} |"))
         assert f"**{e['verdict']}**" in row and e["measured"].replace("|", "\\|") in row, score
-    variants = readme[readme.index("## Scoring variants"): readme.index("### Which score to trust")]
+    variants = page[: page.index("## Which score to trust")]
     llr_row = next(line for line in variants.splitlines() if line.startswith("| `llr_masked` |"))
     assert "you have a pre-trained model and no labels" not in llr_row and "lose" in llr_row
     for key in legend.COLUMNS:
         if key not in ("id", "chrom", "pos", "ref", "alt", "kind", "notes"):
             stem = re.split(r"[<:]", key)[0].rstrip("_")
             assert stem in variants, key
-    assert legend.README_EVIDENCE.split("#")[1] == "which-score-to-trust"
+    assert legend.README_EVIDENCE == "docs/variants.md#which-score-to-trust"
 
 
 def test_support_names_what_the_model_folder_records(tmp_path):
@@ -182,7 +181,7 @@ def test_support_names_what_the_model_folder_records(tmp_path):
     support = legend.support(["llr", "motif"], model=str(tmp_path))
     assert support["llr"]["this_run"] == "this model: 1000 pre-training steps, validation MGM 7.75 nats (uniform guess 8.32)"
     assert support["llr"]["verdict"] == legend.EVIDENCE["llr"]["verdict"] and "this_run" not in support["motif"]
-    assert all(entry["evidence"] == "README.md#which-score-to-trust" for entry in support.values())
+    assert all(entry["evidence"] == "docs/variants.md#which-score-to-trust" for entry in support.values())
     clf = tmp_path / "clf"
     clf.mkdir()
     (clf / "results.json").write_text(json.dumps({"task": "tfbs", "results": {"test": {"roc_auc": 0.788, "loss": 0.5}}}))
@@ -212,7 +211,7 @@ def test_cli_writes_the_legend_and_support(tmp_path, capsys):
     assert list(summary["legend"]) == list(frame.columns)
     assert all(d["meaning"] != "no legend entry" for d in summary["legend"].values())
     assert list(summary["support"]) == ["motif"] and summary["motif_pvalue"] == 1e-4
-    assert summary["support"]["motif"]["evidence"] == "README.md#which-score-to-trust"
+    assert summary["support"]["motif"]["evidence"] == "docs/variants.md#which-score-to-trust"
     meta = json.loads(pq.read_schema(f"{out}.parquet").metadata[b"genebert_legend"])
     assert list(meta) == list(frame.columns)
     assert frame["motif_top"].tolist()[1] == "" and frame["motif_top"][0].startswith("CTCF_MA0139.1 -")

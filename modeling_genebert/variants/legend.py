@@ -18,7 +18,7 @@ import os
 import textwrap
 from typing import Iterable
 
-README_EVIDENCE = "README.md#which-score-to-trust"
+README_EVIDENCE = "docs/variants.md#which-score-to-trust"
 
 # name, or template with <...> for the part that varies -> (meaning, sign, unit)
 COLUMNS: dict[str, tuple[str, str, str]] = {
