@@ -69,3 +69,27 @@ def test_logging_is_configured_by_the_console_script_and_only_there(monkeypatch)
     assert console_script(command, "toy")([]) == 0
     assert seen == [[logging.StreamHandler]] and root.handlers[0].formatter._fmt == LOG_FORMAT
     assert root.level == logging.INFO
+
+
+@pytest.mark.slow
+def test_importing_the_library_adds_no_log_handler():
+    """A fresh interpreter imports every module of the package: the root logger still has no handler."""
+    import subprocess
+    import sys
+
+    probe = """
+import importlib, logging, pkgutil, sys
+import dataset_scripts, modeling_genebert
+for package in (dataset_scripts, modeling_genebert):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if module.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+        if logging.getLogger().handlers:
+            sys.exit(f"importing {module.name} configured logging")
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
