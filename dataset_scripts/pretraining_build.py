@@ -460,7 +460,8 @@ def build_pretraining_dataset(
         ngsp_pairing: ``"next_regions"`` (default, schema version 1): A = the first half of the
             regions, B = the next regions or another sample's; ``"contiguous"`` (schema version 2):
             A = the left halves of the windows, B = their right halves (the genome that follows)
-            or another sample's right halves. See the README's design notes for what each learns.
+            or another sample's right halves. What each learns:
+            docs/results/2026-12-01-pretraining-design.md#ngsp.
         ngsp_negatives: where a ``contiguous`` "not next" B comes from: ``"other_sample"``
             (default; another sample's right halves) or ``"shuffled"`` (a dinucleotide shuffle of
             the sample's own right halves: composition-matched, the version that learns).

@@ -38,13 +38,14 @@ immediately follows A_i ("next"), or the right halves of *another* sample of the
 cell type and split ("not next", ``negative_sequences``). With ``ngsp_negatives="shuffled"``
 the "not next" B is instead a seeded dinucleotide shuffle of the sample's *own* right halves:
 the same bases and dinucleotide counts per window, so composition cannot tell "next" from
-"not next" and the model has to read sequence structure (motifs, repeats); the README's
-design notes measure that this version of the task is learnable. Both inputs hold exactly R
-windows' worth of bases, and the matrix rows (``region_matrix`` / ``negative_region_matrix``)
-describe exactly those bases, so sequence-region matching pairs stay true.
+"not next" and the model has to read sequence structure (motifs, repeats); this version of
+the task is measured to be learnable (docs/results/2026-12-01-pretraining-design.md#ngsp).
+Both inputs hold exactly R windows' worth of bases, and the matrix rows (``region_matrix`` /
+``negative_region_matrix``) describe exactly those bases, so sequence-region matching pairs
+stay true.
 
 ``ngsp_pairing="next_regions"`` (the default, schema version 1, unchanged; measured to
-carry no A-B signal, see the README's design notes): A = the first ``R // 2`` regions, B = the next
+carry no A-B signal, same page): A = the first ``R // 2`` regions, B = the next
 ``R - R // 2`` accessible regions or those of another sample; there ``negative_sequences``
 / ``negative_region_matrix`` hold ``R - R//2`` whole windows / their rows and there is no
 ``negative_sample_id``. Datasets built before schema version 2 load as this pairing.
@@ -69,7 +70,8 @@ import os
 SCHEMA_VERSION = 2
 NGSP_PAIRINGS = {"contiguous": 2, "next_regions": 1}  # pairing -> the schema version that writes it
 NGSP_NEGATIVES = ("other_sample", "shuffled")  # where a ``contiguous`` "not next" segment B comes from
-# the default demo's 20-bp windows are too short for any pairing to carry a signal (README design notes)
+# the default demo's 20-bp windows are too short for any pairing to carry a signal
+# (docs/results/2026-12-01-pretraining-design.md#ngsp)
 DEFAULT_NGSP_PAIRING = "next_regions"
 SPLITS = ("train", "validation", "test")
 

@@ -23,7 +23,7 @@ from typing import Callable
 
 from .cli import debugging, fail
 
-# the pair README's install lines and CI pin
+# the pair that the README's install lines and CI pin
 PINNED_TORCH, PINNED_TORCHVISION = "2.14.1", "0.29.1"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 

@@ -6,7 +6,7 @@ example has, how files become a ``datasets.DatasetDict`` (``reader``), how an ex
 becomes model features (``features``) and which metric sets score it (``metrics``).
 ``genebert-build-finetuning``, ``genebert-finetune``, the metrics, the fine-tuning card
 and the analyses all read it; none keeps its own table. Adding a task is one
-:func:`register_task` call (see README, "Adding a task"); a separate package can also
+:func:`register_task` call (docs/finetuning.md#adding-a-task); a separate package can also
 ship tasks through the ``genebert.tasks`` entry-point group (each entry a ``Task``).
 
 Input kinds (``Task.inputs``): one ``sequence``; a ``ref_sequence`` / ``alt_sequence``

@@ -1,4 +1,4 @@
-"""Explaining predictions on real ChIP-seq peaks (README "Explaining predictions").
+"""Explaining predictions on real ChIP-seq peaks (docs/results/2026-12-04-explain-tfs.md).
 
 For each TF in ``--data_dir`` (``<TF>_AC.seq.gz`` training peaks, ``<TF>_B.seq.gz`` test set of
 500 peaks + 500 shuffles): subsample ``--train_peaks`` peaks, add one dinucleotide shuffle per
@@ -9,7 +9,7 @@ score the test set, fit a k-mer logistic regression baseline (scikit-learn), and
 the motif ISM finds (top 10-bp window overlap, per-sequence r; the older token IG beside it), and
 what raises TF-MoDISco's seqlet yield (more sequences, both strands, the seqlet FDR, hypothetical
 against observed-base contributions, ISM against IG) and whether the TF's own JASPAR motif is the
-top match. Writes ``<work_dir>/measure.json`` and prints the README tables.
+top match. Writes ``<work_dir>/measure.json`` and prints the results page's tables.
 
     python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs
     python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs --stages measure
@@ -212,7 +212,7 @@ def measure(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_
 
 
 def table(work: Path, docs: Path | None = None):
-    """The README table; with ``docs``, copy each TF's top motif logo there as ``<TF>_motif0.png``.
+    """The results page's table; with ``docs``, copy each TF's top motif logo there as ``<TF>_motif0.png``.
 
     "Expected" reads the top motif's Tomtom matches (best first): the rank of the TF's own JASPAR
     motif among them and its q-value (Tomtom cannot tell family members with one core apart,
@@ -256,7 +256,7 @@ def table(work: Path, docs: Path | None = None):
 
 
 def figures(work: Path, tf: str, docs: Path, n_ism: int = 100):
-    """README pictures from ``measure``'s cached arrays: ISM and IG logos of the test peak (among the
+    """The results page's pictures from ``measure``'s cached arrays: ISM and IG logos of the test peak (among the
     first ``n_ism``) with the strongest ISM base, and the top TF-MoDISco motif of IG over all test peaks."""
     import pandas as pd
 
@@ -310,7 +310,7 @@ def _locality(work: Path, tf: str, n_ism: int, around: int = 20) -> dict:
 
 
 def measure_tables(work: Path) -> str:
-    """README tables from each TF's ``measure/measure.json``: IG-ISM agreement, then the seqlet yield per lever
+    """The results page's tables from each TF's ``measure/measure.json``: IG-ISM agreement, then the seqlet yield per lever
     (one row per lever; per TF: seqlets raising the class / seqlets in motifs / motifs / rank of the TF's own
     JASPAR motif among the top motif's Tomtom matches)."""
     results = {tf: json.loads((work / tf / "measure" / "measure.json").read_text())
@@ -357,7 +357,7 @@ def main(argv=None):
     p.add_argument("--max_sequences", type=int, default=100, help="test peaks explained per TF (the first N)")
     p.add_argument("--methods", default="ism", help="genebert-explain --methods")
     p.add_argument("--stages", nargs="*", default=["prepare", "finetune", "baseline", "explain", "table"],
-                   help="stages to run (also: measure, figures: README pictures from measure's arrays)")
+                   help="stages to run (also: measure, figures: the results page's logos from measure's arrays)")
     p.add_argument("--seed", type=int, default=42, help="seed")
     p.add_argument("--n_ism", type=int, default=100, help="measure: test peaks given ISM (forward strand), IG-ISM agreement on these")
     p.add_argument("--n_ig", type=int, default=500, help="measure: test peaks given per-base IG (forward and reverse strand)")

@@ -1,11 +1,11 @@
 """What each ``genebert-score-variants`` column means, and which scores the measurements support.
 
 One source for the ``--help`` epilog, the TSV's ``# column: meaning`` header lines, the legend and
-the per-run ``support`` block of ``summary.json``, and the README's tables ("Scoring variants",
-"Which score to trust"): :func:`describe` gives a column's meaning, sign and unit; :func:`support`
-says, for the scores of one run, what was measured for them and whether that supports using them.
+the per-run ``support`` block of ``summary.json``, and the tables of ``docs/variants.md``:
+:func:`describe` gives a column's meaning, sign and unit; :func:`support` says, for the scores of
+one run, what was measured for them and whether that supports using them.
 
-Every number in :data:`EVIDENCE` comes from ``benchmarks/variant_scoring.py`` (README section
+Every number in :data:`EVIDENCE` comes from ``benchmarks/variant_scoring.py`` (``docs/variants.md``,
 "Which score to trust"); a per-run note adds what the given model folders record about themselves
 (pre-training steps and validation MGM loss, a classifier's task and test metrics).
 """
@@ -78,7 +78,7 @@ SCORE_COLUMNS = {
 }
 
 # Measured with benchmarks/variant_scoring.py on CTCF allele-specific binding (Shi et al. 2016, 396 pairs) and the
-# Kircher et al. 2019 saturation MPRA (17 elements, 28,232 variants); README "Which score to trust".
+# Kircher et al. 2019 saturation MPRA (17 elements, 28,232 variants); docs/variants.md#which-score-to-trust.
 EVIDENCE: dict[str, dict[str, str]] = {
     "motif": {
         "verdict": "supported for naming the site; weak for ranking effect sizes",

@@ -153,9 +153,9 @@ class MotifEffects:
         """``[n, M]`` ranking key of ``motif_top``: the significance of the motif's site, the larger of the ref
         and alt ``-log10 p``, where the motif is significant; ``-1`` elsewhere (never listed).
 
-        Measured on the 396 CTCF allele-specific-binding pairs (see the README): among the 182 pairs with a
-        significant CTCF site, CTCF is ranked first for 71% (93% within the top 3) by this key, against 35% by
-        ``|Δ -log10 p|``, 31% by ``|Δ log-odds|`` and 64% when strong effects go first."""
+        Measured on the 396 CTCF allele-specific-binding pairs (docs/results/2026-12-04-variant-scoring.md):
+        among the 182 pairs with a significant CTCF site, CTCF is ranked first for 71% (93% within the top 3) by
+        this key, against 35% by ``|Δ -log10 p|``, 31% by ``|Δ log-odds|`` and 64% when strong effects go first."""
         site = np.maximum(calls.ref_log10p, calls.alt_log10p).astype(np.float64)
         return np.where(calls.significant, site + 1e-6 * np.abs(calls.delta), -1.0)
 
