@@ -25,4 +25,4 @@ class DigestCallback(TrainerCallback):
 
 
 if __name__ == "__main__":
-    pretrain.run(sys.argv[1:], extra_callbacks=[DigestCallback()])
+    pretrain.pretrain(*pretrain.parse_args(sys.argv[1:]), callbacks=[DigestCallback()])

@@ -1,6 +1,7 @@
 """The pre-training layer: collator, the `genebert-pretrain` entry point, resume, DDP."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import torch
 
 from modeling_genebert import GeneBertTokenizer
 from modeling_genebert.pretraining.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
-from modeling_genebert.pretraining.pretrain import last_complete_checkpoint, run
+from modeling_genebert.pretraining.pretrain import PretrainResult, last_complete_checkpoint, main, parse_args, pretrain
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,8 +123,14 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     from huggingface_hub import ModelCard
     from transformers import AutoModelForPreTraining, AutoTokenizer
 
-    summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run"))
-    final = Path(summary["output_dir"])
+    root_handlers = list(logging.getLogger().handlers)
+    result = pretrain(*parse_args(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run")))
+    assert isinstance(result, PretrainResult) and result.output_dir == tmp_path / "run" / "final"
+    assert logging.getLogger().handlers == root_handlers  # logging is the caller's (the command line's) to set up
+    summary = result.to_dict()
+    final = result.output_dir
+    assert json.loads((final / "pretraining_summary.json").read_text()) == summary
+    assert summary["dataset"] == str(pretraining_dataset) and summary["train_samples"] > 0
     for name in ("model.safetensors", "config.json", "tokenizer_config.json", "vocab.txt", "README.md",
                  "configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py",
                  "pretraining_summary.json"):
@@ -149,10 +156,19 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     assert type(model).__name__ == "GeneBertForPreTraining" and tokenizer.kmer == 6
 
 
-def test_loss_switches_reach_the_trainer(pretraining_dataset, micro_config_file, tmp_path):
-    summary = run(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
-                                 srm_weight=0, save_steps=100))
-    assert "srm_loss" not in summary["after"] and "mgm_loss" in summary["after"]
+def test_loss_switches_reach_the_trainer_through_a_json_options_file(pretraining_dataset, micro_config_file, tmp_path,
+                                                                      capsys):
+    options = tmp_path / "options.json"  # genebert-pretrain options.json: the options as one JSON object
+    options.write_text(json.dumps({"dataset_path": str(pretraining_dataset), "config_file": str(micro_config_file),
+                                   "output_dir": str(tmp_path / "run"), "max_length": 128, "max_steps": 2,
+                                   "per_device_train_batch_size": 8, "per_device_eval_batch_size": 8,
+                                   "max_eval_samples": 16, "save_steps": 100, "srm_weight": 0, "disable_tqdm": True,
+                                   "use_cpu": True}))
+    assert main([str(options)]) == 0
+    summary = json.loads((tmp_path / "run" / "final" / "pretraining_summary.json").read_text())
+    assert "srm_loss" not in summary["after"] and "mgm_loss" in summary["after"] and summary["global_step"] == 2
+    printed = capsys.readouterr().out
+    assert "GeneBERT pre-training summary" in printed and f"Hub-ready model folder: {tmp_path / 'run' / 'final'}" in printed
 
 
 def test_last_complete_checkpoint_skips_a_half_written_one(tmp_path):

@@ -4,6 +4,9 @@ With no arguments it builds the embedded K562/HepG2 mini-atlas, pre-trains the "
 preset for a few CPU minutes and writes a Hub-ready folder (safetensors, config with
 ``auto_map``, tokenizer, remote code, model card). Every ``TrainingArguments`` option
 passes through, and the same script runs under ``accelerate launch``.
+
+From Python: :func:`pretrain` takes the command's three option dataclasses (:class:`ModelArguments`,
+:class:`DataArguments`, :class:`PretrainingArguments`) and returns a :class:`PretrainResult`.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import torch
-import transformers
-from transformers import HfArgumentParser, TrainingArguments, set_seed
+from transformers import HfArgumentParser, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
@@ -314,50 +318,36 @@ def summarize(before: dict[str, float], after: dict[str, float], chance: float) 
     return "\n".join(lines)
 
 
-def _output_folder(training_args: PretrainingArguments) -> OutputFolder:
-    """--output_dir under the no-silent-overwrite policy; resuming counts only when there is something to resume."""
+def checkpoint_to_resume(training_args: PretrainingArguments) -> str | None:
+    """``--resume_from_checkpoint``: a folder as given, or for ``auto`` the newest complete checkpoint (None: start)."""
     resume = training_args.resume_from_checkpoint
     if resume in ("auto", "last", "true", "True"):
         resume = last_complete_checkpoint(training_args.output_dir)
-    return OutputFolder(training_args.output_dir, "genebert-pretrain", overwrite=training_args.overwrite,
-                        resume=bool(resume), leftovers=TRAINER_LEFTOVERS, resume_flag="--resume_from_checkpoint auto",
-                        main_process=training_args.process_index == 0)
+        if resume is None:
+            logger.info("no complete checkpoint in %s: starting from scratch", training_args.output_dir)
+    return resume
 
 
-def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
-    """Run pre-training; returns a summary (output folder, steps, validation metrics before/after)."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        model_args, data_args, training_args = parser.parse_json_file(os.path.abspath(argv[0]))
-    else:
-        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+def prepare_training_arguments(training_args: PretrainingArguments, data_args: DataArguments) -> None:
+    """Complete ``training_args`` in place: the training preset, and what this machine and the data reading need."""
     apply_training_preset(training_args, data_args.training_preset)
-    output_folder = _output_folder(training_args)
     if not torch.cuda.is_available():
         training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
     if data_args.streaming:
         # each process reads its own Parquet shards instead of rank 0 dispatching batches
         training_args.accelerator_config.dispatch_batches = False
 
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_warning()
-    set_seed(training_args.seed)
 
-    dataset_path, data = load_data(data_args, training_args)
-    train = data["train"]
-    evaluation = data["validation"] if "validation" in data else None
-    if evaluation is not None and data_args.max_eval_samples and not data_args.streaming:
-        evaluation = evaluation.select(range(min(len(evaluation), data_args.max_eval_samples)))
+def build_model(model_args: ModelArguments, data_args: DataArguments, training_args: PretrainingArguments, train):
+    """``(model, config, collator)``: the architecture sized to the dataset's region matrices, optional starting
+    weights, and the masking collator with its tokenizer."""
     regions, num_tfs = matrix_shape(train)
-
     config = build_config(model_args, num_tfs=num_tfs, regions_per_sample=regions)
     model = build_pretraining_model(config, training_args.pretraining_dropout)
     if model_args.init_sequence_encoder_from:  # Algorithm 1, line 4
         load_sequence_encoder_weights(model, model_args.init_sequence_encoder_from)
     if model_args.region_encoder_weights:
         model.load_region_encoder_weights(model_args.region_encoder_weights)
-
     tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer, model_max_length=data_args.max_length)
     collator = GeneBertPretrainingCollator(
         tokenizer,
@@ -366,42 +356,16 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
         mask_span=data_args.mask_span,
         seed=training_args.seed + training_args.process_index,
     )
-    schedule = MaskRatioScheduleCallback(
-        collator, data_args.mask_ratio, data_args.final_mask_ratio, data_args.final_mask_fraction
-    )
-    trainer = GeneBertTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train,
-        eval_dataset=evaluation,
-        data_collator=collator,
-        processing_class=tokenizer,
-        callbacks=[schedule, *extra_callbacks],
-    )
+    return model, config, collator
 
-    resume = training_args.resume_from_checkpoint
-    if resume in ("auto", "last", "true", "True"):
-        resume = last_complete_checkpoint(training_args.output_dir)
-        if resume is None:
-            logger.info("no complete checkpoint in %s: starting from scratch", training_args.output_dir)
 
-    def validate():
-        if evaluation is None:
-            return {}
-        return evaluate_components(trainer, evaluation, collator, training_args.seed, data_args.mask_ratio)
-
-    output_folder.start()
-    before = {} if resume else validate()
-    train_result = trainer.train(resume_from_checkpoint=resume)
-    after = validate()
-
-    final_dir = Path(training_args.output_dir) / "final"
-    trainer.save_model(str(final_dir))  # weights (safetensors), config + auto_map, remote code, tokenizer
-    hyperparameters = {
+def hyperparameters_of(model_args, data_args, training_args, config, collator, global_step: int) -> dict:
+    """The run's settings as the model card records them."""
+    return {
         "preset": model_args.config_file or model_args.preset,
         "training_preset": data_args.training_preset,
         "max_steps": training_args.max_steps,
-        "global_steps": trainer.state.global_step,
+        "global_steps": global_step,
         "per_device_train_batch_size": training_args.per_device_train_batch_size,
         "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
         "world_size": training_args.world_size,
@@ -417,36 +381,99 @@ def run(argv: list[str] | None = None, extra_callbacks=()) -> dict:
         "precision": "bf16" if training_args.bf16 else "fp32",
         "loss_weights": {"mgm": config.mgm_weight, "ngsp": config.ngsp_weight, "srm": config.srm_weight},
     }
-    summary = {
-        "output_dir": str(final_dir),
-        "dataset": dataset_path,
-        "train_samples": len(train) if hasattr(train, "__len__") else None,
-        "global_step": trainer.state.global_step,
-        "train_runtime_s": train_result.metrics.get("train_runtime"),
-        "before": before,
-        "after": after,
-        "srm_chance": 1.0 / training_args.per_device_eval_batch_size,
-    }
+
+
+@dataclass
+class PretrainResult:
+    """What a pre-training run wrote and measured; :meth:`to_dict` is ``OUTPUT_DIR/final/pretraining_summary.json``."""
+
+    output_dir: Path  # the Hub-ready model folder, OUTPUT_DIR/final
+    dataset: Path  # the pre-training dataset folder read
+    train_samples: int | None  # None for a streamed dataset
+    global_step: int
+    train_runtime_s: float | None
+    before: dict[str, float]  # validation losses / accuracies before training ({} when resumed or without validation)
+    after: dict[str, float]  # ... and after
+    srm_chance: float  # SRM accuracy of guessing: 1 / eval batch size
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output_dir": str(self.output_dir), "dataset": str(self.dataset), "train_samples": self.train_samples,
+                "global_step": self.global_step, "train_runtime_s": self.train_runtime_s, "before": self.before,
+                "after": self.after, "srm_chance": self.srm_chance}
+
+
+def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args: PretrainingArguments, *,
+             callbacks: Sequence[TrainerCallback] = ()) -> PretrainResult:
+    """Pre-train GeneBERT and write the Hub-ready folder ``OUTPUT_DIR/final`` (safetensors, config with ``auto_map``,
+    tokenizer, remote code, model card, ``pretraining_summary.json``).
+
+    ``training_args`` is completed in place (``--training_preset``, CPU settings). Under ``accelerate launch`` /
+    ``torchrun`` every process calls this; each gets the result, the main process writes the card and summary.
+    ``callbacks`` are added to the Trainer's.
+    """
+    prepare_training_arguments(training_args, data_args)
+    resume = checkpoint_to_resume(training_args)
+    output_folder = OutputFolder(training_args.output_dir, "genebert-pretrain", overwrite=training_args.overwrite,
+                                 resume=bool(resume), leftovers=TRAINER_LEFTOVERS,
+                                 resume_flag="--resume_from_checkpoint auto", main_process=training_args.process_index == 0)
+    set_seed(training_args.seed)
+
+    dataset_path, data = load_data(data_args, training_args)
+    train = data["train"]
+    evaluation = data["validation"] if "validation" in data else None
+    if evaluation is not None and data_args.max_eval_samples and not data_args.streaming:
+        evaluation = evaluation.select(range(min(len(evaluation), data_args.max_eval_samples)))
+    model, config, collator = build_model(model_args, data_args, training_args, train)
+    schedule = MaskRatioScheduleCallback(
+        collator, data_args.mask_ratio, data_args.final_mask_ratio, data_args.final_mask_fraction
+    )
+    trainer = GeneBertTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        data_collator=collator,
+        processing_class=collator.tokenizer,
+        callbacks=[schedule, *callbacks],
+    )
+
+    def validate():
+        if evaluation is None:
+            return {}
+        return evaluate_components(trainer, evaluation, collator, training_args.seed, data_args.mask_ratio)
+
+    output_folder.start()
+    before = {} if resume else validate()
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    after = validate()
+
+    final_dir = Path(training_args.output_dir) / "final"
+    trainer.save_model(str(final_dir))  # weights (safetensors), config + auto_map, remote code, tokenizer
+    result = PretrainResult(
+        output_dir=final_dir, dataset=Path(dataset_path),
+        train_samples=len(train) if hasattr(train, "__len__") else None,
+        global_step=trainer.state.global_step, train_runtime_s=train_result.metrics.get("train_runtime"),
+        before=before, after=after, srm_chance=1.0 / training_args.per_device_eval_batch_size,
+    )
     if trainer.is_world_process_zero():
         card = pretraining_model_card(
             config=config,
             dataset_description=_describe_dataset(dataset_path, data),
             dataset_name=None,
-            hyperparameters=hyperparameters,
+            hyperparameters=hyperparameters_of(model_args, data_args, training_args, config, collator,
+                                               trainer.state.global_step),
             final_metrics=after,
             initial_metrics=before,
         )
         save_model_card(card, final_dir)
-        (final_dir / "pretraining_summary.json").write_text(json.dumps(summary, indent=2))
+        (final_dir / "pretraining_summary.json").write_text(json.dumps(result.to_dict(), indent=2))
         finish_output_folder(final_dir, trainer)
         if not training_args.keep_checkpoints:
             removed = remove_checkpoints(training_args.output_dir)
             if removed:
                 logger.info("removed the intermediate checkpoints %s (keep them with --keep_checkpoints true)", removed)
         output_folder.finish()
-        print(summarize(before, after, summary["srm_chance"]))
-        print(f"Hub-ready model folder: {final_dir}")
-    return summary
+    return result
 
 
 def _describe_dataset(path: str, data) -> str:
@@ -461,7 +488,33 @@ def _describe_dataset(path: str, data) -> str:
     return f"Pre-trained on {source} ({sizes}).{built}"
 
 
-main = console_script(run, "genebert-pretrain")
+# ----------------------------------------------------------------------------- command line
+def build_parser() -> HfArgumentParser:
+    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments))
+    parser.prog = "genebert-pretrain"
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, PretrainingArguments]:
+    """The command line as the three option dataclasses; a single ``.json`` argument is read as a file of options."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def run_command(argv: list[str] | None = None) -> PretrainResult:
+    """Parse, pre-train, print the summary (on the main process only)."""
+    model_args, data_args, training_args = parse_args(argv)
+    result = pretrain(model_args, data_args, training_args)
+    if training_args.process_index == 0:
+        print(summarize(result.before, result.after, result.srm_chance))
+        print(f"Hub-ready model folder: {result.output_dir}")
+    return result
+
+
+main = console_script(run_command, "genebert-pretrain")
 
 if __name__ == "__main__":
     sys.exit(main())
