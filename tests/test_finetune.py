@@ -5,6 +5,7 @@ label is whether a 14-bp motif was planted at a random position. A tiny GeneBERT
 """
 
 import json
+import logging
 import random
 from pathlib import Path
 
@@ -32,6 +33,12 @@ from small_models import save_pretraining_folder, small_config
 DATA = Path(__file__).parent / "data" / "finetune"
 MOTIF = "GATTACAGGTACCA"
 FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--disable_tqdm", "true", "--use_cpu", "true"]
+
+
+def finetune_with(argv: list[str]) -> finetune.FinetuneResult:
+    """The typed call with genebert-finetune's options as a command line gives them."""
+    model_args, data_args, training_args, _ = finetune.parse_args(argv)
+    return finetune.finetune(model_args, data_args, training_args)
 
 
 def tiny_config(**overrides) -> GeneBertConfig:
@@ -65,7 +72,8 @@ def planted_run(genebert_folder, tmp_path_factory):
     dev = planted(tmp / "dev.csv", pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:120], 1)
     test = planted(tmp / "test.csv", pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[120:], 2)
     out = tmp / "model"
-    summary = finetune.run(
+    root_handlers = list(logging.getLogger().handlers)
+    result = finetune_with(
         [
             "--model_name_or_path", str(genebert_folder), "--task", "promoter",
             "--train_file", str(train), "--validation_file", str(dev), "--test_file", str(test),
@@ -74,24 +82,28 @@ def planted_run(genebert_folder, tmp_path_factory):
             "--eval_strategy", "no", "--seed", "7", *FAST,
         ]
     )
-    return summary, out
+    assert logging.getLogger().handlers == root_handlers  # logging is the caller's (the command line's) to set up
+    return result, out
 
 
 def test_tiny_finetune_learns_a_planted_motif(planted_run):
-    summary, out = planted_run
+    result, out = planted_run
     for split in ("validation", "test"):
-        metrics = summary["results"][split]
+        metrics = result.results[split]
         assert metrics["roc_auc"] > 0.9, metrics
         assert metrics["precision"] > 0.8 and metrics["recall"] > 0.8, metrics
-    assert summary["init"] == "pre-trained GeneBERT"
-    assert summary["data_sizes"] == {"train": 400, "validation": 120, "test": 80}
-    assert summary["labels"] == {0: "non_promoter", 1: "promoter"}
+    assert result.init == "pre-trained GeneBERT"
+    assert result.data_sizes == {"train": 400, "validation": 120, "test": 80}
+    assert result.labels == {0: "non_promoter", 1: "promoter"}
 
 
 def test_results_json_carries_metrics_definitions_seed_and_sizes(planted_run):
-    summary, out = planted_run
+    result, out = planted_run
     saved = json.loads((out / "results.json").read_text())
-    assert saved["results"]["test"]["roc_auc"] == pytest.approx(summary["results"]["test"]["roc_auc"])
+    assert isinstance(result, finetune.FinetuneResult) and result.results_file == out / "results.json"
+    assert saved == json.loads(json.dumps(result.to_dict(), default=str))  # the file is the result, as JSON
+    assert "results_rc_average" not in saved and saved["output_dir"] == str(out)
+    assert saved["results"]["test"]["roc_auc"] == pytest.approx(result.results["test"]["roc_auc"])
     assert saved["seed"] == 7 and saved["hyperparameters"]["learning_rate"] == 3e-3
     assert saved["region_input"] is False
     assert "macro" in saved["metric_definitions"]["precision"]
@@ -99,15 +111,15 @@ def test_results_json_carries_metrics_definitions_seed_and_sizes(planted_run):
 
 
 def test_model_card_yaml_parses_and_carries_the_results(planted_run):
-    summary, out = planted_run
+    result, out = planted_run
     card = ModelCard.load(out / "README.md")
     assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
     found = {(r.dataset_split, r.metric_type): r for r in card.data.eval_results}
     for split in ("validation", "test"):
         for metric in ("precision", "recall", "roc_auc", "f1", "mcc"):
-            result = found[(split, metric)]
-            assert result.metric_value == pytest.approx(summary["results"][split][metric], abs=1e-4)
-            assert result.dataset_name == "planted-motif"
+            entry = found[(split, metric)]
+            assert entry.metric_value == pytest.approx(result.results[split][metric], abs=1e-4)
+            assert entry.dataset_name == "planted-motif"
     assert "macro precision" in found[("test", "precision")].metric_name
     text = card.text
     assert "| roc_auc |" in text and "region input | no" in text and "| seed | 7 |" in text
@@ -208,7 +220,7 @@ def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_pat
     motifs = tmp_path / "motifs.jaspar"
     motifs.write_text(JASPAR)
     train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:64], 0)
-    summary = finetune.run(
+    result = finetune_with(
         [
             "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
             "--region_input", "--motifs", str(motifs), "--region_rows", "2",
@@ -216,7 +228,7 @@ def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_pat
             "--eval_strategy", "no", *FAST,
         ]
     )
-    assert summary["region_input"]["num_tfs"] == 3 and summary["region_input"]["rows"] == 2
+    assert result.region_input["num_tfs"] == 3 and result.region_input["rows"] == 2
     model = GeneBertForSequenceClassification.from_pretrained(tmp_path / "out")
     assert model.config.classifier_region_fusion and model.genebert.region_encoder is not None
     # the region encoder started from the pre-trained folder's weights
@@ -238,7 +250,7 @@ def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_pat
 
 
 def test_splice_task_reports_spliceai_metrics(tmp_path):
-    summary = finetune.run(
+    result = finetune_with(
         [
             "--task", "splice", "--train_file", str(DATA / "splice_dev.csv"), "--validation_split_percentage", "40",
             "--splice_neither_label", "2", "--class_names", "acceptor,donor,neither",
@@ -246,16 +258,16 @@ def test_splice_task_reports_spliceai_metrics(tmp_path):
             "--per_device_train_batch_size", "8", *FAST,
         ]
     )
-    metrics = summary["results"]["validation"]
+    metrics = result.results["validation"]
     assert {"topk_accuracy", "pr_auc", "topk_accuracy_acceptor", "pr_auc_donor", "roc_auc", "mcc"} <= set(metrics)
     assert "topk_accuracy_neither" not in metrics
-    assert summary["data_sizes"] == {"train": 54, "validation": 36}
-    assert "SpliceAI" in summary["metric_definitions"]["topk_accuracy"]
+    assert result.data_sizes == {"train": 54, "validation": 36}
+    assert "SpliceAI" in result.metric_definitions["topk_accuracy"]
 
 
 def test_wrong_number_of_classes_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="task 'promoter' has 2 classes"):
-        finetune.run(["--task", "promoter", "--train_file", str(DATA / "splice_dev.csv"), "--output_dir", str(tmp_path)])
+        finetune_with(["--task", "promoter", "--train_file", str(DATA / "splice_dev.csv"), "--output_dir", str(tmp_path)])
 
 
 def test_help_documents_the_options(capsys):

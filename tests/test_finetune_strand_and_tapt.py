@@ -19,7 +19,7 @@ from modeling_genebert.finetuning.data import ClassificationCollator, RandomStra
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 from small_models import save_pretraining_folder, small_config
 
-from test_finetune import DATA, FAST
+from test_finetune import DATA, FAST, finetune_with
 
 rng = np.random.default_rng(0)
 
@@ -129,7 +129,7 @@ def test_rc_augment_flips_training_examples_only(genebert_folder, tmp_path, monk
             return super().__call__(batch)
 
     monkeypatch.setattr(finetune, "RandomStrand", Spy)
-    summary = finetune.run(
+    summary = finetune_with(
         ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
          "--train_file", str(DATA / "prom_core_all_train.csv"), "--validation_file", str(DATA / "prom_core_all_dev.csv"),
          "--max_train_samples", "32", "--max_eval_samples", "24", "--rc_augment", "--output_dir", str(tmp_path / "out"),
@@ -137,8 +137,8 @@ def test_rc_augment_flips_training_examples_only(genebert_folder, tmp_path, monk
     )
     # training batches of 8 (accelerate fetches one ahead); the two evaluations (one batch of 24) are not augmented
     assert set(seen) == {8} and len(seen) in (3, 4)
-    assert summary["hyperparameters"]["rc_augment"] is True
-    assert set(summary["results"]["validation"]) >= {"mcc", "accuracy"}
+    assert summary.hyperparameters["rc_augment"] is True
+    assert set(summary.results["validation"]) >= {"mcc", "accuracy"}
 
 
 # ----------------------------------------------------------------------------- --rc_average
@@ -171,7 +171,7 @@ def test_rc_average_scores_both_strands_and_reports_them_apart(genebert_folder, 
     palindromes = [h + reverse_complement(h) for h in halves]  # their reverse complement is themselves
     labels = [i % 2 for i in range(24)]
     out = tmp_path / "out"
-    summary = finetune.run(
+    summary = finetune_with(
         ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
          "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "32",
          "--validation_file", str(write_split(tmp_path / "dev.csv", palindromes, labels)),
@@ -179,14 +179,14 @@ def test_rc_average_scores_both_strands_and_reports_them_apart(genebert_folder, 
          "--rc_average", "--output_dir", str(out), "--max_steps", "3", "--learning_rate", "3e-3",
          "--per_device_train_batch_size", "8", "--eval_strategy", "no", "--precision", "fp32", *FAST]
     )
-    averaged = summary["results_rc_average"]
-    assert set(averaged) == {"validation", "test"} and summary["hyperparameters"]["rc_average"] is True
+    averaged = summary.results_rc_average
+    assert set(averaged) == {"validation", "test"} and summary.hyperparameters["rc_average"] is True
     expected = averaged_by_hand(out, list(test["sequence"]), list(test["label"]))
     for name, value in expected.items():
         assert averaged["test"][name] == pytest.approx(value, abs=1e-5), name
-    assert averaged["test"]["roc_auc"] != summary["results"]["test"]["roc_auc"]  # the other strand changed the scores
+    assert averaged["test"]["roc_auc"] != summary.results["test"]["roc_auc"]  # the other strand changed the scores
     # strand-symmetric input: averaging changes nothing
-    palindrome_metrics = {k: v for k, v in summary["results"]["validation"].items() if k != "loss"}
+    palindrome_metrics = {k: v for k, v in summary.results["validation"].items() if k != "loss"}
     assert averaged["validation"] == palindrome_metrics
     written = json.loads((out / "results.json").read_text())
     assert written["results_rc_average"] == averaged and "loss" in written["results"]["test"]
@@ -197,7 +197,7 @@ def test_rc_average_scores_both_strands_and_reports_them_apart(genebert_folder, 
 def test_rc_average_with_sliding_windows_averages_each_window_then_the_sequence(genebert_folder, tmp_path):
     dev = pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:24]
     out = tmp_path / "out"
-    summary = finetune.run(
+    summary = finetune_with(
         ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
          "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "16",
          "--validation_file", str(DATA / "prom_core_all_dev.csv"), "--max_eval_samples", "24",
@@ -210,7 +210,7 @@ def test_rc_average_with_sliding_windows_averages_each_window_then_the_sequence(
     assert len(windows[0]) > 2 * len(dev)  # several windows per sequence
     expected = averaged_by_hand(out, list(dev["sequence"]), list(dev["label"]), windows=windows)
     for name, value in expected.items():
-        assert summary["results_rc_average"]["validation"][name] == pytest.approx(value, abs=1e-5), name
+        assert summary.results_rc_average["validation"][name] == pytest.approx(value, abs=1e-5), name
 
 
 # ----------------------------------------------------------------------------- --tapt_steps
@@ -231,7 +231,7 @@ def test_tapt_adapts_the_encoder_on_train_sequences_and_finetuning_starts_from_i
     train = pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32]
     dev = pd.read_csv(DATA / "prom_core_all_dev.csv").iloc[:16]
     out = tmp_path / "out"
-    summary = finetune.run(
+    summary = finetune_with(
         ["--model_name_or_path", str(genebert_folder), "--task", "promoter",
          "--train_file", str(write_split(tmp_path / "train.csv", list(train["sequence"]), list(train["label"]))),
          "--validation_file", str(write_split(tmp_path / "dev.csv", list(dev["sequence"]), list(dev["label"]))),
@@ -239,12 +239,12 @@ def test_tapt_adapts_the_encoder_on_train_sequences_and_finetuning_starts_from_i
          "--learning_rate", "0", "--output_dir", str(out), "--max_steps", "1", "--eval_strategy", "no", *FAST]
     )
     assert sorted(received) == sorted(train["sequence"]) and not set(received) & set(dev["sequence"])
-    record = summary["hyperparameters"]["task_adaptive_pretraining"]
+    record = summary.hyperparameters["task_adaptive_pretraining"]
     assert {k: record[k] for k in ("steps", "learning_rate", "batch_size", "train_sequences")} == {
         "steps": 3, "learning_rate": 1e-3, "batch_size": 8, "train_sequences": 32}
     assert np.isfinite([record["mgm_loss_first"], record["mgm_loss_last"]]).all() and record["cpu_minutes"] >= 0
-    assert "task-adaptive pre-training (3 steps)" in summary["init"]
-    assert summary["model_name_or_path"] == str(genebert_folder)
+    assert "task-adaptive pre-training (3 steps)" in summary.init
+    assert summary.model_name_or_path == str(genebert_folder)
     adapted_folder = out / "task_adaptive_pretraining"
     assert record["folder"] == str(adapted_folder) and (adapted_folder / "model.safetensors").is_file()
     adapted = encoder_weights(GeneBertForPreTraining.from_pretrained(adapted_folder))

@@ -19,6 +19,7 @@ from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertFo
 from modeling_genebert.cards.finetune_card import results_text
 from modeling_genebert.finetuning import finetune
 from small_models import save_pretraining_folder, small_config
+from test_finetune import finetune_with
 
 DATA = Path(__file__).parent / "data" / "finetune"
 
@@ -49,12 +50,12 @@ def finetuned(pretraining_folder, tmp_path_factory):
 
     transformers.Trainer.evaluate = counting
     try:
-        summary = finetune.run([
+        summary = finetune_with([
             "--model_name_or_path", str(pretraining_folder), "--task", "promoter",
             "--train_file", str(data / "train.csv"), "--validation_file", str(data / "dev.csv"),
             "--output_dir", str(out), "--max_steps", "6", "--per_device_train_batch_size", "16",
             "--eval_strategy", "steps", "--eval_steps", "6", "--max_eval_samples", "64", "--disable_tqdm", "true",
-        ])
+        ]).to_dict()
     finally:
         transformers.Trainer.evaluate = original
     return summary, out, evaluations

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from modeling_genebert import GeneBertConfig, GeneBertModel, GeneBertTokenizer
-from modeling_genebert.finetuning import finetune
 from modeling_genebert.evaluation.embed import embed_sequences
 from modeling_genebert.downstream.long_inputs import aggregate_windows, bases_per_window, split_into_windows, warn_truncated
+from test_finetune import finetune_with
 
 DATA = Path(__file__).parent / "data" / "finetune"
 FAST = ["--per_device_eval_batch_size", "128", "--logging_steps", "1000", "--disable_tqdm", "true", "--use_cpu", "true"]
@@ -133,15 +133,15 @@ def test_finetune_with_sliding_windows_sees_the_tail(tmp_path):
 
     GeneBertForPreTraining(tiny).save_pretrained(config)
     GeneBertTokenizer(k=4).save_pretrained(config)
-    sliding = finetune.run(["--model_name_or_path", str(config), "--output_dir", str(tmp_path / "s"),
-                            "--long_inputs", "sliding_window", "--window_overlap", "14", "--window_aggregation", "max",
-                            *common])
-    assert sliding["data_sizes"] == {"train": 240, "validation": 100}
-    assert sliding["hyperparameters"]["windows"]["validation"] == 100 * 8  # 70 bp in 21-bp windows, step 7
-    assert sliding["results"]["validation"]["roc_auc"] > 0.9, sliding["results"]
-    truncated = finetune.run(["--model_name_or_path", str(config), "--output_dir", str(tmp_path / "t"), *common])
-    assert truncated["hyperparameters"]["long_inputs"] == "truncate"
-    assert truncated["results"]["validation"]["roc_auc"] < 0.75, truncated["results"]
+    sliding = finetune_with(["--model_name_or_path", str(config), "--output_dir", str(tmp_path / "s"),
+                             "--long_inputs", "sliding_window", "--window_overlap", "14", "--window_aggregation", "max",
+                             *common])
+    assert sliding.data_sizes == {"train": 240, "validation": 100}
+    assert sliding.hyperparameters["windows"]["validation"] == 100 * 8  # 70 bp in 21-bp windows, step 7
+    assert sliding.results["validation"]["roc_auc"] > 0.9, sliding.results
+    truncated = finetune_with(["--model_name_or_path", str(config), "--output_dir", str(tmp_path / "t"), *common])
+    assert truncated.hyperparameters["long_inputs"] == "truncate"
+    assert truncated.results["validation"]["roc_auc"] < 0.75, truncated.results
 
 
 def test_too_long_input_to_the_model_is_a_clear_error(encoder):

@@ -10,6 +10,7 @@ from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification,
 from modeling_genebert.finetuning import finetune
 from modeling_genebert.finetuning.lora import apply_lora, encoder_target_modules, load_lora_model
 from small_models import save_pretraining_folder, small_config
+from test_finetune import finetune_with
 
 peft = pytest.importorskip("peft")
 
@@ -62,12 +63,12 @@ def test_cli_rejects_unknown_method_and_merge_without_peft(base_folder, tmp_path
 @pytest.mark.slow
 def test_lora_adapter_folder_loads_onto_the_base_model_and_merges(base_folder, tmp_path):
     out = tmp_path / "lora"
-    summary = finetune.run([
+    summary = finetune_with([
         "--model_name_or_path", str(base_folder), "--task", "promoter", "--peft", "lora", "--lora_rank", "4",
         "--train_file", str(DATA / "prom_core_all_train.csv"), "--validation_file", str(DATA / "prom_core_all_dev.csv"),
         "--max_steps", "6", "--learning_rate", "5e-3", "--output_dir", str(out), "--seed", "3", *FAST,
     ])
-    peft_info = summary["hyperparameters"]["peft"]
+    peft_info = summary.hyperparameters["peft"]
     assert peft_info["rank"] == 4 and peft_info["saved"] == "adapter"
     assert 0 < peft_info["trainable_parameters"] < peft_info["total_parameters"]
     assert (out / "adapter_config.json").exists() and (out / "adapter_model.safetensors").exists()
@@ -95,12 +96,12 @@ def test_lora_adapter_folder_loads_onto_the_base_model_and_merges(base_folder, t
 @pytest.mark.slow
 def test_merge_lora_saves_a_plain_genebert_folder(base_folder, tmp_path):
     out = tmp_path / "merged"
-    summary = finetune.run([
+    summary = finetune_with([
         "--model_name_or_path", str(base_folder), "--peft", "lora", "--merge_lora", "true",
         "--lora_target_modules", "query,key,value,dense",
         "--train_file", str(DATA / "prom_core_all_dev.csv"), "--max_steps", "3", "--output_dir", str(out), *FAST,
     ])
-    assert summary["hyperparameters"]["peft"]["saved"] == "merged"
+    assert summary.hyperparameters["peft"]["saved"] == "merged"
     assert (out / "model.safetensors").exists() and not (out / "adapter_config.json").exists()
     model = GeneBertForSequenceClassification.from_pretrained(out)
     assert not any("lora" in n for n, _ in model.named_parameters())

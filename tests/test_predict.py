@@ -228,16 +228,22 @@ def test_a_region_input_classifier_gets_its_region_matrix_as_at_fine_tuning(tmp_
 
 @pytest.mark.slow
 def test_a_lora_adapter_folder_predicts_like_its_merged_model(tmp_path):
-    from modeling_genebert.finetuning import finetune
+    from modeling_genebert.finetuning.arguments import (
+        FinetuneDataArguments,
+        FinetuneModelArguments,
+        FinetuneTrainingArguments,
+    )
+    from modeling_genebert.finetuning.finetune import finetune
     from modeling_genebert.finetuning.lora import load_lora_model
 
     torch.manual_seed(2)
     GeneBertForPreTraining(config()).save_pretrained(tmp_path / "base")
     GeneBertTokenizer(k=K).save_pretrained(tmp_path / "base")
-    finetune.run(["--model_name_or_path", str(tmp_path / "base"), "--task", "promoter", "--peft", "lora",
-                  "--train_file", str(Path(__file__).parent / "data" / "finetune" / "prom_core_all_dev.csv"),
-                  "--max_length", "32", "--max_steps", "2", "--learning_rate", "1e-2", "--eval_strategy", "no",
-                  "--disable_tqdm", "true", "--use_cpu", "true", "--output_dir", str(tmp_path / "adapter")])
+    finetune(FinetuneModelArguments(model_name_or_path=str(tmp_path / "base"), peft="lora"),
+             FinetuneDataArguments(task="promoter", max_length=32,
+                                   train_file=str(Path(__file__).parent / "data" / "finetune" / "prom_core_all_dev.csv")),
+             FinetuneTrainingArguments(output_dir=str(tmp_path / "adapter"), max_steps=2, learning_rate=1e-2,
+                                       eval_strategy="no", disable_tqdm=True, use_cpu=True))
     assert (tmp_path / "adapter" / "adapter_config.json").is_file()
     seqs = random_dna(4, 60, seed=7)  # longer than the window: windowed as fine-tuning would
     table = predict_sequences(tmp_path / "adapter", seqs)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
+from typing import Any
 
 from transformers import TrainingArguments
 
+from dataset_scripts.cli import UsageError
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert.configuration_genebert import POOLINGS
 from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
@@ -88,7 +91,6 @@ class FinetuneDataArguments:
         default="generic",
         metadata={"help": "a registered task (see --list_tasks): " + " | ".join(list_tasks())},
     )
-    list_tasks: bool = field(default=False, metadata={"help": "print the registered task names, one per line, and exit"})
     train_file: str | None = field(default=None, metadata={"help": "CSV/TSV (sequence,label; .gz ok) or FASTA"})
     validation_file: str | None = field(default=None, metadata={"help": "evaluation split file (same format)"})
     test_file: str | None = field(default=None, metadata={"help": "optional test split, evaluated at the end"})
@@ -178,3 +180,19 @@ class FinetuneTrainingArguments(TrainingArguments):
         metadata={"help": "write into a non-empty --output_dir (e.g. replace a finished model); without it such a "
                   "folder is refused, unless it is what an interrupted genebert-finetune run left"},
     )
+
+
+def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -> dict[str, Any]:
+    """Only the options ``argv`` sets, typed by ``parser`` (a command's own): what a command that calls another
+    (``--finetune_args``, ``--pretrain_args``) lays over the options it chose itself, as later options on a command
+    line win. An unknown or malformed option is a :class:`UsageError` naming ``what`` (the option that carried it)."""
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS  # what argv does not set stays out of the namespace
+    parser.exit_on_error = False
+    try:
+        given, unknown = parser.parse_known_args(argv)
+    except argparse.ArgumentError as error:
+        raise UsageError(f"{what}: {error}") from None
+    if unknown:
+        raise UsageError(f"{what}: {' '.join(unknown)} is not an option of {parser.prog}")
+    return vars(given)

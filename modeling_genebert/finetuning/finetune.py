@@ -27,6 +27,9 @@ code), ``results.json`` (metrics per split with their definitions, seed,
 hyper-parameters, data sizes, CPU time) and a model card ``README.md`` whose YAML holds
 ``model-index`` results. Every ``TrainingArguments`` option passes through.
 
+From Python: :func:`finetune` takes the command's three option dataclasses
+(:mod:`.arguments`) and returns a :class:`FinetuneResult` (``to_dict()`` is ``results.json``).
+
 Example (GUE core promoters)::
 
     genebert-finetune --model_name_or_path outputs/genebert-tiny/final --task promoter \\
@@ -36,22 +39,24 @@ Example (GUE core promoters)::
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import transformers
 from transformers import EvalPrediction, HfArgumentParser, Trainer, set_seed
 
 from dataset_scripts.cli import check_model_folder, console_script, group_options
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
-from dataset_scripts.tasks import REF_ALT, get_task, list_tasks
+from dataset_scripts.tasks import REF_ALT, Task, get_task, list_tasks
 from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text, with_rc_average
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import save_model_card
@@ -143,79 +148,160 @@ def warmup_of(training_args) -> dict:
     return {"warmup_ratio": warmup} if 0 < warmup < 1 else {"warmup_steps": int(warmup)}
 
 
-def build_parser() -> HfArgumentParser:
-    """``genebert-finetune``'s options: model, data and GeneBERT's training defaults first, then the rest of
-    ``TrainingArguments`` (passed through)."""
-    parser = HfArgumentParser((FinetuneModelArguments, FinetuneDataArguments, FinetuneTrainingArguments))
-    group_options(parser, {
-        "model": [f.name for f in dataclasses.fields(FinetuneModelArguments)],
-        "data": [f.name for f in dataclasses.fields(FinetuneDataArguments)],
-        "training (GeneBERT's defaults)": list(FinetuneTrainingArguments.__annotations__),
-    }, rest="every other transformers TrainingArguments option (passed through)")
-    parser.prog = "genebert-finetune"
-    parser.usage = ("genebert-finetune [--model_name_or_path FOLDER] --task TASK --train_file FILE "
-                    "[--validation_file FILE] [--test_file FILE] [--output_dir DIR] [options]")
-    return parser
+@dataclass
+class FinetuneResult:
+    """What a fine-tuning run wrote and measured; :meth:`to_dict` is ``results.json``."""
+
+    task: str
+    task_title: str
+    model_name_or_path: str  # the folder fine-tuned from, or "preset:NAME"
+    init: str  # how the weights started, e.g. "pre-trained GeneBERT + LoRA (r=8)"
+    from_scratch: bool
+    region_input: dict[str, Any] | bool  # the motif scan's settings (--region_input), else False
+    dataset: str
+    labels: dict[int, str]
+    splice_neither_label: int | None
+    data_sizes: dict[str, int]
+    seed: int
+    hyperparameters: dict[str, Any]
+    results: dict[str, dict[str, float]]  # split -> metric -> value
+    results_rc_average: dict[str, dict[str, float]] | None  # --rc_average: both strands' logits averaged; else None
+    metric_definitions: dict[str, str]
+    paper_metrics: list[str]
+    train_loss: float | None
+    compute: dict[str, Any]
+    output_dir: Path  # the fine-tuned model (or LoRA adapter) folder with its card
+    results_file: Path  # where to_dict() was written (not in the JSON)
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = {name: getattr(self, name) for name in (
+            "task", "task_title", "model_name_or_path", "init", "from_scratch", "region_input", "dataset", "labels",
+            "splice_neither_label", "data_sizes", "seed", "hyperparameters", "results")}
+        if self.results_rc_average is not None:
+            summary["results_rc_average"] = self.results_rc_average
+        return {**summary, "metric_definitions": self.metric_definitions, "paper_metrics": self.paper_metrics,
+                "train_loss": self.train_loss, "compute": self.compute, "output_dir": str(self.output_dir)}
 
 
-def parse_args(argv: list[str] | None):
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
-
-
-def run(argv: list[str] | None = None) -> dict:
-    """Run a fine-tuning; returns the results dict that is also written to ``results.json``."""
-    model_args, data_args, training_args = parse_args(argv)
-    if data_args.list_tasks:
-        print("\n".join(list_tasks()))
-        return {"tasks": list_tasks()}
+def check_options(model_args: FinetuneModelArguments, data_args: FinetuneDataArguments) -> Task:
+    """The task; a model folder that is not one and impossible ``--tapt_steps`` / ``--peft`` fail before data is read."""
     task = get_task(data_args.task)
     if model_args.model_name_or_path:
-        check_model_folder(model_args.model_name_or_path, weights=not model_args.from_scratch)  # before any data is read
+        check_model_folder(model_args.model_name_or_path, weights=not model_args.from_scratch)
     check_task_adaptive_options(model_args)
-    output_folder = OutputFolder(training_args.output_dir, "genebert-finetune", overwrite=training_args.overwrite,
-                                 leftovers=TRAINER_LEFTOVERS, main_process=training_args.process_index == 0)
-    if not torch.cuda.is_available():
-        training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_warning()
-    set_seed(training_args.seed)
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    if model_args.peft is not None and model_args.peft != "lora":
+        raise ValueError(f"--peft {model_args.peft!r}: the supported method is 'lora'")
+    if model_args.merge_lora and model_args.peft is None:
+        raise ValueError("--merge_lora needs --peft lora")
+    return task
 
-    data = load_task_data(task, data_args, training_args.seed)
+
+def load_labelled_data(task: Task, data_args: FinetuneDataArguments, seed: int):
+    """``(splits, id2label)``: the task's data with its class names checked."""
+    data = load_task_data(task, data_args, seed)
     label_names = list(data["train"].features["label"].names)
     task.check_labels(label_names)
-    num_labels = len(label_names)
-    splice = "splice" in task.metrics
-    if splice and data_args.splice_neither_label is not None and not 0 <= data_args.splice_neither_label < num_labels:
-        raise ValueError(f"--splice_neither_label {data_args.splice_neither_label} is not a class id")
-    id2label = dict(enumerate(label_names))
+    neither = data_args.splice_neither_label
+    if "splice" in task.metrics and neither is not None and not 0 <= neither < len(label_names):
+        raise ValueError(f"--splice_neither_label {neither} is not a class id")
+    return data, dict(enumerate(label_names))
 
-    region_builder = region_shape = None
+
+def region_input_of(model_args: FinetuneModelArguments, task: Task, train):
+    """``(region builder or None, (rows, TFs) or None)``: the motif scan of ``--region_input``, or the task's own matrix."""
     if model_args.region_input:
-        region_builder = RegionMatrixBuilder(model_args.motifs, model_args.region_rows, model_args.region_aggregation)
-        rows = region_builder.rows * (2 if task.inputs == REF_ALT else 1)
-        region_shape = (rows, region_builder.num_tfs)
-    elif "region_matrix" in task.inputs:
-        rows, num_tfs = np.asarray(data["train"][0]["region_matrix"]).shape
-        region_shape = (rows, num_tfs)
-    output_folder.start()  # marks the run as under way until it has finished
-    start_args, task_adaptation = adapt_to_task(model_args, data["train"], task, data_args.max_length, training_args)
-    model, tokenizer, init = load_model_and_tokenizer(start_args, num_labels, id2label, region_shape)
+        builder = RegionMatrixBuilder(model_args.motifs, model_args.region_rows, model_args.region_aggregation)
+        return builder, (builder.rows * (2 if task.inputs == REF_ALT else 1), builder.num_tfs)
+    if "region_matrix" in task.inputs:
+        return None, tuple(np.asarray(train[0]["region_matrix"]).shape)
+    return None, None
+
+
+def build_classifier(model_args, task: Task, train, data_args, training_args, id2label: dict[int, str], region_shape):
+    """``(model, tokenizer, init, task_adaptation, peft_info)``: the classifier to train, after ``--tapt_steps`` and
+    with ``--peft lora`` applied; ``init`` says where its weights come from."""
+    start_args, task_adaptation = adapt_to_task(model_args, train, task, data_args.max_length, training_args)
+    model, tokenizer, init = load_model_and_tokenizer(start_args, len(id2label), id2label, region_shape)
     init += f" + task-adaptive pre-training ({model_args.tapt_steps} steps)" if task_adaptation else ""
     peft_info = None
     if model_args.peft is not None:
-        if model_args.peft != "lora":
-            raise ValueError(f"--peft {model_args.peft!r}: the supported method is 'lora'")
         model = apply_lora(model, model_args.lora_rank, model_args.lora_alpha, model_args.lora_dropout,
                            model_args.lora_target_modules)
         peft_info = lora_summary(model)
         init += f" + LoRA (r={model_args.lora_rank})"
-    elif model_args.merge_lora:
-        raise ValueError("--merge_lora needs --peft lora")
+    return model, tokenizer, init, task_adaptation, peft_info
+
+
+def hyperparameters_of(model_args, data_args, training_args, trainer: Trainer, max_length: int, features, owners,
+                       task_adaptation, peft_info) -> dict[str, Any]:
+    """The run's settings as results.json and the model card record them."""
+    return {
+        "task": data_args.task,
+        **({"num_train_epochs": training_args.num_train_epochs} if training_args.max_steps <= 0
+           else {"max_steps": training_args.max_steps}),
+        "epochs_run": round(float(trainer.state.epoch or 0), 3),
+        "global_steps": trainer.state.global_step,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
+        "learning_rate": training_args.learning_rate,
+        "lr_scheduler_type": getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type),
+        **warmup_of(training_args),
+        "weight_decay": training_args.weight_decay,
+        "max_length": max_length,
+        "long_inputs": data_args.long_inputs,
+        **({"window_overlap": data_args.window_overlap, "window_aggregation": data_args.window_aggregation,
+            "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
+        "classifier_dropout": model_args.classifier_dropout,
+        "classifier_pooling": trainer.model.config.classifier_pooling,
+        "rc_augment": data_args.rc_augment,
+        "rc_average": data_args.rc_average,
+        "task_adaptive_pretraining": task_adaptation,
+        **({"peft": peft_info} if peft_info else {}),
+        "seed": training_args.seed,
+    }
+
+
+def write_card_and_results(result: FinetuneResult, compute: dict[str, Any]) -> None:
+    """The model card (with ``model-index``) in the output folder and ``results.json``."""
+    card = finetuning_model_card(
+        task=result.task,
+        base_model=result.model_name_or_path,
+        init=result.init,
+        results=result.results,
+        dataset_name=result.dataset,
+        data_sizes=result.data_sizes,
+        label_names=list(result.labels.values()),
+        region_input=result.region_input or None,
+        hyperparameters=result.hyperparameters,
+        seed=result.seed,
+        compute=compute,
+        results_rc_average=result.results_rc_average or {},
+    )
+    save_model_card(card, result.output_dir)
+    result.results_file.parent.mkdir(parents=True, exist_ok=True)
+    result.results_file.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+
+
+def finetune(model_args: FinetuneModelArguments, data_args: FinetuneDataArguments,
+             training_args: FinetuneTrainingArguments) -> FinetuneResult:
+    """Fine-tune, evaluate validation / test and write the model folder, its card and ``results.json``.
+
+    ``training_args`` is completed in place (no pinned memory without a GPU). Under ``accelerate launch`` every
+    process calls this and gets the result; the main process writes the card and results.
+    """
+    task = check_options(model_args, data_args)
+    output_folder = OutputFolder(training_args.output_dir, "genebert-finetune", overwrite=training_args.overwrite,
+                                 leftovers=TRAINER_LEFTOVERS, main_process=training_args.process_index == 0)
+    if not torch.cuda.is_available():
+        training_args.dataloader_pin_memory = False  # nothing to pin for on a CPU-only machine
+    set_seed(training_args.seed)
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+
+    data, id2label = load_labelled_data(task, data_args, training_args.seed)
+    region_builder, region_shape = region_input_of(model_args, task, data["train"])
+    output_folder.start()  # marks the run as under way until it has finished
+    model, tokenizer, init, task_adaptation, peft_info = build_classifier(
+        model_args, task, data["train"], data_args, training_args, id2label, region_shape)
     max_length = min(data_args.max_length, model.config.sequence_config.max_position_embeddings)
     features, owners = prepare_features(
         data, task, tokenizer, max_length, region_builder,
@@ -243,104 +329,107 @@ def run(argv: list[str] | None = None) -> dict:
     train_cpu, train_wall = time.process_time(), time.perf_counter()
     train_result = trainer.train()
     train_cpu, train_wall = time.process_time() - train_cpu, time.perf_counter() - train_wall
-
     results, results_rc_average = evaluate_splits(trainer, features, compute_metrics,
                                                   strands=strands if data_args.rc_average else None)
-    metric_names = sorted({m for r in results.values() for m in r})
 
     output_dir = Path(training_args.output_dir)
     if peft_info is not None:  # an adapter folder (+ tokenizer, head_config.json) or, with --merge_lora, a merged one
         peft_info["saved"] = save_lora(trainer, output_dir, merge=model_args.merge_lora)
     else:
         trainer.save_model(str(output_dir))  # weights, config (+ auto_map), remote code, tokenizer
-    dataset_name = data_args.dataset_name or dataset_name_of(data_args.dataset_path or data_args.train_file)
-    data_sizes = {split: len(ds) for split, ds in data.items()}
-    hyperparameters = {
-        "task": data_args.task,
-        **({"num_train_epochs": training_args.num_train_epochs} if training_args.max_steps <= 0
-           else {"max_steps": training_args.max_steps}),
-        "epochs_run": round(float(trainer.state.epoch or 0), 3),
-        "global_steps": trainer.state.global_step,
-        "per_device_train_batch_size": training_args.per_device_train_batch_size,
-        "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
-        "learning_rate": training_args.learning_rate,
-        "lr_scheduler_type": getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type),
-        **warmup_of(training_args),
-        "weight_decay": training_args.weight_decay,
-        "max_length": max_length,
-        "long_inputs": data_args.long_inputs,
-        **({"window_overlap": data_args.window_overlap, "window_aggregation": data_args.window_aggregation,
-            "windows": {split: len(ds) for split, ds in features.items()}} if owners else {}),
-        "classifier_dropout": model_args.classifier_dropout,
-        "classifier_pooling": model.config.classifier_pooling,
-        "rc_augment": data_args.rc_augment,
-        "rc_average": data_args.rc_average,
-        "task_adaptive_pretraining": task_adaptation,
-        **({"peft": peft_info} if peft_info else {}),
-        "seed": training_args.seed,
-    }
     compute = {
         "train wall seconds": round(train_wall, 1),
         "train CPU minutes": round(train_cpu / 60, 2),
         "device": str(training_args.device),
         "torch threads": torch.get_num_threads(),
     }
-    summary = {
-        "task": data_args.task,
-        "task_title": task.title,
-        "model_name_or_path": model_args.model_name_or_path or f"preset:{model_args.preset}",
-        "init": init,
-        "from_scratch": model_args.from_scratch or model_args.model_name_or_path is None,
-        "region_input": region_builder.info() if region_builder else False,
-        "dataset": dataset_name,
-        "labels": id2label,
-        "splice_neither_label": data_args.splice_neither_label if splice else None,
-        "data_sizes": data_sizes,
-        "seed": training_args.seed,
-        "hyperparameters": hyperparameters,
-        "results": results,
-        **({"results_rc_average": results_rc_average} if data_args.rc_average else {}),
-        "metric_definitions": describe(metric_names),
-        "paper_metrics": list(PAPER_METRICS),
-        "train_loss": train_result.metrics.get("train_loss"),
-        "compute": {**compute, "total CPU minutes": round((time.process_time() - cpu_start) / 60, 2),
-                    "total wall seconds": round(time.perf_counter() - wall_start, 1)},
-        "output_dir": str(output_dir),
-    }
+    metric_names = sorted({m for r in results.values() for m in r})
+    splice = "splice" in task.metrics
+    result = FinetuneResult(
+        task=data_args.task,
+        task_title=task.title,
+        model_name_or_path=model_args.model_name_or_path or f"preset:{model_args.preset}",
+        init=init,
+        from_scratch=model_args.from_scratch or model_args.model_name_or_path is None,
+        region_input=region_builder.info() if region_builder else False,
+        dataset=data_args.dataset_name or dataset_name_of(data_args.dataset_path or data_args.train_file),
+        labels=id2label,
+        splice_neither_label=data_args.splice_neither_label if splice else None,
+        data_sizes={split: len(ds) for split, ds in data.items()},
+        seed=training_args.seed,
+        hyperparameters=hyperparameters_of(model_args, data_args, training_args, trainer, max_length, features, owners,
+                                           task_adaptation, peft_info),
+        results=results,
+        results_rc_average=results_rc_average if data_args.rc_average else None,
+        metric_definitions=describe(metric_names),
+        paper_metrics=list(PAPER_METRICS),
+        train_loss=train_result.metrics.get("train_loss"),
+        compute={**compute, "total CPU minutes": round((time.process_time() - cpu_start) / 60, 2),
+                 "total wall seconds": round(time.perf_counter() - wall_start, 1)},
+        output_dir=output_dir,
+        results_file=Path(data_args.results_file or output_dir / "results.json"),
+    )
     if trainer.is_world_process_zero():
-        card = finetuning_model_card(
-            task=data_args.task,
-            base_model=summary["model_name_or_path"],
-            init=init,
-            results=results,
-            dataset_name=dataset_name,
-            data_sizes=data_sizes,
-            label_names=label_names,
-            region_input=summary["region_input"] or None,
-            hyperparameters=hyperparameters,
-            seed=training_args.seed,
-            compute=compute,
-            results_rc_average=results_rc_average,
-        )
-        save_model_card(card, output_dir)
-        results_file = Path(data_args.results_file or output_dir / "results.json")
-        results_file.parent.mkdir(parents=True, exist_ok=True)
-        results_file.write_text(json.dumps(summary, indent=2, default=str))
+        write_card_and_results(result, compute)
         finish_output_folder(output_dir, trainer)
         if not training_args.keep_checkpoints:
             remove_checkpoints(output_dir)
         output_folder.finish()
-        print(f"\nGeneBERT fine-tuning: {task.title} on {dataset_name} "
-              f"(init: {init}; region input: {'yes' if region_builder else 'no'}; seed {training_args.seed})")
-        print(results_text(with_rc_average(results, results_rc_average)))
-        print(f"train: {trainer.state.global_step} steps, {train_wall:.0f} s wall, {train_cpu / 60:.1f} CPU-min")
-        print(f"results: {results_file}\nmodel + card: {output_dir}")
-    return summary
+    return result
 
 
-main = console_script(run, "genebert-finetune")
+# ----------------------------------------------------------------------------- command line
+def build_parser() -> HfArgumentParser:
+    """``genebert-finetune``'s options: model, data and GeneBERT's training defaults first, then the rest of
+    ``TrainingArguments`` (passed through)."""
+    parser = HfArgumentParser((FinetuneModelArguments, FinetuneDataArguments, FinetuneTrainingArguments))
+    parser.add_argument("--list_tasks", action="store_true",
+                        help="print the registered task names, one per line, and exit")
+    group_options(parser, {
+        "model": [f.name for f in dataclasses.fields(FinetuneModelArguments)],
+        "data": [f.name for f in dataclasses.fields(FinetuneDataArguments)] + ["list_tasks"],
+        "training (GeneBERT's defaults)": list(FinetuneTrainingArguments.__annotations__),
+    }, rest="every other transformers TrainingArguments option (passed through)")
+    parser.prog = "genebert-finetune"
+    parser.usage = ("genebert-finetune [--model_name_or_path FOLDER] --task TASK --train_file FILE "
+                    "[--validation_file FILE] [--test_file FILE] [--output_dir DIR] [options]")
+    return parser
 
-__all__ = ["main", "parse_args", "run"]
+
+def parse_args(argv: list[str] | None = None):
+    """``(model, data, training arguments, the command line's own options)``; a single ``.json`` argument is read as a
+    file of options."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return (*parser.parse_json_file(os.path.abspath(argv[0])), argparse.Namespace(list_tasks=False))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def print_summary(result: FinetuneResult) -> None:
+    print(f"\nGeneBERT fine-tuning: {result.task_title} on {result.dataset} "
+          f"(init: {result.init}; region input: {'yes' if result.region_input else 'no'}; seed {result.seed})")
+    print(results_text(with_rc_average(result.results, result.results_rc_average or {})))
+    print(f"train: {result.hyperparameters['global_steps']} steps, {result.compute['train wall seconds']:.0f} s wall, "
+          f"{result.compute['train CPU minutes']:.1f} CPU-min")
+    print(f"results: {result.results_file}\nmodel + card: {result.output_dir}")
+
+
+def run_command(argv: list[str] | None = None) -> FinetuneResult | None:
+    """Parse; list the tasks, or fine-tune and print the summary (on the main process only)."""
+    model_args, data_args, training_args, command_line = parse_args(argv)
+    if command_line.list_tasks:
+        print("\n".join(list_tasks()))
+        return None
+    result = finetune(model_args, data_args, training_args)
+    if training_args.process_index == 0:
+        print_summary(result)
+    return result
+
+
+main = console_script(run_command, "genebert-finetune")
+
+__all__ = ["FinetuneResult", "build_parser", "finetune", "main", "parse_args"]
 
 if __name__ == "__main__":
     sys.exit(main())
