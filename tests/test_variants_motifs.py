@@ -172,7 +172,7 @@ def test_readme_and_cli_agree():
         if key not in ("id", "chrom", "pos", "ref", "alt", "kind", "notes"):
             stem = re.split(r"[<:]", key)[0].rstrip("_")
             assert stem in variants, key
-    assert legend.README_EVIDENCE == "docs/variants.md#which-score-to-trust"
+    assert legend.EVIDENCE_PAGE == "docs/variants.md#which-score-to-trust"
 
 
 def test_support_names_what_the_model_folder_records(tmp_path):

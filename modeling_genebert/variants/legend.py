@@ -18,7 +18,8 @@ import os
 import textwrap
 from typing import Iterable
 
-README_EVIDENCE = "docs/variants.md#which-score-to-trust"
+# the docs page (relative to the repository root) with the measurements behind EVIDENCE
+EVIDENCE_PAGE = "docs/variants.md#which-score-to-trust"
 
 # name, or template with <...> for the part that varies -> (meaning, sign, unit)
 COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -210,7 +211,7 @@ def support(scores: Iterable[str], model=None, classifier=None) -> dict[str, dic
     what the given model folders record about themselves."""
     out = {}
     for score in scores:
-        entry = {"columns": ", ".join(SCORE_COLUMNS[score]), **EVIDENCE[score], "evidence": README_EVIDENCE}
+        entry = {"columns": ", ".join(SCORE_COLUMNS[score]), **EVIDENCE[score], "evidence": EVIDENCE_PAGE}
         if score in ("llr", "embedding", "cell_type") and model is not None:
             entry["this_run"] = model_note(model)
         elif score == "supervised" and classifier is not None:
@@ -229,11 +230,11 @@ def epilog(width: int = 100) -> str:
         extra = "; ".join(x for x in (sign, unit) if x)
         lines.append(wrap(f"{key}: {meaning}" + (f" ({extra})" if extra else "")))
     lines.append("")
-    lines.append(f"which score to trust (measured; {README_EVIDENCE}; per run in summary.json 'support'):")
+    lines.append(f"which score to trust (measured; {EVIDENCE_PAGE}; per run in summary.json 'support'):")
     for score, e in EVIDENCE.items():
         lines.append(wrap(f"{SCORE_NAMES[score]}: {e['verdict']}: {e['use']}"))
     return "\n".join(lines)
 
 
-__all__ = ["COLUMNS", "EVIDENCE", "README_EVIDENCE", "SCORE_COLUMNS", "comment_lines", "describe", "epilog", "legend",
+__all__ = ["COLUMNS", "EVIDENCE", "EVIDENCE_PAGE", "SCORE_COLUMNS", "comment_lines", "describe", "epilog", "legend",
            "support"]
