@@ -1,7 +1,9 @@
 """``genebert-benchmark``: suite discovery, recipes, references, bad input, resumability, report and cards."""
 
 import json
+import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +15,19 @@ from modeling_genebert.evaluation.benchmark.report import aggregate, markdown, u
 from modeling_genebert.evaluation.benchmark.sweep import choose, grid, point_name
 
 DATA = Path(__file__).parent / "data"
+
+
+def bench(argv: list[str]) -> runner.BenchmarkResult:
+    """The typed call with genebert-benchmark's options as a command line gives them."""
+    (options,) = runner.build_parser().parse_args_into_dataclasses(args=argv)
+    return runner.run_benchmark(options)
+
+
+@pytest.fixture()
+def progress(caplog):
+    """The benchmark's progress log lines (logged, not printed: the command line shows them)."""
+    caplog.set_level(logging.INFO, logger="genebert.benchmark")
+    return caplog
 
 
 def _write(path: Path, lines: list[str]) -> None:
@@ -134,6 +149,7 @@ def test_model_card_gets_model_index_entries_replaced_on_rerun(tmp_path):
     ("bad_recipe", "unknown recipe key defaults.lr"),
     ("no_models", "need --models"),
     ("negative_tapt", "--tapt_steps -5"),
+    ("bad_finetune_args", "--finetune_args: --lerning_rate 0.1 is not an option of genebert-finetune"),
 ])
 def test_bad_input_exits_2_without_results(case, message, suite, model_folder, tmp_path, capsys):
     out = tmp_path / "out"
@@ -152,6 +168,8 @@ def test_bad_input_exits_2_without_results(case, message, suite, model_folder, t
         argv += ["--models", str(model_folder), "--recipe", str(recipe)]
     elif case == "negative_tapt":
         argv += ["--models", str(model_folder), "--tapt_steps", "-5"]
+    elif case == "bad_finetune_args":
+        argv += ["--models", str(model_folder), "--finetune_args", "--lerning_rate 0.1"]
     assert runner.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
@@ -169,35 +187,39 @@ def test_help_names_every_option(capsys):
 
 # ----------------------------------------------------------------------------- end to end, resumable
 @pytest.mark.slow
-def test_kmer_arm_runs_and_a_finished_run_is_never_rerun(suite, tmp_path, capsys):
+def test_kmer_arm_runs_and_a_finished_run_is_never_rerun(suite, tmp_path, progress):
     out = tmp_path / "bench"
     argv = ["--suite", str(suite), "--arms", "kmer_lr", "--seeds", "1", "2", "--output_dir", str(out)]
-    first = runner.run(argv)
-    assert len(first["runs"]) == 4
-    prom = next(r for r in first["rows"] if r["task"] == "prom_core_all")
+    root_handlers = list(logging.getLogger().handlers)
+    first = bench(argv)
+    assert logging.getLogger().handlers == root_handlers  # logging is the caller's (the command line's) to set up
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(first.to_dict(), default=str))
+    assert first.files["markdown"].read_text() == first.report and first.suite == suite
+    assert len(first.runs) == 4
+    prom = next(r for r in first.rows if r["task"] == "prom_core_all")
     assert prom["eval_split"] == "test" and prom["mcc"]["mean"] > 0.2  # k-mers separate real promoters from non-promoters
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("runs/**/results.json")}
     assert len(stamps) == 4
-    capsys.readouterr()
-    runner.run(argv)
-    assert capsys.readouterr().out.count("done before, skipped") == 4
+    progress.clear()
+    bench(argv)
+    assert sum("done before, skipped" in m for m in progress.messages) == 4
     assert {p: p.stat().st_mtime_ns for p in out.rglob("runs/**/results.json")} == stamps
     for name in ("results.csv", "results.md", "results.json", "results.png"):
         assert (out / name).stat().st_size > 0
 
 
 @pytest.mark.slow
-def test_every_arm_end_to_end_and_a_killed_run_continues(suite, model_folder, tmp_path, capsys):
+def test_every_arm_end_to_end_and_a_killed_run_continues(suite, model_folder, tmp_path, progress):
     out = tmp_path / "bench"
     argv = ["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--seeds", "5",
             "--max_steps", "2", "--output_dir", str(out)]
-    result = runner.run(argv)
-    arms = {(r["model"], r["arm"]) for r in result["runs"]}
+    result = bench(argv)
+    arms = {(r["model"], r["arm"]) for r in result.runs}
     assert arms == {("tiny-pt", "finetune"), ("tiny-pt", "from_scratch"), ("tiny-pt", "lora"), ("-", "kmer_lr")}
-    for record in result["runs"]:
+    for record in result.runs:
         assert record["eval_split"] == "dev" and record["selection"] == "carved from train"
         assert set(record["metrics"]) >= {"mcc", "f1", "precision", "recall", "roc_auc"}
-    lora = next(r for r in result["runs"] if r["arm"] == "lora")
+    lora = next(r for r in result.runs if r["arm"] == "lora")
     assert lora["hyperparameters"]["peft"]["method"] == "lora"
     csv_text = (out / "results.csv").read_text()
     assert csv_text.startswith("task,model,arm,eval_split") and "mcc_mean" in csv_text
@@ -211,10 +233,10 @@ def test_every_arm_end_to_end_and_a_killed_run_continues(suite, model_folder, tm
     (victim / "results.json").unlink()
     (victim / "partial.bin").write_bytes(b"x")
     others = {p: p.stat().st_mtime_ns for p in out.rglob("runs/**/results.json")}
-    capsys.readouterr()
-    runner.run(argv)
-    printed = capsys.readouterr().out
-    assert printed.count("done before, skipped") == 3 and "tf0 lora seed 5: running" in printed
+    progress.clear()
+    bench(argv)
+    assert sum("done before, skipped" in m for m in progress.messages) == 3
+    assert any(m.endswith("tf0 lora seed 5: running") for m in progress.messages)
     assert (victim / "results.json").exists() and not (victim / "partial.bin").exists()
     assert {p: p.stat().st_mtime_ns for p in others} == others
 
@@ -226,23 +248,21 @@ REPORTED_MCC = {1e-4: 0.90, 3e-4: 0.10}  # ... the reported split would favour 1
 
 @pytest.fixture()
 def fake_finetune(monkeypatch):
-    """genebert-finetune replaced by canned results per learning rate; returns the (lr, seed, argv) of each call."""
+    """finetune() replaced by canned results per learning rate; returns the (lr, seed, (model, data, training
+    arguments)) of each call."""
     calls = []
 
-    def finetune(argv):
-        def option(name):
-            return argv[argv.index(name) + 1]
-
-        lr, seed = float(option("--learning_rate")), int(option("--seed"))
-        calls.append((lr, seed, argv))
+    def finetune(model_args, data_args, training_args):
+        lr, seed = training_args.learning_rate, training_args.seed
+        calls.append((lr, seed, (model_args, data_args, training_args)))
         reported = REPORTED_MCC[lr] + seed / 100
         summary = {"results": {"validation": {"mcc": SELECTION_MCC[lr]}, "test": {"mcc": reported, "f1": 0.5}},
                    "hyperparameters": {"learning_rate": lr}}
-        if "--rc_average" in argv:
+        if data_args.rc_average:
             summary["results_rc_average"] = {"validation": {"mcc": SELECTION_MCC[lr]}, "test": {"mcc": reported + 0.05}}
-        return summary
+        return SimpleNamespace(to_dict=lambda: summary)  # what run_one reads of a FinetuneResult
 
-    monkeypatch.setattr(runner, "finetune_run", finetune)
+    monkeypatch.setattr(runner, "finetune", finetune)
     return calls
 
 
@@ -255,18 +275,18 @@ def sweep_argv(suite, model_folder, tmp_path) -> list[str]:
             "--output_dir", str(tmp_path / "bench")]
 
 
-def test_sweep_chooses_on_the_selection_split_records_it_and_resumes(fake_finetune, sweep_argv, tmp_path, capsys):
+def test_sweep_chooses_on_the_selection_split_records_it_and_resumes(fake_finetune, sweep_argv, tmp_path, progress):
     out = tmp_path / "bench"
-    result = runner.run(sweep_argv)
+    result = bench(sweep_argv)
     # two grid points on the first seed, then only seed 2 at the chosen point (seed 1 reuses the sweep's run)
     assert [(lr, seed) for lr, seed, _ in fake_finetune] == [(1e-4, 1), (3e-4, 1), (3e-4, 2)]
     chosen = {"learning_rate": 3e-4, "num_train_epochs": 3}
-    for record in result["runs"]:
+    for record in result.runs:
         assert record["sweep_point"] == chosen and record["sweep"]["chosen"] == "lr0.0003-ep3"
         assert record["sweep"]["selected_on"] == "carved from train" and record["sweep"]["seed"] == 1
         assert [(p["name"], p["selection_mcc"]) for p in record["sweep"]["table"]] == [("lr0.0001-ep3", 0.3),
                                                                                         ("lr0.0003-ep3", 0.6)]
-    (row,) = result["rows"]
+    (row,) = result.rows
     assert row["mcc"]["mean"] == pytest.approx(0.10 + 0.015)  # the reported MCC of 3e-4 over seeds 1 and 2
     saved = json.loads((out / "results.json").read_text())
     assert saved["rows"][0]["sweep"]["point"] == chosen and saved["runs"][0]["sweep"]["point"] == chosen
@@ -280,29 +300,29 @@ def test_sweep_chooses_on_the_selection_split_records_it_and_resumes(fake_finetu
     assert "learning_rate 0.0003, num_train_epochs 3" in (out / "results.csv").read_text()
 
     # resumed: nothing runs again; a lost sweep point runs alone and the choice stands
-    capsys.readouterr()
-    runner.run(sweep_argv)
-    assert len(fake_finetune) == 3 and capsys.readouterr().out.count("done before, skipped") == 4
+    progress.clear()
+    bench(sweep_argv)
+    assert len(fake_finetune) == 3 and sum("done before, skipped" in m for m in progress.messages) == 4
     (out / "runs/tiny-pt/tf0/finetune/sweep/lr0.0001-ep3/results.json").unlink()
-    runner.run(sweep_argv)
+    bench(sweep_argv)
     assert [(lr, seed) for lr, seed, _ in fake_finetune[3:]] == [(1e-4, 1)]
 
 
-def test_runs_of_other_settings_are_run_again(fake_finetune, sweep_argv, capsys):
+def test_runs_of_other_settings_are_run_again(fake_finetune, sweep_argv, progress):
     plain = [a for a in sweep_argv if a != "--sweep"]
-    runner.run(plain)
+    bench(plain)
     assert [(lr, seed) for lr, seed, _ in fake_finetune] == [(3e-4, 1), (3e-4, 2)]  # the recipe's rate
-    capsys.readouterr()
-    result = runner.run(plain + ["--rc_augment"])
-    assert "finished before with other settings (levers {}, now {'rc_augment': True})" in capsys.readouterr().out
-    assert len(fake_finetune) == 4 and all("--rc_augment" in argv for _, _, argv in fake_finetune[2:])
-    assert result["rows"][0]["levers"] == "RC augment"
+    progress.clear()
+    result = bench(plain + ["--rc_augment"])
+    assert any("finished before with other settings (levers {}, now {'rc_augment': True})" in m for m in progress.messages)
+    assert len(fake_finetune) == 4 and all(data.rc_augment for _, _, (_, data, _) in fake_finetune[2:])
+    assert result.rows[0]["levers"] == "RC augment"
 
 
 def test_rc_average_gives_separate_rows_with_their_own_means(fake_finetune, sweep_argv, tmp_path):
     out = tmp_path / "bench"
-    result = runner.run([a for a in sweep_argv if a != "--sweep"] + ["--rc_average", "--tapt_steps", "300"])
-    plain, averaged = result["rows"]
+    result = bench([a for a in sweep_argv if a != "--sweep"] + ["--rc_average", "--tapt_steps", "300"])
+    plain, averaged = result.rows
     assert not plain["rc_average"] and averaged["rc_average"] and averaged["seeds"] == [1, 2]
     assert plain["mcc"]["mean"] == pytest.approx(0.115) and averaged["mcc"]["mean"] == pytest.approx(0.165)
     assert averaged["mcc"]["sd"] == pytest.approx(plain["mcc"]["sd"]) == pytest.approx(0.00707, abs=1e-5)
@@ -314,20 +334,39 @@ def test_rc_average_gives_separate_rows_with_their_own_means(fake_finetune, swee
     assert [line.split(",")[-5:-3] for line in lines[1:]] == [["TAPT 300 steps", "False"], ["TAPT 300 steps", "True"]]
 
 
-def test_finetune_argv_passes_the_levers_through(suite, model_folder):
+def test_finetune_arguments_carry_recipe_budget_and_levers_and_finetune_args_win(suite, model_folder):
     task = next(t for t in discover_suite(suite) if t.name == "tf0")
     run_ = {"model": "m", "task": "tf0", "arm": "finetune", "seed": 1, "dir": Path("out")}
 
-    def argv_of(*options):
-        args = runner.build_parser().parse_args(["--suite", str(suite), "--output_dir", "o", *options])
-        return runner.finetune_argv(args, runner.task_recipe(args, Recipe(), "tf0"), task, run_, str(model_folder))
+    def arguments_of(arm="finetune", **values):
+        options = runner.BenchmarkOptions(suite=str(suite), output_dir="o", **values)
+        recipe = runner.task_recipe(options, Recipe(), "tf0")
+        return runner.finetune_arguments(options, recipe, task, {**run_, "arm": arm}, str(model_folder))
 
-    plain = argv_of()
-    assert not {"--rc_augment", "--rc_average", "--tapt_steps"} & set(plain)
-    levered = argv_of("--rc_augment", "--rc_average", "--tapt_steps", "300", "--num_train_epochs", "2")
-    assert "--rc_augment" in levered and "--rc_average" in levered
-    assert levered[levered.index("--tapt_steps") + 1] == "300"
-    assert float(levered[levered.index("--num_train_epochs") + 1]) == 2  # --num_train_epochs replaces the recipe's 3
+    model, data, training = arguments_of()
+    assert (model.model_name_or_path, model.from_scratch, model.peft, model.tapt_steps) == (str(model_folder), False, None, 0)
+    assert (data.task, data.dataset_name, data.rc_augment, data.rc_average) == ("generic", "tf0", False, False)
+    # tf0 has no test split: dev is reported, the selection split is carved out of train
+    assert data.test_file == str(task.files["dev"]) and data.validation_file is None
+    assert data.results_file == str(Path("out") / "finetune_results.json") and data.max_train_samples is None
+    assert (training.output_dir, training.seed, training.learning_rate, training.num_train_epochs) == ("out", 1, 3e-4, 3)
+    assert training.load_best_model_at_end and training.metric_for_best_model == "mcc" and training.save_total_limit == 1
+
+    model, data, training = arguments_of(rc_augment=True, rc_average=True, tapt_steps=300, num_train_epochs=2,
+                                         max_steps=5, max_train_samples=60)
+    assert data.rc_augment and data.rc_average and model.tapt_steps == 300 and data.max_train_samples == 60
+    assert training.num_train_epochs == 2 and training.max_steps == 5  # --num_train_epochs replaces the recipe's 3
+
+    model, _, training = arguments_of("lora", lora_rank=4)
+    assert (model.peft, model.lora_rank, model.lora_target_modules) == ("lora", 4, "query,value")
+    assert training.learning_rate == Recipe().for_task("tf0")["lora_learning_rate"]
+    assert arguments_of("from_scratch")[0].from_scratch
+
+    # --finetune_args come last, as on genebert-finetune's command line: they win over the recipe and the levers
+    model, data, training = arguments_of(rc_average=True, finetune_args="--learning_rate 0.01 --rc_average false "
+                                                                        "--region_input --logging_steps 7")
+    assert training.learning_rate == 0.01 and not data.rc_average and model.region_input
+    assert training.logging_steps == 7 and training.num_train_epochs == 3  # what they do not name stays
 
 
 def test_sweep_grid_per_arm_relative_epochs_and_tie_break():
@@ -362,10 +401,10 @@ def test_sweep_end_to_end_on_a_tiny_model(suite, model_folder, tmp_path):
     recipe = tmp_path / "sweep.yaml"
     recipe.write_text("defaults:\n  sweep:\n    learning_rate: [1.0e-4, 1.0e-3]\n")
     out = tmp_path / "bench"
-    result = runner.run(["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--arms", "finetune",
-                         "--seeds", "3", "--max_steps", "2", "--max_train_samples", "60", "--recipe", str(recipe),
-                         "--sweep", "--no_model_cards", "--output_dir", str(out)])
-    (record,) = result["runs"]
+    result = bench(["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--arms", "finetune",
+                    "--seeds", "3", "--max_steps", "2", "--max_train_samples", "60", "--recipe", str(recipe),
+                    "--sweep", "--no_model_cards", "--output_dir", str(out)])
+    (record,) = result.runs
     table = record["sweep"]["table"]
     assert [p["point"]["learning_rate"] for p in table] == [1e-4, 1e-3]
     assert all(-1 <= p["selection_mcc"] <= 1 for p in table)  # the selection split carved out of train was scored

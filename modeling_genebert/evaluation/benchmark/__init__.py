@@ -1,6 +1,6 @@
 """Reproducible benchmark runs (``genebert-benchmark``): suites in GUE layout, seeds, arms, published references.
 
-* :mod:`.runner` -- the command and :func:`run` (``run(argv) -> {"runs", "rows", "files"}``);
+* :mod:`.runner` -- the command and :func:`run_benchmark` (``BenchmarkOptions -> BenchmarkResult``);
 * :mod:`.recipes` -- suite discovery and the per-task recipe YAML (``default_recipe.yaml``);
 * :mod:`.references` -- published numbers (``references.yaml``);
 * :mod:`.kmer` -- the k-mer logistic-regression arm;
@@ -9,6 +9,7 @@
 
 from modeling_genebert.evaluation.benchmark.recipes import Recipe, discover_suite
 from modeling_genebert.evaluation.benchmark.references import load_references
-from modeling_genebert.evaluation.benchmark.runner import ARMS, main, run
+from modeling_genebert.evaluation.benchmark.runner import ARMS, BenchmarkOptions, BenchmarkResult, main, run_benchmark
 
-__all__ = ["ARMS", "Recipe", "discover_suite", "load_references", "main", "run"]
+__all__ = ["ARMS", "BenchmarkOptions", "BenchmarkResult", "Recipe", "discover_suite", "load_references", "main",
+           "run_benchmark"]
