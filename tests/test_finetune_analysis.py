@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,24 @@ def test_analysis_help_lists_the_commands_and_budgets(capsys):
     assert all(c in text for c in ("fig2", "table5", "table7", "table8"))
 
 
+def test_analysis_command_line_is_the_options_of_its_analysis(tmp_path, capsys):
+    options = analysis.parse_args(["table8", "--output_dir", "o", "--train_file", "t.csv", "--batch_sizes",
+                                   "--lambdas", "0.5", "--seeds", "1", "2", "--overwrite"])
+    assert options == analysis.Table8Options(output_dir="o", train_file="t.csv", batch_sizes=[], lambdas=[0.5],
+                                             seeds=[1, 2], overwrite=True)
+    assert analysis.parse_args(["fig2", "--output_dir", "o"]) == analysis.Fig2Options(output_dir="o")
+    # extra options of the commands it calls are checked before any work, by those commands' own parsers
+    out = tmp_path / "t5"
+    argv = ["table5", "--output_dir", str(out), "--train_file", str(DATA / "prom_core_all_train.csv")]
+    assert analysis.main(argv + ["--pretrain_args", "--max_stepz 3"]) == 2
+    assert "--pretrain_args: --max_stepz 3 is not an option of genebert-pretrain" in capsys.readouterr().err
+    assert analysis.main(argv + ["--finetune_args", "--learning_rate fast"]) == 2
+    assert "--finetune_args: argument --learning_rate/--learning-rate: invalid float value: 'fast'" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(TypeError, match="run_analysis takes one of"):
+        analysis.run_analysis(analysis.AnalysisOptions(output_dir=str(out)))
+
+
 def _safetensors(folder) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
@@ -169,11 +188,18 @@ def _table_line(name: str, stats: dict) -> str:
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
-def _files_match_the_summary(out: Path, summary: dict) -> None:
-    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(summary, default=str))
+def _files_match_the_summary(out: Path, summary: analysis.TableResult) -> None:
+    assert summary.results_file == out / "results.json"
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(summary.to_dict(), default=str))
     table = (out / "table.md").read_text()
-    for name, stats in summary["rows"].items():
+    assert summary.table in table
+    for name, stats in summary.rows.items():
         assert _table_line(name, stats) in table
+
+
+def analyse(argv: list[str]) -> analysis.AnalysisResult:
+    """The typed call with genebert-analysis's options as a command line gives them."""
+    return analysis.run_analysis(analysis.parse_args(argv))
 
 
 FINETUNE = ["--train_file", str(DATA / "prom_core_all_train.csv"),
@@ -190,21 +216,21 @@ def test_table5_two_seeds_rows_files_and_initialisations(pretraining_dataset, tm
     # a large pre-training learning rate moves the weights far from their initialisation in 2 steps
     budget = ["--dataset", str(pretraining_dataset), "--pretrain_steps", "2", "--pretrain_batch_size", "4",
               "--pretrain_args", "--learning_rate 0.05 --max_eval_samples 16"]
-    summary = analysis.run(["table5", "--output_dir", str(out), *budget, "--variants", "no loss", "MGM+NGSP+SRM",
-                            "--seeds", "0", "1", *FINETUNE])
-    assert set(summary["rows"]) == {"no loss", "MGM+NGSP+SRM"}
-    assert sorted((r["variant"], r["seed"]) for r in summary["runs"]) == [
+    summary = analyse(["table5", "--output_dir", str(out), *budget, "--variants", "no loss", "MGM+NGSP+SRM",
+                       "--seeds", "0", "1", *FINETUNE])
+    assert set(summary.rows) == {"no loss", "MGM+NGSP+SRM"}
+    assert sorted((r["variant"], r["seed"]) for r in summary.runs) == [
         ("MGM+NGSP+SRM", 0), ("MGM+NGSP+SRM", 1), ("no loss", 0), ("no loss", 1)]
-    assert summary["budgets"]["finetune_steps"] == 2 and summary["seeds"] == [0, 1]
-    runs = {(r["variant"], r["seed"]): r for r in summary["runs"]}
+    assert summary.budgets["finetune_steps"] == 2 and summary.seeds == [0, 1]
+    runs = {(r["variant"], r["seed"]): r for r in summary.runs}
 
     # each run's metrics are those its genebert-finetune run wrote; each row aggregates its two seeds
-    for run in summary["runs"]:
+    for run in summary.runs:
         written = json.loads((Path(run["finetune_dir"]) / "results.json").read_text())
         assert written["results"]["validation"] == run["finetune"] and written["seed"] == run["seed"]
         assert written["hyperparameters"]["global_steps"] == 2
     some_spread = False
-    for name, row in summary["rows"].items():
+    for name, row in summary.rows.items():
         assert {"precision", "recall", "roc_auc"} <= set(row) <= set(analysis.TABLE_METRICS)
         for metric, stats in row.items():
             values = [runs[(name, seed)]["finetune"][metric] for seed in (0, 1)]
@@ -247,11 +273,13 @@ def test_table5_two_seeds_rows_files_and_initialisations(pretraining_dataset, tm
 @pytest.mark.slow
 def test_table5_one_seed_has_zero_std(tmp_path, pretraining_dataset):
     out = tmp_path / "t5"
-    summary = analysis.run(["table5", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
-                            "--variants", "no loss", "--seeds", "3", *FINETUNE])
-    assert list(summary["rows"]) == ["no loss"] and [r["seed"] for r in summary["runs"]] == [3]
-    (run,) = summary["runs"]
-    for metric, stats in summary["rows"]["no loss"].items():
+    root_handlers = list(logging.getLogger().handlers)
+    summary = analyse(["table5", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
+                       "--variants", "no loss", "--seeds", "3", *FINETUNE])
+    assert logging.getLogger().handlers == root_handlers  # logging is the caller's (the command line's) to set up
+    assert list(summary.rows) == ["no loss"] and [r["seed"] for r in summary.runs] == [3]
+    (run,) = summary.runs
+    for metric, stats in summary.rows["no loss"].items():
         assert stats == {"mean": pytest.approx(run["finetune"][metric]), "std": 0.0, "n": 1}
     _files_match_the_summary(out, summary)
     assert "over 1 seed(s)" in (out / "table.md").read_text()
@@ -263,24 +291,24 @@ def test_fig2_compares_two_different_models(pretraining_dataset, tmp_path):
     from sklearn.metrics import silhouette_score
 
     out = tmp_path / "f2"
-    fig = analysis.run(["fig2", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
-                        "--pretrain_steps", "2", "--pretrain_batch_size", "4", "--max_samples", "40"])
-    uni, multi = fig["models"]["uni-modal (MGM+NGSP)"], fig["models"]["multi-modal (MGM+NGSP+SRM)"]
+    fig = analyse(["fig2", "--output_dir", str(out), "--dataset", str(pretraining_dataset),
+                   "--pretrain_steps", "2", "--pretrain_batch_size", "4", "--max_samples", "40"])
+    uni, multi = fig.models["uni-modal (MGM+NGSP)"], fig.models["multi-modal (MGM+NGSP+SRM)"]
     assert Path(uni).resolve() != Path(multi).resolve()
     weights = {folder: json.loads((Path(folder) / "config.json").read_text()) for folder in (uni, multi)}
     assert (weights[uni]["ngsp_weight"], weights[uni]["srm_weight"]) == (1.0, 0.0)
     assert (weights[multi]["ngsp_weight"], weights[multi]["srm_weight"]) == (1.0, 0.5)
-    assert all(p["steps"] == 2 for p in fig["pretraining"].values()) and len(fig["pretraining"]) == 2
+    assert all(p["steps"] == 2 for p in fig.pretraining.values()) and len(fig.pretraining) == 2
 
     records = embed.read_records(str(pretraining_dataset), split="validation", max_samples=40, seed=0)
-    assert fig["samples"] == 40 == len(records["sequence"])
-    assert fig["cell_types"] == sorted(set(records["cell_type"])) == ["HepG2", "K562"]
+    assert fig.samples == 40 == len(records["sequence"])
+    assert fig.cell_types == sorted(set(records["cell_type"])) == ["HepG2", "K562"]
     embeddings = {}
-    for title, folder in fig["models"].items():
+    for title, folder in fig.models.items():
         model, tokenizer = embed.load_encoder(folder)
         embeddings[title] = embed.embed_sequences(model, tokenizer, records["sequence"], pooling="cls")
         expected = silhouette_score(embeddings[title], records["cell_type"], metric="cosine")
-        assert fig["silhouette"][title]["silhouette_embedding_cosine"] == pytest.approx(expected, abs=1e-5)
+        assert fig.silhouette[title]["silhouette_embedding_cosine"] == pytest.approx(expected, abs=1e-5)
     assert not np.allclose(*embeddings.values())  # two different models, not one folder twice
-    assert Path(fig["figure"]).stat().st_size > 1000
-    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(fig, default=str))
+    assert Path(fig.figure).stat().st_size > 1000
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(fig.to_dict(), default=str))
