@@ -1,7 +1,7 @@
 """Variant scoring on real data: CTCF allele-specific binding and the Kircher et al. 2019 saturation MPRA.
 
-    python benchmarks/variant_scoring.py --data ../shared/data/variants [--model_name_or_path FOLDER [--atlas DATASET]]
-        [--elements HBB,HNF4A | all] [--output_dir runs/variants] [--dhs ../shared/data/dhs [--dhs_rows 3000]]
+    python benchmarks/variant_scoring.py --data path/to/variants [--model_name_or_path FOLDER [--atlas DATASET]]
+        [--elements HBB,HNF4A | all] [--output_dir runs/variants] [--dhs path/to/dhs [--dhs_rows 3000]]
 
 * CTCF ASB (396 pairs, 100 bp, differ at index 49): alleles scored as ref = bound allele,
   alt = unbound allele. Direction accuracy = share of pairs where the bound allele scores
@@ -252,20 +252,23 @@ def speedup(data: str, scorer: VariantScorer, n: int = 64, repeats: int = 3) -> 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="../shared/data/variants", help="folder with ctcf_asb/ and kircher_mpra/")
+    parser.add_argument("--data", required=True, metavar="path/to/variants",
+                        help="folder with ctcf_asb/ and kircher_mpra/ (sources: docs/data.md#public-data-used-in-the-results)")
     parser.add_argument("--model_name_or_path", default=None, help="GeneBERT folder for the MGM LLR and embedding shift")
     parser.add_argument("--classifier", default=None, help="fine-tuned classifier folder for the supervised Δ")
     parser.add_argument("--elements", default="HBB,HNF4A", help="Kircher elements to score (comma-separated, or 'all')")
     parser.add_argument("--atlas", default=None, help="pre-training dataset folder: adds the per-cell-type SRM score (srm_delta:<cell type>)")
     parser.add_argument("--window", type=int, default=200, help="context bases per variant for the MPRA elements")
     parser.add_argument("--output_dir", default="runs/variant_scoring", help="where the small genome / tables go")
-    parser.add_argument("--dhs", default=None, help="DHS tables folder: train and measure the k-mer baseline")
+    parser.add_argument("--dhs", default=None, metavar="path/to/dhs", help="DHS tables folder: train and measure the k-mer baseline")
     parser.add_argument("--dhs_rows", type=int, default=3000, help="accessible regions (positives) for the baseline")
     parser.add_argument("--dhs_crop", type=int, default=100, help="centre crop of each region (CTCF alleles are 100 bp)")
     parser.add_argument("--kmer", type=int, default=6, help="k of the k-mer baseline")
     parser.add_argument("--motif_pvalue", type=float, default=1e-4, help="p-value a motif site must pass (ref or alt)")
     parser.add_argument("--skip_speed", action="store_true", help="skip the batched-vs-loop LLR timing")
     args = parser.parse_args(argv)
+    if not os.path.isdir(os.path.join(args.data, "ctcf_asb")):
+        parser.error(f"--data {args.data}: no ctcf_asb/ folder there (it holds ctcf_asb/ and kircher_mpra/)")
     os.makedirs(args.output_dir, exist_ok=True)
     if args.elements == "all":
         table = pd.read_csv(f"{args.data}/kircher_mpra/mpra_satmut_GRCh38.tsv.gz", sep="\t", usecols=["Element"])

@@ -11,8 +11,8 @@ what raises TF-MoDISco's seqlet yield (more sequences, both strands, the seqlet 
 against observed-base contributions, ISM against IG) and whether the TF's own JASPAR motif is the
 top match. Writes ``<work_dir>/measure.json`` and prints the results page's tables.
 
-    python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs
-    python examples/explain_tfs.py --data_dir ../shared/data/tfs --work_dir runs/explain_tfs --stages measure
+    python examples/explain_tfs.py --data_dir path/to/tfs --work_dir runs/explain_tfs
+    python examples/explain_tfs.py --data_dir path/to/tfs --work_dir runs/explain_tfs --stages measure
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def measure_tables(work: Path) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data_dir", required=True, help="folder with <TF>_AC.seq.gz and <TF>_B.seq.gz (DeepBind's ENCODE sets)")
+    p.add_argument("--data_dir", required=True, metavar="path/to/tfs", help="folder with <TF>_AC.seq.gz and <TF>_B.seq.gz (DeepBind's ENCODE sets)")
     p.add_argument("--work_dir", default="runs/explain_tfs", help="where data, models and reports go")
     p.add_argument("--tfs", nargs="*", default=list(TFS), help="which TFs")
     p.add_argument("--train_peaks", type=int, default=4000, help="training peaks subsampled per TF")
