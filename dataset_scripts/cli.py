@@ -187,6 +187,16 @@ def add_options(parser: argparse.ArgumentParser, options_class: type) -> dict[st
     return groups
 
 
+def fspath_options(options: Any) -> None:
+    """Let a Python caller give path options as ``pathlib.Path`` (any ``os.PathLike``): each such field
+    of the options dataclass becomes its ``str``, once (call from ``__post_init__``), so the code that
+    reads the options (``f"{output}.parquet"``, JSON summaries) needs no conversion of its own."""
+    for spec in dataclasses.fields(options):
+        value = getattr(options, spec.name)
+        if isinstance(value, os.PathLike):
+            setattr(options, spec.name, os.fspath(value))
+
+
 def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
     """``(options_class instance, the other parsed arguments)``: the command line as the options dataclass
     (see :func:`add_options`) plus what only the command line has (e.g. ``--show``)."""
@@ -197,4 +207,4 @@ def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: li
 
 
 __all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "add_options", "check_model_folder",
-           "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "group_options", "parse_options"]
+           "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options", "parse_options"]

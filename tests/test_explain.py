@@ -329,6 +329,18 @@ def test_explain_bad_options_raise_naming_the_option(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --flank_size must be at least 1, got 0")
 
 
+def test_explain_takes_pathlib_paths(classifier_folder, tmp_path):
+    from modeling_genebert.explain import ExplainOptions, explain
+
+    inp = tmp_path / "seqs.fa"
+    inp.write_text(">s0\n" + random_dna(1, 30, seed=4)[0] + "\n")
+    result = explain(ExplainOptions(model_name_or_path=classifier_folder, input=inp, output_dir=tmp_path / "out",
+                                    methods="ism", motifs="none", logos=0, no_progress=True))
+    assert result.report == tmp_path / "out" / "report.html" and result.sequences == 1
+    assert result.to_dict() == json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert result.model == str(classifier_folder) and result.input == str(inp)
+
+
 @pytest.mark.slow
 def test_motif_discovery_names_a_planted_jaspar_motif():
     """Seqlets with a planted REST-like site cluster into one motif that Tomtom names REST (MA0138) with q < 0.05."""

@@ -71,6 +71,14 @@ def test_embed_bad_options_raise_naming_the_option(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --output e.txt: must end with one of")
 
 
+def test_embed_takes_pathlib_paths(folder, tmp_path):
+    result = embed.embed(embed.EmbedOptions(model_name_or_path=folder, dataset=DATA / "prom_core_all_dev.csv",
+                                            output=tmp_path / "e.parquet", max_samples=4))
+    assert result.output == tmp_path / "e.parquet" and result.shape == [4, 32]
+    assert result.to_dict()["output"] == str(tmp_path / "e.parquet") and result.model == str(folder)
+    assert len(pd.read_parquet(tmp_path / "e.parquet")) == 4
+
+
 def test_poolings(folder):
     model, tokenizer = embed.load_encoder(str(folder))
     sequences = pd.read_csv(DATA / "prom_core_all_dev.csv")["sequence"].tolist()[:6]

@@ -192,6 +192,17 @@ def test_predict_bad_options_raise_naming_the_option(tmp_path):
         predict(PredictOptions(**options, max_length=0))
 
 
+def test_predict_takes_pathlib_paths(classifier_folder, tmp_path):
+    from modeling_genebert.finetuning.predict import PredictOptions, predict
+
+    source = fasta(tmp_path / "in.fa", random_dna(2, 30, seed=5))
+    result = predict(PredictOptions(model_name_or_path=classifier_folder, input=Path(source), output=tmp_path / "out",
+                                    no_progress=True))
+    assert result.parquet == tmp_path / "out.parquet" and result.tsv == tmp_path / "out.tsv" and result.rows == 2
+    assert result.model == str(classifier_folder) and result.input == str(source)
+    assert len(pd.read_csv(tmp_path / "out.tsv", sep="\t")) == 2
+
+
 def test_help_shows_the_options_and_their_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -410,6 +410,19 @@ def test_score_variants_bad_options_raise_naming_the_option(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --chunk_size must be at least 1, got 0")
 
 
+def test_score_variants_takes_pathlib_paths(classifier_folder, tmp_path):
+    from modeling_genebert.variants import ScoreVariantsOptions, score_variants
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("ref_sequence,alt_sequence\nACGTACGTACGTACGTACGT,ACGTACGTAGGTACGTACGT\n")
+    options = ScoreVariantsOptions(alleles=pairs, classifier=classifier_folder, no_motifs=True, output=tmp_path / "out",
+                                   no_progress=True)
+    assert options.output == str(tmp_path / "out") and options.alleles == str(pairs)  # kept as str from here on
+    result = score_variants(options)
+    assert result.parquet == tmp_path / "out.parquet" and result.rows == 1
+    assert json.loads((tmp_path / "out.summary.json").read_text()) == result.to_dict()
+
+
 @pytest.mark.slow
 def test_cli_bad_input_exits_2_naming_the_variant(tiny_folder, tmp_path, capsys, genome_file):
     g = _genome_seq()

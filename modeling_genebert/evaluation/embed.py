@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
-from dataset_scripts.cli import HelpFormatter, UsageError, add_options, check_model_folder, console_script, parse_options
+from dataset_scripts.cli import (HelpFormatter, UsageError, add_options, check_model_folder, console_script, fspath_options,
+                                 parse_options)
 from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
@@ -198,7 +199,9 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, metadata: d
 
 @dataclass(kw_only=True)
 class EmbedOptions:
-    """Which folder embeds which data, how, and where the vectors go (the command line's options)."""
+    """Which folder embeds which data, how, and where the vectors go (the command line's options).
+
+    Path options take a ``str`` or a ``pathlib.Path``."""
 
     model_name_or_path: str = field(metadata={"help": "a GeneBERT folder"})
     dataset: str = field(metadata={"help": "CSV/TSV/FASTA file, or a pre-training dataset folder"})
@@ -215,6 +218,9 @@ class EmbedOptions:
     window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default half a window)"})
     window_aggregation: str = field(default="mean", metadata={"choices": WINDOW_AGGREGATIONS, "help": "how window embeddings combine per sequence"})
     precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
+
+    def __post_init__(self) -> None:
+        fspath_options(self)  # path options may be given as pathlib.Path
 
 
 @dataclass
@@ -267,7 +273,7 @@ def embed(options: EmbedOptions) -> EmbedResult:
     result = EmbedResult(
         output=Path(options.output), embeddings=embeddings,
         columns={k: records[k] for k in ("sample_id", "cell_type", "label") if k in records},
-        model=str(options.model_name_or_path), dataset=str(options.dataset), split=options.split, pooling=options.pooling,
+        model=options.model_name_or_path, dataset=options.dataset, split=options.split, pooling=options.pooling,
         long_inputs=options.long_inputs if options.long_inputs == "truncate" else f"sliding_window ({options.window_aggregation})",
         shape=list(embeddings.shape), label_names=records.get("label_names"),
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dataset_scripts.cli import UsageError
+from dataset_scripts.cli import UsageError, fspath_options
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
@@ -42,7 +42,9 @@ COMMAND = "genebert-explain"
 
 @dataclass(kw_only=True)
 class ExplainOptions:
-    """Which model, which sequences, which attributions and motif settings, and where the report goes."""
+    """Which model, which sequences, which attributions and motif settings, and where the report goes.
+
+    Path options take a ``str`` or a ``pathlib.Path``."""
 
     model_name_or_path: str = field(metadata={"help": "a genebert-finetune output folder (sequence classifier)"})
     input: str = field(metadata={"help": "sequences: FASTA (.fa/.fasta, gz ok), CSV/TSV with a 'sequence' column, or one per line"})
@@ -73,6 +75,9 @@ class ExplainOptions:
     seed: int = field(default=0, metadata={"help": "seed (dinucleotide shuffles of the region baseline)"})
     no_progress: bool = field(default=False, metadata={"help": "hide progress bars"})
     overwrite: bool = field(default=False, metadata={"help": "write into a non-empty --output_dir (without it such a folder is refused)"})
+
+    def __post_init__(self) -> None:
+        fspath_options(self)  # path options may be given as pathlib.Path
 
 
 @dataclass
@@ -186,8 +191,8 @@ def explain(options: ExplainOptions) -> ExplainResult:
     target = explained.class_index(options.class_name)
     run = _Run(options, explained, target, chosen, output.start(),
                {"title": report_title(options.model_name_or_path, explained.label_names[target], options.input),
-                "model": str(options.model_name_or_path), "class": explained.label_names[target],
-                "input": str(options.input), "sequences": len(chosen.sequences), "files": {}})
+                "model": options.model_name_or_path, "class": explained.label_names[target],
+                "input": options.input, "sequences": len(chosen.sequences), "files": {}})
     scores, table = score_sequences(run)
     describe_model_and_quality(run, methods, scores)
     contributions, hypothetical, ig_hypothetical = {}, None, None

@@ -45,7 +45,8 @@ import pandas as pd
 import torch
 from transformers.utils import logging as hf_logging
 
-from dataset_scripts.cli import HelpFormatter, UsageError, add_options, check_model_folder, console_script, parse_options
+from dataset_scripts.cli import (HelpFormatter, UsageError, add_options, check_model_folder, console_script, fspath_options,
+                                 parse_options)
 from dataset_scripts.downstream import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences
@@ -212,7 +213,9 @@ class _Outputs:
 
 @dataclass(kw_only=True)
 class PredictOptions:
-    """What ``genebert-predict`` reads and writes, and how it windows and batches (the command line's options)."""
+    """What ``genebert-predict`` reads and writes, and how it windows and batches (the command line's options).
+
+    Path options take a ``str`` or a ``pathlib.Path``."""
 
     model_name_or_path: str = field(metadata={"help": "a genebert-finetune output folder (sequence classifier)"})
     input: str = field(metadata={"help": "FASTA, CSV/TSV with a sequence column, or one sequence per line (.gz ok)"})
@@ -233,6 +236,9 @@ class PredictOptions:
     precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
     overwrite: bool = field(default=False, metadata={"help": "replace existing PREFIX.parquet / PREFIX.tsv"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
+
+    def __post_init__(self) -> None:
+        fspath_options(self)  # path options may be given as pathlib.Path
 
 
 @dataclass
@@ -303,7 +309,7 @@ def _predict_file(options: PredictOptions) -> PredictResult:
     classifier = load_classifier(options.model_name_or_path, options.device)
     predictor = Predictor(classifier, options.batch_size, options.max_length, options.long_inputs, options.window_overlap,
                           options.window_aggregation, options.rc_average, options.precision)
-    metadata = {"model": str(options.model_name_or_path), "input": str(options.input), "classes": classifier.label_names,
+    metadata = {"model": options.model_name_or_path, "input": options.input, "classes": classifier.label_names,
                 **predictor.settings()}
     outputs = _Outputs(options.output, metadata)
     counts = dict.fromkeys(classifier.label_names, 0)
@@ -312,7 +318,7 @@ def _predict_file(options: PredictOptions) -> PredictResult:
     try:
         records = iter_sequences(options.input, options.sequence_column, options.id_column)
         for chunk in _chunks(records, max(options.batch_size * 4, 256)):
-            frame = predictor.frame(chunk, where=str(options.input))
+            frame = predictor.frame(chunk, where=options.input)
             outputs.write(frame)
             for label, n in frame["predicted_label"].value_counts().items():
                 counts[label] += int(n)

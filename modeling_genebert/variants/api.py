@@ -27,7 +27,7 @@ import torch
 from accelerate import PartialState
 from tqdm.auto import tqdm
 
-from dataset_scripts.cli import UsageError, check_model_folder
+from dataset_scripts.cli import UsageError, check_model_folder, fspath_options
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 from modeling_genebert.precision import PRECISION_HELP, PRECISIONS
 
@@ -43,7 +43,9 @@ NOT_IN_MANIFEST = ("no_progress", "overwrite", "batch_size", "device")
 
 @dataclass(kw_only=True)
 class ScoreVariantsOptions:
-    """What to score, with which models and scores, and where to write (the command line's options)."""
+    """What to score, with which models and scores, and where to write (the command line's options).
+
+    Path options take a ``str`` or a ``pathlib.Path``."""
 
     vcf: str | None = field(default=None, metadata={"group": INPUT, "help": "VCF, plain or bgzipped (SNVs and short indels; multi-allelic records are split); needs --genome"})
     variants: str | None = field(default=None, metadata={"group": INPUT, "help": "CSV/TSV table with columns chrom,pos,ref,alt[,id] (pos 1-based); needs --genome"})
@@ -74,6 +76,9 @@ class ScoreVariantsOptions:
     precision: str = field(default="auto", metadata={"group": RUN, "choices": PRECISIONS, "help": PRECISION_HELP})
     device: str | None = field(default=None, metadata={"group": RUN, "help": "torch device, e.g. cpu or cuda (default: the process's device under accelerate launch, else cpu)"})
     no_progress: bool = field(default=False, metadata={"group": RUN, "help": "no progress bar"})
+
+    def __post_init__(self) -> None:
+        fspath_options(self)  # path options may be given as pathlib.Path
 
 
 @dataclass
