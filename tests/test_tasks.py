@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dataset_scripts.readers import DataFormatError
-from dataset_scripts.tasks import REF_ALT, SEQUENCE_REGIONS, Task, get_task, list_tasks, register_task
+from dataset_scripts.tasks import SEQUENCE_REGIONS, Task, get_task, list_tasks, register_task
 from modeling_genebert.cards.finetune_card import task_title
 from modeling_genebert.downstream.metrics import build_compute_metrics
 from modeling_genebert.finetuning import finetune
