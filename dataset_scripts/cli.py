@@ -207,4 +207,5 @@ def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: li
 
 
 __all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "add_options", "check_model_folder",
-           "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options", "parse_options"]
+           "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options",
+           "parse_options"]

@@ -196,7 +196,7 @@ def test_predict_takes_pathlib_paths(classifier_folder, tmp_path):
     from modeling_genebert.finetuning.predict import PredictOptions, predict
 
     source = fasta(tmp_path / "in.fa", random_dna(2, 30, seed=5))
-    result = predict(PredictOptions(model_name_or_path=classifier_folder, input=Path(source), output=tmp_path / "out",
+    result = predict(PredictOptions(model_name_or_path=classifier_folder, input=source, output=tmp_path / "out",
                                     no_progress=True))
     assert result.parquet == tmp_path / "out.parquet" and result.tsv == tmp_path / "out.tsv" and result.rows == 2
     assert result.model == str(classifier_folder) and result.input == str(source)
