@@ -56,8 +56,8 @@ TRAINING_PRESETS = {
         save_steps=2_000,
         eval_steps=2_000,
     ),
-    # What a CPU run of this package's size can afford (the 1,000-step runs in the README's design
-    # notes): 1,000 steps of 16 pairs, short warm-up, peak LR 1e-3 decaying linearly.
+    # What a CPU run of this package's size can afford: 1,000 steps of 16 pairs, short warm-up,
+    # peak LR 1e-3 decaying linearly.
     "cpu": dict(
         max_steps=1_000,
         warmup_steps=60,
