@@ -22,13 +22,39 @@ def pytest_sessionstart(session):
 
 NUM_TEST_TFS = 24
 
+FUZZ_FRACTION_IN_THE_FAST_TIER = 4  # the fast tier (-m "not slow") runs a quarter of each property test's examples
+_fast_tier = False
+
+
+def pytest_configure(config):
+    global _fast_tier
+    _fast_tier = "not slow" in (config.option.markexpr or "")
+
+
+def fuzz_settings(examples: int, **options):
+    """Hypothesis settings of a property test: derandomized (the same examples in CI every time), no deadline,
+    ``examples`` generated inputs in a full run and a quarter of them in the fast tier, which must stay under a minute."""
+    from hypothesis import settings
+
+    if _fast_tier:
+        examples = max(2, examples // FUZZ_FRACTION_IN_THE_FAST_TIER)
+    return settings(max_examples=examples, deadline=None, derandomize=True, **options)
+
 
 @pytest.fixture(scope="session")
-def test_motifs():
-    """The first JASPAR 2018 CORE vertebrate motifs (pyjaspar ships them; no network)."""
-    from dataset_scripts.motifs import MotifSet, load_jaspar_motifs
+def jaspar2018_vertebrates():
+    """The paper's 579 JASPAR 2018 CORE vertebrate motifs (pyjaspar ships them; no network), read once per session."""
+    from dataset_scripts.motifs import load_jaspar_motifs
 
-    full = load_jaspar_motifs()
+    return load_jaspar_motifs()
+
+
+@pytest.fixture(scope="session")
+def test_motifs(jaspar2018_vertebrates):
+    """The first JASPAR 2018 CORE vertebrate motifs."""
+    from dataset_scripts.motifs import MotifSet
+
+    full = jaspar2018_vertebrates
     n = NUM_TEST_TFS
     return MotifSet(full.ids[:n], full.names[:n], full.pssms[:n], full.background, full.source + f" (first {n})")
 

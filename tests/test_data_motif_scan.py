@@ -21,8 +21,8 @@ DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
 
 
 @pytest.fixture(scope="module")
-def jaspar():
-    return load_jaspar_motifs()
+def jaspar(jaspar2018_vertebrates):
+    return jaspar2018_vertebrates
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,13 @@ def _bio_position_scores(bio_motifs, seqs):
     return out
 
 
+@pytest.fixture(scope="module")
+def biopython_scores(real_sequences):
+    """Biopython's motifs and their position scores on the real sequences, computed once for the tests below."""
+    bio = fetch_jaspar_bio_motifs()
+    return bio, _bio_position_scores(bio, real_sequences)
+
+
 def test_jaspar2018_vertebrates_is_the_papers_579(jaspar):
     assert "JASPAR2018" in jaspar_releases()
     assert len(jaspar) == 579
@@ -73,8 +80,8 @@ def test_jaspar2018_vertebrates_is_the_papers_579(jaspar):
     assert "JASPAR2018" in jaspar.source
 
 
-def test_pssm_equals_biopython(jaspar):
-    bio = fetch_jaspar_bio_motifs()
+def test_pssm_equals_biopython(jaspar, biopython_scores):
+    bio, _ = biopython_scores
     for k in (0, 100, 578):
         m = bio[k]
         m.pseudocounts = calculate_pseudocounts(m)
@@ -82,11 +89,10 @@ def test_pssm_equals_biopython(jaspar):
         np.testing.assert_allclose(jaspar.pssms[k], ref, rtol=0, atol=1e-12)
 
 
-def test_scores_equal_biopython_at_every_position(jaspar, real_sequences):
-    bio = fetch_jaspar_bio_motifs()
+def test_scores_equal_biopython_at_every_position(jaspar, real_sequences, biopython_scores):
+    _, ref = biopython_scores
     sc = MotifScanner(jaspar)
     pos = sc.position_scores(real_sequences).numpy()
-    ref = _bio_position_scores(bio, real_sequences)
     m = len(jaspar)
     max_diff = 0.0
     for k in range(m):
@@ -103,11 +109,10 @@ def test_scores_equal_biopython_at_every_position(jaspar, real_sequences):
     assert max_diff < 1e-4
 
 
-def test_max_aggregation_equals_biopython_maxima(jaspar, real_sequences):
-    bio = fetch_jaspar_bio_motifs()
+def test_max_aggregation_equals_biopython_maxima(jaspar, real_sequences, biopython_scores):
+    _, ref = biopython_scores
     got = MotifScanner(jaspar).scan(real_sequences, batch_size=3)
     assert got.shape == (len(real_sequences), 579) and got.dtype == np.float32
-    ref = _bio_position_scores(bio, real_sequences)
     mins = jaspar.min_scores()
     for k in range(579):
         for i in range(len(real_sequences)):

@@ -13,13 +13,14 @@ possible score.
 import numpy as np
 import pytest
 from Bio.motifs.jaspar import calculate_pseudocounts
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dataset_scripts.motif_scan import MotifScanner, encode
 from dataset_scripts.motifs import motif_set_from_bio
+from conftest import fuzz_settings
 
-# generated inputs per test (reported in the hardening issue); the whole file runs in ~6 s
+# generated inputs per test in a full run (reported in the hardening issue); the fast tier runs a quarter of them
 EXAMPLES = {
     "test_maxima_equal_biopython": 120,
     "test_every_position_equals_biopython": 40,
@@ -33,7 +34,7 @@ NUCLEOTIDE_CODES = set("ACGTNRYSWKMBDHVU-.") | set("acgtnryswkmbdhvu")
 
 
 def fuzz(test_name: str):
-    return settings(max_examples=EXAMPLES[test_name], deadline=None, derandomize=True)
+    return fuzz_settings(EXAMPLES[test_name])
 
 
 @pytest.fixture(scope="module")

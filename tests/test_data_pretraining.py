@@ -14,21 +14,24 @@ from dataset_scripts.motifs import read_motif_file
 from dataset_scripts.pretraining_build import build_default_pretraining_dataset, build_pretraining_dataset
 from dataset_scripts.pretraining_load import load_pretraining_dataset, read_dataset_motifs
 from dataset_scripts.readers import DataFormatError, Region
+from conftest import NUM_TEST_TFS
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dataset_scripts")
 MOTIFS = os.path.join(DATA, "three_motifs.jaspar")
 
 
 @pytest.fixture(scope="module")
-def default_ds(tmp_path_factory):
+def default_ds(tmp_path_factory, test_motifs):
+    """The default build (the embedded K562/HepG2 mini-atlas, 50-bp windows) scanned with the 24 test motifs:
+    the same samples as with the paper's 579, a 24th of the scan (test_default_build_scans_the_papers_579_motifs)."""
     out = tmp_path_factory.mktemp("default") / "genebert_default"
-    info = build_default_pretraining_dataset(out, progress=False)
+    info = build_default_pretraining_dataset(out, motifs=test_motifs, progress=False)
     return out, info
 
 
 def test_default_build_counts_and_files(default_ds):
     out, info = default_ds
-    assert info["num_tfs"] == 579
+    assert info["num_tfs"] == NUM_TEST_TFS
     per = info["num_samples_per_cell_type"]
     assert set(per["train"]) == {"K562", "HepG2"} and set(per["validation"]) == {"K562", "HepG2"}
     assert sum(per["train"].values()) >= 700 and sum(per["validation"].values()) >= 150
@@ -38,20 +41,36 @@ def test_default_build_counts_and_files(default_ds):
     assert sorted(os.listdir(out / "data")) == ["train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"]
     assert not [p for p in os.listdir(out.parent) if p.startswith(".")]  # no temp dir left
     mot = read_dataset_motifs(out)
-    assert mot["num_tfs"] == 579 and len(mot["ids"]) == 579 and mot["ids"][:3] == ["MA0002.2", "MA0003.3", "MA0004.1"]
+    assert mot["num_tfs"] == NUM_TEST_TFS and len(mot["ids"]) == NUM_TEST_TFS and mot["ids"][:3] == ["MA0002.2", "MA0003.3", "MA0004.1"]
     assert mot["names"][2] == "Arnt" and mot["ids"] == sorted(mot["ids"])
     card = (out / "README.md").read_text()
-    assert "path: data/validation-*.parquet" in card and "Array2D((10, 579), float32)" in card
+    assert "path: data/validation-*.parquet" in card and f"Array2D((10, {NUM_TEST_TFS}), float32)" in card
     assert "2\tMA0004.1\tArnt" in card and "LICENSE-DNA-Diffusion" in card
 
 
-def test_default_schema_and_values(default_ds):
+@pytest.mark.slow
+def test_default_build_scans_the_papers_579_motifs(tmp_path, jaspar2018_vertebrates):
+    """With no motifs given, the default build scans JASPAR 2018 CORE vertebrates: 579 columns."""
+    out = tmp_path / "genebert_default"
+    info = build_default_pretraining_dataset(out, progress=False)
+    assert info["num_tfs"] == 579
+    assert info["num_samples_per_cell_type"]["train"]["K562"] == 382
+    mot = read_dataset_motifs(out)
+    assert mot["num_tfs"] == 579 and len(mot["ids"]) == 579 and mot["ids"][:3] == ["MA0002.2", "MA0003.3", "MA0004.1"]
+    assert "Array2D((10, 579), float32)" in (out / "README.md").read_text()
+    assert datasets.load_dataset(str(out))["validation"].features["region_matrix"].shape == (10, 579)
+    ex = load_pretraining_dataset(out, split="validation")[0]
+    scan = MotifScanner(jaspar2018_vertebrates).scan(ex["sequences"])
+    np.testing.assert_allclose(np.array(ex["region_matrix"]), scan, atol=1e-5)
+
+
+def test_default_schema_and_values(default_ds, test_motifs):
     out, _ = default_ds
     ds = load_pretraining_dataset(out)
     assert set(ds) == {"train", "validation"}
     f = ds["train"].features
-    assert f["region_matrix"] == datasets.Array2D(shape=(10, 579), dtype="float32")
-    assert f["negative_region_matrix"] == datasets.Array2D(shape=(5, 579), dtype="float32")
+    assert f["region_matrix"] == datasets.Array2D(shape=(10, NUM_TEST_TFS), dtype="float32")
+    assert f["negative_region_matrix"] == datasets.Array2D(shape=(5, NUM_TEST_TFS), dtype="float32")
     assert f["sequences"] == datasets.List(datasets.Value("string"), length=10)
     assert json.loads(ds["train"].info.description)["tf_ids"][:2] == ["MA0002.2", "MA0003.3"]
     ex = ds["validation"][0]
@@ -60,8 +79,7 @@ def test_default_schema_and_values(default_ds):
     assert all(e - s == 50 for s, e in zip(ex["starts"], ex["ends"]))
     assert ex["starts"] == sorted(ex["starts"])
     # the stored matrix is exactly the scan of the stored windows
-    scanner = MotifScanner(read_motif_file.__globals__["load_jaspar_motifs"]())
-    np.testing.assert_allclose(np.array(ex["region_matrix"]), scanner.scan(ex["sequences"]), atol=1e-5)
+    np.testing.assert_allclose(np.array(ex["region_matrix"]), MotifScanner(test_motifs).scan(ex["sequences"]), atol=1e-5)
     # the window is centred on the summit: compare with the mini-atlas row
     from dataset_scripts.pretraining_build import default_atlas_path
     from dataset_scripts.readers import read_dhs_table
@@ -74,14 +92,14 @@ def test_default_schema_and_values(default_ds):
 def test_negatives_are_second_halves_of_other_samples_of_the_same_cell_type(default_ds):
     out, _ = default_ds
     train = load_pretraining_dataset(out, split="train").with_format("numpy")
-    halves = {}
-    for row in train:
-        halves.setdefault((row["cell_type"], tuple(row["sequences"][5:])), row)
+    halves = {}  # (cell type, second half's sequences) -> row index; read column-wise, without the matrices
+    for i, (cell_type, sequences) in enumerate(zip(train["cell_type"], train["sequences"])):
+        halves.setdefault((cell_type, tuple(sequences[5:])), i)
     n_checked = 0
     for row in train.select(range(0, len(train), 37)):
         key = (row["cell_type"], tuple(row["negative_sequences"]))
         assert key in halves  # it is the second half of a sample of the same cell type
-        partner = halves[key]
+        partner = train[halves[key]]
         assert partner["sample_id"] != row["sample_id"]
         np.testing.assert_array_equal(row["negative_region_matrix"], partner["region_matrix"][5:])
         n_checked += 1
@@ -91,10 +109,10 @@ def test_negatives_are_second_halves_of_other_samples_of_the_same_cell_type(defa
 def test_load_dataset_and_streaming(default_ds):
     out, _ = default_ds
     d = datasets.load_dataset(str(out))
-    assert d["validation"].features["region_matrix"].shape == (10, 579)
+    assert d["validation"].features["region_matrix"].shape == (10, NUM_TEST_TFS)
     s = load_pretraining_dataset(out, streaming=True)
     first = next(iter(s["train"]))
-    assert np.array(first["region_matrix"]).shape == (10, 579) and len(first["negative_sequences"]) == 5
+    assert np.array(first["region_matrix"]).shape == (10, NUM_TEST_TFS) and len(first["negative_sequences"]) == 5
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ What is asserted:
   duplicates: a shuffled file with repeated lines builds the same dataset as the sorted,
   unique one.
 
-Hypothesis runs derandomized (the same examples in CI every time), without deadline.
+Hypothesis runs derandomized (the same examples in CI every time), without deadline (conftest.fuzz_settings).
 """
 
 import csv
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dataset_scripts.motifs import read_motif_file
@@ -49,8 +49,9 @@ from dataset_scripts.readers import (
     read_region_table,
     read_sequence_table,
 )
+from conftest import fuzz_settings
 
-# generated inputs per test (reported in the hardening issue); the whole file runs in ~20 s
+# generated inputs per test in a full run (reported in the hardening issue); the fast tier runs a quarter of them
 EXAMPLES = {
     "test_valid_bed_reads_back": 60,
     "test_malformed_bed_line_is_named": 120,
@@ -72,7 +73,7 @@ MOTIFS = read_motif_file(DATA / "three_motifs.jaspar")
 
 
 def fuzz(test_name: str, **options):
-    return settings(max_examples=EXAMPLES[test_name], deadline=None, derandomize=True, **options)
+    return fuzz_settings(EXAMPLES[test_name], **options)
 
 
 class workdir:

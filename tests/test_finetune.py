@@ -78,7 +78,7 @@ def planted_run(genebert_folder, tmp_path_factory):
             "--model_name_or_path", str(genebert_folder), "--task", "promoter",
             "--train_file", str(train), "--validation_file", str(dev), "--test_file", str(test),
             "--dataset_name", "planted-motif", "--output_dir", str(out),
-            "--num_train_epochs", "4", "--learning_rate", "3e-3", "--per_device_train_batch_size", "16",
+            "--num_train_epochs", "3", "--learning_rate", "3e-3", "--per_device_train_batch_size", "16",
             "--eval_strategy", "no", "--seed", "7", *FAST,
         ]
     )
@@ -249,9 +249,10 @@ def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_pat
     assert not torch.allclose(logits[0], logits[1])
 
 
-def test_splice_task_reports_spliceai_metrics(tmp_path):
+def test_splice_task_reports_spliceai_metrics(genebert_folder, tmp_path):
     result = finetune_with(
         [
+            "--model_name_or_path", str(genebert_folder), "--max_length", "128",  # the small model: 400-bp windows truncated
             "--task", "splice", "--train_file", str(DATA / "splice_dev.csv"), "--validation_split_percentage", "40",
             "--splice_neither_label", "2", "--class_names", "acceptor,donor,neither",
             "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--eval_strategy", "no",
@@ -279,10 +280,10 @@ def test_help_documents_the_options(capsys):
         assert option in text
 
 
-def test_console_entry_point_exits_zero(tmp_path):
+def test_console_entry_point_exits_zero(genebert_folder, tmp_path):
     """genebert-finetune = finetune:main; the wrapper calls sys.exit(main()), so main must return 0."""
     assert finetune.main(
-        ["--task", "promoter", "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "32",
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(DATA / "prom_core_all_train.csv"), "--max_train_samples", "32",
          "--max_eval_samples", "32", "--output_dir", str(tmp_path), "--max_steps", "1", "--eval_strategy", "no", *FAST]
     ) == 0
     assert (tmp_path / "results.json").exists()

@@ -25,12 +25,13 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from modeling_genebert import GeneBertTokenizer
+from conftest import fuzz_settings
 
-# generated inputs per test (reported in the hardening issue); the whole file runs in ~15 s
+# generated inputs per test in a full run (reported in the hardening issue); the fast tier runs a quarter of them
 EXAMPLES = {
     "test_kmers_offsets_case_and_decode": 150,
     "test_batches_and_pairs_equal_single_encodings": 60,
@@ -43,7 +44,7 @@ EXAMPLES = {
 
 
 def fuzz(test_name: str, **options):
-    return settings(max_examples=EXAMPLES[test_name], deadline=None, derandomize=True, **options)
+    return fuzz_settings(EXAMPLES[test_name], **options)
 
 
 ACGT = "ACGT"

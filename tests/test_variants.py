@@ -332,10 +332,8 @@ def test_indel_llr_is_nan_with_a_note(tiny_folder):
     assert frame["kind"].tolist() == ["indel", "snv"]
 
 
-def test_motif_delta_breaks_a_ctcf_site(test_motifs):
-    from dataset_scripts.motifs import load_jaspar_motifs
-
-    effects = MotifEffects(load_jaspar_motifs())
+def test_motif_delta_breaks_a_ctcf_site(jaspar2018_vertebrates):
+    effects = MotifEffects(jaspar2018_vertebrates)
     j = effects.index("MA0139.1")
     site = "CCGCGNGGNGGCAG".replace("N", "A")  # close to the CTCF consensus
     flank = "ATATATATATATATATATAT"

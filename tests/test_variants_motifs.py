@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset_scripts.motifs import MotifSet, ScoreNull, load_jaspar_motifs
+from dataset_scripts.motifs import MotifSet, ScoreNull
 from dataset_scripts.variants import pair_from_sequences
 from modeling_genebert.variants import legend, score_variant_records
 from modeling_genebert.variants.cli import build_parser
@@ -19,8 +19,8 @@ NEUTRAL = "ATGC" * 20  # no JASPAR 2018 motif has a site with p <= 1e-4 here
 
 
 @pytest.fixture(scope="module")
-def jaspar():
-    return load_jaspar_motifs()
+def jaspar(jaspar2018_vertebrates):
+    return jaspar2018_vertebrates
 
 
 @pytest.fixture(scope="module")
