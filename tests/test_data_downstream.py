@@ -1,5 +1,6 @@
 """Downstream builders: GUE CSVs, FASTA, TFBS shuffled negatives, splice windows, CLI."""
 
+import csv
 import json
 import os
 import shutil
@@ -125,7 +126,7 @@ def test_splice_from_genome(tmp_path):
         build_splice_dataset(str(g), str(sites))
 
 
-def test_cli_finetuning(tmp_path, capsys):
+def test_cli_finetuning(tmp_path):
     out = tmp_path / "prom"
     assert cli.main(["finetuning", "--output", str(out), "--task", "promoter", "--train", PROM, "--validation", PROM]) == 0
     d = datasets.load_from_disk(str(out))
@@ -133,9 +134,13 @@ def test_cli_finetuning(tmp_path, capsys):
     assert json.load(open(out / "label_mapping.json"))["label_names"] == ["non_promoter", "promoter"]
     assert cli.main(["finetuning", "--output", str(tmp_path / "tf"), "--task", "tfbs", "--train", TF]) == 0
     assert datasets.load_from_disk(str(tmp_path / "tf"))["train"].num_rows == 30
-    with pytest.raises(SystemExit):
-        cli.main(["finetuning", "--help"])
-    assert "--negatives-per-positive" in capsys.readouterr().out
+    # a file of positives only gets --negatives_per_positive shuffles of each (here in its dashed spelling)
+    positives = tmp_path / "bound.csv"
+    positives.write_text("sequence\n" + "".join(f"{row['sequence']}\n" for row in csv.DictReader(open(TF)) if row["label"] == "1"))
+    assert cli.main(["finetuning", "--output", str(tmp_path / "tf2"), "--task", "tfbs", "--train", str(positives),
+                     "--negatives-per-positive", "2"]) == 0
+    built = datasets.load_from_disk(str(tmp_path / "tf2"))["train"]
+    assert built.features["label"].names == ["shuffled", "bound"] and list(built["label"]) == [1, 0, 0] * 15
 
 
 def test_labelled_table_errors_name_file_line_and_field(tmp_path):

@@ -279,9 +279,8 @@ def test_cli_pretraining(tmp_path, genome_path, capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["num_tfs"] == 3 and out["num_samples_per_cell_type"] == {"train": {"B": 4, "T": 2}}
-    with pytest.raises(SystemExit):
-        cli.main(["pretraining", "--help"])
-    assert "--bases-per-region" in capsys.readouterr().out
+    parameters = json.loads((tmp_path / "o" / "build_info.json").read_text())["parameters"]
+    assert (parameters["bases_per_region"], parameters["regions_per_sample"], parameters["aggregation"]) == (40, 3, "logsumexp")
 
 
 @pytest.mark.slow

@@ -176,13 +176,22 @@ def test_bad_input_exits_2_without_results(case, message, suite, model_folder, t
     assert not out.exists() or not any(out.rglob("results.*"))
 
 
-def test_help_names_every_option(capsys):
-    with pytest.raises(SystemExit):
-        runner.main(["--help"])
-    text = capsys.readouterr().out
-    for option in ("--models", "--suite", "--seeds", "--arms", "--recipe", "--references", "--max_steps",
-                   "--max_train_samples", "--output_dir", "--keep_models"):
-        assert option in text
+def test_the_command_line_is_the_benchmark_options(capsys):
+    def parse(argv):
+        (options,) = runner.build_parser().parse_args_into_dataclasses(args=argv)
+        return options
+
+    assert parse(["--models", "a", "b", "--suite", "s", "--seeds", "1", "2", "--arms", "kmer_lr", "lora", "--recipe", "r.yaml",
+                  "--references", "refs.yaml", "--max_steps", "5", "--max_train_samples", "10", "--output_dir", "o",
+                  "--keep_models"]) == runner.BenchmarkOptions(
+        models=["a", "b"], suite="s", seeds=[1, 2], arms=["kmer_lr", "lora"], recipe="r.yaml", references="refs.yaml",
+        max_steps=5, max_train_samples=10, output_dir="o", keep_models=True)
+    defaults = parse(["--suite", "s", "--output_dir", "o"])
+    assert defaults == runner.BenchmarkOptions(suite="s", output_dir="o")
+    assert defaults.seeds == [42, 7, 13] and defaults.arms == list(runner.ARMS) and not defaults.keep_models
+    with pytest.raises(SystemExit) as exit:
+        runner.main(["--suite", "s", "--output_dir", "o", "--arms", "svm"])
+    assert exit.value.code == 2 and "error: argument --arms: invalid choice: 'svm'" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- end to end, resumable

@@ -154,16 +154,20 @@ def test_region_encoder_specs():
     assert analysis.region_encoder_overrides("vit_tiny_patch16_224@native")["encoder_kwargs"]["input_mode"] == "native"
 
 
-def test_analysis_help_lists_the_commands_and_budgets(capsys):
-    with pytest.raises(SystemExit):
-        analysis.main(["table5", "--help"])
-    text = capsys.readouterr().out
-    for option in ("--pretrain_steps", "--finetune_steps", "--seeds", "--train_file", "--variants"):
-        assert option in text
-    with pytest.raises(SystemExit):
-        analysis.main(["--help"])
-    text = capsys.readouterr().out
-    assert all(c in text for c in ("fig2", "table5", "table7", "table8"))
+def test_each_analysis_command_parses_its_budgets_into_its_options(capsys):
+    options = analysis.parse_args(["table5", "--output_dir", "o", "--train_file", "t.csv", "--pretrain_steps", "3",
+                                   "--finetune_steps", "2", "--seeds", "1", "2", "--variants", "MGM", "MGM+NGSP"])
+    assert options == analysis.Table5Options(output_dir="o", train_file="t.csv", pretrain_steps=3, finetune_steps=2,
+                                             seeds=[1, 2], variants=["MGM", "MGM+NGSP"])
+    defaults = analysis.parse_args(["table7", "--output_dir", "o", "--train_file", "t.csv"])
+    assert defaults == analysis.Table7Options(output_dir="o", train_file="t.csv")
+    assert (defaults.pretrain_steps, defaults.finetune_steps, defaults.seeds) == (100, 200, [0])
+    for argv, message in ((["table6", "--output_dir", "o"], "invalid choice: 'table6'"),
+                          (["table5", "--output_dir", "o", "--train_file", "t.csv", "--variants", "SRM"], "invalid choice: 'SRM'")):
+        with pytest.raises(SystemExit) as exit:
+            analysis.main(argv)
+        err = capsys.readouterr().err
+        assert exit.value.code == 2 and "error: " in err and message in err
 
 
 def test_analysis_command_line_is_the_options_of_its_analysis(tmp_path, capsys):

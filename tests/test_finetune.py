@@ -271,13 +271,21 @@ def test_wrong_number_of_classes_is_a_clear_error(tmp_path):
         finetune_with(["--task", "promoter", "--train_file", str(DATA / "splice_dev.csv"), "--output_dir", str(tmp_path)])
 
 
-def test_help_documents_the_options(capsys):
-    with pytest.raises(SystemExit):
-        finetune.main(["--help"])
-    text = capsys.readouterr().out
-    for option in ("--model_name_or_path", "--task", "--region_input", "--motifs", "--from_scratch",
-                   "--splice_neither_label", "--learning_rate"):
-        assert option in text
+def test_the_command_line_fills_the_model_data_and_training_arguments(capsys):
+    model_args, data_args, training_args, _ = finetune.parse_args(
+        ["--model_name_or_path", "m", "--task", "splice", "--region_input", "--motifs", "m.jaspar", "--from_scratch",
+         "--splice_neither_label", "2", "--learning_rate", "1e-3", "--output_dir", "o"])
+    assert (model_args.model_name_or_path, model_args.region_input, model_args.motifs, model_args.from_scratch) == (
+        "m", True, "m.jaspar", True)
+    assert (data_args.task, data_args.splice_neither_label) == ("splice", 2)
+    assert (training_args.learning_rate, training_args.output_dir) == (1e-3, "o")
+    model_args, data_args, training_args, _ = finetune.parse_args(["--output_dir", "o"])
+    assert (model_args.model_name_or_path, model_args.region_input, data_args.task) == (None, False, "generic")
+    # GeneBERT's fine-tuning defaults, not transformers' (learning rate 5e-5, batch size 8)
+    assert (training_args.learning_rate, training_args.per_device_train_batch_size, training_args.num_train_epochs) == (1e-4, 32, 3.0)
+    with pytest.raises(SystemExit) as exit:
+        finetune.main(["--output_dir", "o", "--learning_rate", "fast"])
+    assert exit.value.code == 2 and "invalid float value: 'fast'" in capsys.readouterr().err.split("error: argument --learning_rate")[1]
 
 
 def test_console_entry_point_exits_zero(genebert_folder, tmp_path):

@@ -203,14 +203,24 @@ def test_predict_takes_pathlib_paths(classifier_folder, tmp_path):
     assert len(pd.read_csv(tmp_path / "out.tsv", sep="\t")) == 2
 
 
-def test_help_shows_the_options_and_their_defaults(capsys):
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    for option in ("--model_name_or_path", "--input", "--output", "--rc_average", "--batch_size", "--long_inputs",
-                   "--window_overlap", "--window_aggregation", "--sequence_column", "--overwrite"):
-        assert option in text
-    assert "windows per forward pass (default: 64)" in text and "(default: sliding_window)" in text
+def test_the_command_line_is_the_predict_options(capsys):
+    from dataset_scripts.cli import parse_options
+    from modeling_genebert.finetuning.predict import PredictOptions, build_parser
+
+    required = ["--model_name_or_path", "m", "--input", "in.fa", "--output", "out"]
+    options, command_line = parse_options(build_parser(), PredictOptions, required + [
+        "--rc_average", "--batch_size", "8", "--long_inputs", "truncate", "--window_overlap", "10", "--window_aggregation", "max",
+        "--sequence_column", "dna", "--overwrite", "--show", "3"])
+    assert options == PredictOptions(model_name_or_path="m", input="in.fa", output="out", rc_average=True, batch_size=8,
+                                     long_inputs="truncate", window_overlap=10, window_aggregation="max", sequence_column="dna",
+                                     overwrite=True)
+    assert command_line.show == 3
+    defaults, command_line = parse_options(build_parser(), PredictOptions, required)
+    assert defaults == PredictOptions(model_name_or_path="m", input="in.fa", output="out")
+    assert (defaults.batch_size, defaults.long_inputs, defaults.window_aggregation, command_line.show) == (64, "sliding_window", None, 10)
+    with pytest.raises(SystemExit) as exit:
+        main(required + ["--window_aggregation", "median"])
+    assert exit.value.code == 2 and "error: argument --window_aggregation: invalid choice: 'median'" in capsys.readouterr().err
 
 
 def test_a_region_input_classifier_gets_its_region_matrix_as_at_fine_tuning(tmp_path):

@@ -286,10 +286,18 @@ def test_tapt_needs_a_genebert_pretraining_folder(case, genebert_folder, tmp_pat
     assert "pre-training folder" in error or "from_scratch" in error
 
 
-def test_help_says_what_each_lever_does(capsys):
+def test_the_levers_are_off_by_default_and_parsed_where_they_act():
+    model_args, data_args, _, _ = finetune.parse_args(["--output_dir", "o"])
+    assert (data_args.rc_augment, data_args.rc_average, model_args.tapt_steps) == (False, False, 0)
+    assert (model_args.tapt_learning_rate, model_args.tapt_batch_size) == (5e-4, 32)
+    model_args, data_args, _, _ = finetune.parse_args(["--output_dir", "o", "--rc_augment", "--rc_average", "--tapt_steps", "5",
+                                                       "--tapt_learning_rate", "1e-3", "--tapt_batch_size", "8"])
+    assert (data_args.rc_augment, data_args.rc_average) == (True, True)
+    assert (model_args.tapt_steps, model_args.tapt_learning_rate, model_args.tapt_batch_size) == (5, 1e-3, 8)
+
+
+def test_help_says_how_the_two_strand_averages_differ(capsys):
     with pytest.raises(SystemExit):
         finetune.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for option in ("--rc_augment", "--rc_average", "--tapt_steps", "--tapt_learning_rate", "--tapt_batch_size"):
-        assert option in text
     assert "average the two strands' logits" in text and "genebert-predict --rc_average averages probabilities" in text
