@@ -91,15 +91,19 @@ EVIDENCE: dict[str, dict[str, str]] = {
     },
     "llr": {
         "verdict": "not supported by the measurements",
-        "measured": "1,000-step tiny model (validation MGM 7.75 nats, uniform 8.32): CTCF direction accuracy 0.447 "
-                    "(below chance), MPRA mean Spearman -0.013",
+        "measured": "two tiny models, both at chance: 1,000 steps, k 6 (validation MGM 7.75 nats, uniform 8.32): CTCF "
+                    "direction accuracy 0.447, MPRA mean Spearman -0.013; 2,400 steps, k 4, DHS + genome windows "
+                    "(MGM 5.04, uniform 5.56): 0.520 and 0.009",
         "use": "only after checking it on labelled variants; a briefly pre-trained model has not learnt which base "
                "belongs where",
     },
     "embedding": {
-        "verdict": "not supported by the measurements",
-        "measured": "1,000-step tiny model: MPRA embedding shift vs |effect| mean Spearman 0.016",
-        "use": "as a label-free 'how much does the model's view change', not to rank variants",
+        "verdict": "weak, and only with a longer pre-trained model",
+        "measured": "MPRA embedding shift vs |effect| mean Spearman 0.016 with the 1,000-step k-6 tiny model; 0.100, "
+                    "positive on 16 of 17 elements, with the 2,400-step k-4 tiny model (6-mer LR baseline 0.075, "
+                    "significant-motif |Δ| 0.120)",
+        "use": "as a label-free 'how much does the model's view change'; check on labelled variants that your model "
+               "ranks them before ranking by it",
     },
     "supervised": {
         "verdict": "supported only for the trait the classifier predicts",
@@ -109,8 +113,9 @@ EVIDENCE: dict[str, dict[str, str]] = {
     },
     "cell_type": {
         "verdict": "exploratory",
-        "measured": "CTCF direction accuracy 0.525 (K562) / 0.482 (HepG2), chance; MPRA: Spearman +0.10 to +0.17 for "
-                    "K562 on the four blood-cell elements, mean of 17 elements 0.039 / -0.041",
+        "measured": "CTCF direction accuracy 0.525 (K562) / 0.482 (HepG2) with the 1,000-step k-6 tiny model, 0.568 / "
+                    "0.523 with the 2,400-step k-4 one; MPRA mean of 17 elements 0.039 / -0.041 and 0.029 / -0.026 "
+                    "(K562 +0.10 to +0.17 on the four blood-cell elements with the first)",
         "use": "to compare cell types for one variant, not to rank variants",
     },
 }
