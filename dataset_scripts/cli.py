@@ -206,6 +206,22 @@ def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: li
     return options, argparse.Namespace(**{name: value for name, value in parsed.items() if name not in names})
 
 
+def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -> dict[str, Any]:
+    """Only the options ``argv`` sets, typed by ``parser`` (a command's own): what a command that calls another
+    (``--finetune_args``, ``--pretrain_args``) lays over the options it chose itself, as later options on a command
+    line win. An unknown or malformed option is a :class:`UsageError` naming ``what`` (the option that carried it)."""
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS  # what argv does not set stays out of the namespace
+    parser.exit_on_error = False
+    try:
+        given, unknown = parser.parse_known_args(argv)
+    except argparse.ArgumentError as error:
+        raise UsageError(f"{what}: {error}") from None
+    if unknown:
+        raise UsageError(f"{what}: {' '.join(unknown)} is not an option of {parser.prog}")
+    return vars(given)
+
+
 __all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "add_options", "check_model_folder",
            "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options",
-           "parse_options"]
+           "options_given", "parse_options"]

@@ -44,14 +44,13 @@ import numpy as np
 from transformers import HfArgumentParser
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
-from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script
+from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script, options_given
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.pretraining_build import cache_dir
 from dataset_scripts.tasks import get_task, list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
 from modeling_genebert.downstream.metrics import METRIC_DESCRIPTIONS
 from modeling_genebert.evaluation.embed import embed_sequences, load_encoder, read_records
-from modeling_genebert.finetuning.arguments import options_given
 from modeling_genebert.finetuning.finetune import FinetuneResult, finetune
 from modeling_genebert.finetuning.finetune import build_parser as build_finetune_parser
 from modeling_genebert.pretraining.pretrain import PretrainResult, pretrain

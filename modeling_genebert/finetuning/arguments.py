@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
-from typing import Any
 
 from transformers import TrainingArguments
 
-from dataset_scripts.cli import UsageError
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert.configuration_genebert import POOLINGS
 from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
@@ -181,18 +178,3 @@ class FinetuneTrainingArguments(TrainingArguments):
                   "folder is refused, unless it is what an interrupted genebert-finetune run left"},
     )
 
-
-def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -> dict[str, Any]:
-    """Only the options ``argv`` sets, typed by ``parser`` (a command's own): what a command that calls another
-    (``--finetune_args``, ``--pretrain_args``) lays over the options it chose itself, as later options on a command
-    line win. An unknown or malformed option is a :class:`UsageError` naming ``what`` (the option that carried it)."""
-    for action in parser._actions:
-        action.default = argparse.SUPPRESS  # what argv does not set stays out of the namespace
-    parser.exit_on_error = False
-    try:
-        given, unknown = parser.parse_known_args(argv)
-    except argparse.ArgumentError as error:
-        raise UsageError(f"{what}: {error}") from None
-    if unknown:
-        raise UsageError(f"{what}: {' '.join(unknown)} is not an option of {parser.prog}")
-    return vars(given)

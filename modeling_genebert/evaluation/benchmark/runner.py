@@ -22,7 +22,7 @@ from typing import Any
 
 from transformers import HfArgumentParser
 
-from dataset_scripts.cli import HelpFormatter, UsageError, console_script
+from dataset_scripts.cli import HelpFormatter, UsageError, console_script, options_given
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.tasks import get_task
 from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
@@ -37,7 +37,7 @@ from modeling_genebert.evaluation.benchmark.report import (
     update_model_card,
 )
 from modeling_genebert.evaluation.benchmark.sweep import choose, grid, point_name
-from modeling_genebert.finetuning.arguments import FinetuneDataArguments, options_given
+from modeling_genebert.finetuning.arguments import FinetuneDataArguments
 from modeling_genebert.finetuning.data import load_task_data
 from modeling_genebert.finetuning.finetune import build_parser as build_finetune_parser
 from modeling_genebert.finetuning.finetune import finetune
