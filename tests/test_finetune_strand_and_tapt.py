@@ -296,8 +296,8 @@ def test_the_levers_are_off_by_default_and_parsed_where_they_act():
     assert (model_args.tapt_steps, model_args.tapt_learning_rate, model_args.tapt_batch_size) == (5, 1e-3, 8)
 
 
-def test_help_says_how_the_two_strand_averages_differ(capsys):
+def test_help_says_predict_averages_the_strands_the_same_way(capsys):
     with pytest.raises(SystemExit):
         finetune.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "average the two strands' logits" in text and "genebert-predict --rc_average averages probabilities" in text
+    assert "average the two strands' logits" in text and "genebert-predict --rc_average applies the same rule" in text

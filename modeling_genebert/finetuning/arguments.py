@@ -137,7 +137,7 @@ class FinetuneDataArguments:
         default=False,
         metadata={"help": "reverse-complement test-time averaging: also score validation / test on the other strand "
                   "and average the two strands' logits (window by window with sliding windows) before the metrics; "
-                  "reported separately (results_rc_average). genebert-predict --rc_average averages probabilities"},
+                  "reported separately (results_rc_average); genebert-predict --rc_average applies the same rule"},
     )
     results_file: str | None = field(default=None, metadata={"help": "default: OUTPUT_DIR/results.json"})
 

@@ -13,7 +13,8 @@ Sequences longer than the model's window are cut into overlapping windows as in 
 (``--long_inputs sliding_window``, the default; ``--window_overlap`` bases, default half a window)
 and the windows' logits are aggregated per sequence (``--window_aggregation``, default the one the
 model was fine-tuned with, else mean) before the softmax. ``--rc_average`` also scores the reverse
-complement and averages the two strands' probabilities. Region-input classifiers
+complement and averages the two strands' logits before the softmax, as ``genebert-finetune --rc_average``
+does for its metrics. Region-input classifiers
 (``--region_input`` at fine-tuning) get their region matrix from the same motif scan.
 
 From Python: :func:`predict` (:class:`PredictOptions` -> :class:`PredictResult`, files in and out, what the
@@ -132,11 +133,10 @@ class Predictor:
     def probabilities(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities [n, classes], windows per sequence [n])`` (both strands averaged with ``rc_average``)."""
         logits, windows = self._strand(sequences, where)
-        probs = torch.from_numpy(logits.astype(np.float64)).softmax(-1).numpy()
-        if self.rc_average:
+        if self.rc_average:  # logits, not probabilities: the rule genebert-finetune --rc_average reports metrics with
             rc_logits, _ = self._strand([reverse_complement(s) for s in sequences], where)
-            probs = (probs + torch.from_numpy(rc_logits.astype(np.float64)).softmax(-1).numpy()) / 2
-        return probs, windows
+            logits = (logits + rc_logits) / 2
+        return torch.from_numpy(logits.astype(np.float64)).softmax(-1).numpy(), windows
 
     def frame(self, records: Sequence[SequenceRecord], where: str = "input") -> pd.DataFrame:
         """The output rows of ``records`` (see the module docstring)."""
@@ -223,7 +223,7 @@ class PredictOptions:
     sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV input"})
     id_column: str | None = field(default=None, metadata={"help": "id column of a CSV/TSV input (default: an 'id' or 'name' column, else FILE:LINE)"})
     rc_average: bool = field(default=False, metadata={"help": "also score the reverse complement and average the two strands' "
-                                                              "probabilities (genebert-finetune --rc_average averages logits, for its metrics)"})
+                                                              "logits before the softmax (as genebert-finetune --rc_average)"})
     batch_size: int = field(default=64, metadata={"help": "windows per forward pass"})
     long_inputs: str = field(default="sliding_window", metadata={
         "choices": LONG_INPUT_MODES,
