@@ -109,6 +109,31 @@ def test_random_strand_draws_both_strands_reproducibly():
     assert not np.array_equal(flipped, strands(7))
 
 
+def test_random_strand_in_dataloader_workers_draws_new_coins_per_worker_and_epoch():
+    """Workers copy the transform afresh each epoch: without re-seeding per worker they would all replay the
+    main process's first coins, the same strands every epoch."""
+    from datasets import Dataset
+
+    tokenizer = GeneBertTokenizer(k=4)
+    forward = sequence_features({"sequence": [random_dna(30) for _ in range(16)]}, tokenizer, 128)
+    reverse = StrandFlip(tokenizer).batch(forward)["input_ids"]
+    data = Dataset.from_dict(forward)
+
+    def epochs(loader_seed: int) -> np.ndarray:
+        train = data.with_transform(RandomStrand(StrandFlip(tokenizer), 42))
+        loader = torch.utils.data.DataLoader(train, batch_size=4, num_workers=2, collate_fn=lambda rows: rows,
+                                             generator=torch.Generator().manual_seed(loader_seed))
+        return np.array([[row["input_ids"] == reverse[4 * b + i] for b, batch in enumerate(loader)
+                          for i, row in enumerate(batch)] for _ in range(4)])
+
+    flipped = epochs(0)
+    assert flipped.shape == (4, 16) and 0.25 < flipped.mean() < 0.75
+    assert len({tuple(epoch) for epoch in flipped}) == 4  # a new draw each epoch
+    assert not np.array_equal(flipped[0, :4], flipped[0, 4:8])  # worker 0's first batch vs worker 1's first
+    np.testing.assert_array_equal(flipped, epochs(0))  # reproducible from the loader's seed
+    assert not np.array_equal(flipped, epochs(1))
+
+
 def test_where_the_other_strand_is_not_defined_the_options_are_refused(test_motifs):
     with pytest.raises(ValueError, match=r"stride 1\), not stride 4"):
         StrandFlip(GeneBertTokenizer(k=4, stride=4))

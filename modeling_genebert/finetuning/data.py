@@ -155,15 +155,25 @@ class RandomStrand:
     """``datasets`` transform of the train split: every example is read on a random strand each time it is drawn.
 
     Not in the collator: the Trainer collates evaluation batches with the same collator, and only training
-    is augmented. The coin flips come from their own generator (seeded), so a run is reproducible.
+    is augmented. The coin flips come from their own generator (seeded), so a run is reproducible. In a
+    DataLoader worker (``dataloader_num_workers > 0``) each worker holds a copy of this object, made afresh
+    every epoch: the generator is then re-seeded from the worker's own seed (distinct per worker and epoch,
+    and itself drawn from the seeded loader), else every worker and epoch would draw the same coins.
     """
 
     def __init__(self, flip: StrandFlip, seed: int):
-        self.flip, self.generator = flip, torch.Generator().manual_seed(seed)
+        self.flip, self.seed, self.generator = flip, seed, torch.Generator().manual_seed(seed)
+        self._worker_seed: int | None = None
+
+    def _coins(self, n: int) -> list[bool]:
+        worker = torch.utils.data.get_worker_info()
+        if worker is not None and worker.seed != self._worker_seed:
+            self._worker_seed = worker.seed
+            self.generator = torch.Generator().manual_seed((self.seed * 1_000_003 + worker.seed) % 2**63)
+        return (torch.rand(n, generator=self.generator) < 0.5).tolist()
 
     def __call__(self, batch: dict) -> dict:
-        coins = torch.rand(len(batch["input_ids"]), generator=self.generator) < 0.5
-        return self.flip.batch(batch, coins.tolist())
+        return self.flip.batch(batch, self._coins(len(batch["input_ids"])))
 
 
 def prepare_features(
