@@ -32,6 +32,11 @@ LEGACY_TIMM_FIELDS = {
 LEGACY_TIMM_DEFAULTS = {"model_name": "swin_tiny_patch4_window7_224", "input_mode": "resize", "in_chans": 3}
 
 
+def kmer_vocab_size(k: int) -> int:
+    """Tokens of a k-mer vocabulary: the 4**k k-mers and the five specials ([PAD] [UNK] [CLS] [SEP] [MASK])."""
+    return 5 + 4**k
+
+
 @strict
 class GeneBertSequenceConfig(BertConfig):
     """BERT fields for the k-mer sequence encoder; ``vocab_size`` follows from ``kmer``."""
@@ -40,15 +45,14 @@ class GeneBertSequenceConfig(BertConfig):
     base_config_key = "sequence_config"
 
     kmer: int = 6
-    vocab_size: int = 5 + 4**6
+    vocab_size: int = kmer_vocab_size(6)
 
     def validate_architecture(self):
         if not 3 <= self.kmer <= 8:
             raise ValueError(f"kmer must be between 3 and 8, got {self.kmer}")
-        if self.vocab_size < 5 + 4**self.kmer:
-            raise ValueError(
-                f"vocab_size={self.vocab_size} is smaller than the {5 + 4**self.kmer} tokens of a k={self.kmer} vocabulary"
-            )
+        if self.vocab_size < kmer_vocab_size(self.kmer):
+            raise ValueError(f"vocab_size={self.vocab_size} is smaller than the {kmer_vocab_size(self.kmer)} tokens "
+                             f"of a k={self.kmer} vocabulary")
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads ({self.num_attention_heads})"
@@ -209,8 +213,8 @@ class GeneBertConfig(PreTrainedConfig):
                 kwargs[key] = {**kwargs[key], **override}
         kwargs.update(overrides)
         seq = kwargs["sequence_config"]
-        seq.setdefault("vocab_size", 5 + 4 ** seq.get("kmer", 6))
+        seq.setdefault("vocab_size", kmer_vocab_size(seq.get("kmer", 6)))
         return cls(**kwargs)
 
 
-__all__ = ["GeneBertConfig", "GeneBertSequenceConfig", "GeneBertRegionConfig"]
+__all__ = ["GeneBertConfig", "GeneBertSequenceConfig", "GeneBertRegionConfig", "kmer_vocab_size"]

@@ -32,6 +32,7 @@ from dataset_scripts.pretraining_load import NGSP_NEGATIVES, NGSP_PAIRINGS
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
+from modeling_genebert.configuration_genebert import kmer_vocab_size
 from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
@@ -189,7 +190,7 @@ def build_config(model_args: ModelArguments, num_tfs: int, regions_per_sample: i
         config = GeneBertConfig.from_preset(model_args.preset)
     if model_args.kmer is not None:
         seq = config.sequence_config
-        seq.kmer, seq.vocab_size = model_args.kmer, 5 + 4**model_args.kmer
+        seq.kmer, seq.vocab_size = model_args.kmer, kmer_vocab_size(model_args.kmer)
         seq.validate_architecture()
     for name in ("mgm_weight", "ngsp_weight", "srm_weight"):
         value = getattr(model_args, name)
