@@ -6,6 +6,17 @@ emulates them and they are far *slower* than fp32 (``benchmarks/efficiency.py`` 
 peaks of the machine it runs on). So ``--precision auto`` (every command's default) takes bf16
 only where the units exist, and says once when it falls back to fp32.
 
+Inference is another matter: under bf16 an answer depends on its batch-mates (the matmul
+kernels block and round a batch as a whole), so a sequence's probability changes with the batch
+size, the other sequences and the stream chunk, and differs between an AVX2 and an AMX machine.
+The commands that give answers (predict, embed, explain, score-variants) therefore default to
+fp32 (:data:`INFERENCE_DEFAULT`); ``--precision bf16`` (or ``auto``) is an opt-in whose measured
+error the docs state. Training keeps ``auto``: its bf16 parity with fp32 is measured.
+
+``GENEBERT_CPU_BF16=1`` (or ``0``) overrides the detection of bf16 units on a CPU, so a machine
+can be run as an AMX one (``auto`` takes bf16; on AVX2 oneDNN emulates it, slow but the same
+numerics) or as an AVX2 one. The test suite uses it to run its bf16 paths anywhere.
+
 This module imports nothing else of the package.
 """
 
@@ -14,17 +25,29 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 
 import torch
 
 logger = logging.getLogger("genebert.precision")
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# answers (probabilities, embeddings, attributions, variant scores) must not depend on batch-mates
+INFERENCE_DEFAULT = "fp32"
+# "1": treat this CPU as having bf16 units, "0": as lacking them; unset: read /proc/cpuinfo
+CPU_BF16_ENV = "GENEBERT_CPU_BF16"
 # CPU flags (as /proc/cpuinfo names them) whose units oneDNN uses for bf16 matmuls
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 PRECISION_HELP = (
     "auto: bf16 (autocast) where this machine has bf16 matmul units (CPUs with AMX / AVX512-BF16, "
     "GPUs with bf16), else fp32; fp32: always fp32; bf16: always bf16"
+)
+
+INFERENCE_PRECISION_HELP = (
+    "fp32 (default): the same answer whatever the batch, its other sequences and the machine; "
+    "bf16: bf16 autocast, faster on CPUs with AMX / AVX512-BF16 and bf16 GPUs, within the error stated in "
+    "docs/performance.md#precision (an answer then depends slightly on its batch-mates); "
+    "auto: bf16 where this machine has bf16 units, else fp32"
 )
 
 _warned: set[str] = set()
@@ -51,6 +74,11 @@ def bf16_support(device: str | torch.device = "cpu") -> tuple[bool, str]:
             return True, f"{torch.cuda.get_device_name(device)} supports bf16"
         return False, "this GPU has no bf16 support"
     if device.type == "cpu":
+        forced = os.environ.get(CPU_BF16_ENV, "").strip()
+        if forced in ("0", "1"):
+            return forced == "1", f"{CPU_BF16_ENV}={forced}"
+        if forced:
+            raise ValueError(f"{CPU_BF16_ENV} must be 0 or 1, got {forced!r}")
         found = [flag for flag in CPU_BF16_FLAGS if flag in cpu_flags()]
         if found and torch.backends.mkldnn.is_available():
             return True, f"this CPU has {' and '.join(found)}"
@@ -71,7 +99,12 @@ def resolve_bf16(precision: str = "auto", device: str | torch.device = "cpu") ->
     return supported
 
 
-def inference_precision(precision: str = "auto", device: str | torch.device = "cpu") -> contextlib.AbstractContextManager:
+def resolved_precision(precision: str = "auto", device: str | torch.device = "cpu") -> str:
+    """The precision a run takes, as outputs record it: ``"bf16"`` or ``"fp32"`` (never ``"auto"``)."""
+    return "bf16" if resolve_bf16(precision, device) else "fp32"
+
+
+def inference_precision(precision: str = INFERENCE_DEFAULT, device: str | torch.device = "cpu") -> contextlib.AbstractContextManager:
     """A context for forward passes: bf16 autocast when :func:`resolve_bf16` says so, else nothing."""
     if resolve_bf16(precision, device):
         return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)

@@ -20,6 +20,24 @@ def pytest_sessionstart(session):
                 f"reinstall it here with  pip install -e . --config-settings editable_mode=strict"
             )
 
+def pytest_report_header(config):
+    """Which precision ``auto`` takes here, so a log says what kind of CPU the suite ran as."""
+    from modeling_genebert.precision import bf16_support
+
+    units, reason = bf16_support("cpu")
+    return (f"genebert: --precision auto trains in {'bf16' if units else 'fp32'} here ({reason}); inference defaults "
+            f"to fp32; GENEBERT_CPU_BF16=1 / 0 runs the suite as a CPU with / without bf16 units")
+
+
+def pytest_report_header(config):
+    """Which precision ``auto`` takes here, so a log says what kind of CPU the suite ran as."""
+    from modeling_genebert.precision import bf16_support
+
+    units, reason = bf16_support("cpu")
+    return (f"genebert: --precision auto trains in {'bf16' if units else 'fp32'} here ({reason}); inference defaults "
+            f"to fp32; GENEBERT_CPU_BF16=1 / 0 runs the suite as a CPU with / without bf16 units")
+
+
 NUM_TEST_TFS = 24
 
 FUZZ_FRACTION_IN_THE_FAST_TIER = 4  # the fast tier (-m "not slow") runs a quarter of each property test's examples

@@ -295,3 +295,16 @@ def test_console_entry_point_exits_zero(genebert_folder, tmp_path):
          "--max_eval_samples", "32", "--output_dir", str(tmp_path), "--max_steps", "1", "--eval_strategy", "no", *FAST]
     ) == 0
     assert (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("units, expected", [("1", "bf16"), ("0", "fp32")])
+def test_auto_precision_fine_tunes_in_bf16_where_the_units_are_and_records_it(genebert_folder, tmp_path, monkeypatch,
+                                                                              units, expected):
+    monkeypatch.setenv("GENEBERT_CPU_BF16", units)
+    assert finetune.main(
+        ["--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(DATA / "prom_core_all_train.csv"),
+         "--max_train_samples", "32", "--max_eval_samples", "32", "--output_dir", str(tmp_path), "--max_steps", "2", *FAST]
+    ) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["hyperparameters"]["precision"] == expected
+    assert all(np.isfinite(v) for v in results["results"]["validation"].values() if isinstance(v, float))

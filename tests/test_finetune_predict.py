@@ -123,6 +123,45 @@ def test_batches_and_stream_chunks_do_not_change_the_answer(classifier_folder, t
     np.testing.assert_allclose(tables[0]["p_promoter"], tables[1]["p_promoter"], atol=1e-5)
 
 
+# what docs/performance.md#precision states for the bf16 opt-in (and the tests below hold it to)
+BF16_PROBABILITY_TOLERANCE = 0.05  # |p_bf16 - p_fp32|
+BF16_BATCH_MATE_TOLERANCE = 0.01  # |p(batch of 7) - p(batch of 64)| under bf16 (fp32: 1e-5)
+
+
+def _predicted(classifier_folder, source, out, *options) -> tuple[np.ndarray, dict]:
+    import json
+
+    import pyarrow.parquet as pq
+
+    assert main(["--model_name_or_path", str(classifier_folder), "--input", str(source), "--output", str(out),
+                 "--sequence_column", "seq", "--no_progress", "--show", "0", *options]) == 0
+    table = pq.read_table(f"{out}.parquet")
+    return table.column("p_promoter").to_numpy(), json.loads(table.schema.metadata[b"genebert"])
+
+
+def test_the_default_answer_is_the_same_with_and_without_bf16_units_and_bf16_is_an_opt_in(
+        classifier_folder, tmp_path, monkeypatch):
+    seqs = random_dna(300, 24, seed=4)
+    source = tmp_path / "in.tsv"
+    source.write_text("name\tseq\n" + "".join(f"r{i}\t{s}\n" for i, s in enumerate(seqs)))
+    default = {}
+    for units in ("0", "1"):  # as on an AVX2 machine, then as on an AMX one
+        monkeypatch.setenv("GENEBERT_CPU_BF16", units)
+        default[units], metadata = _predicted(classifier_folder, source, tmp_path / f"default{units}")
+        assert metadata["precision"] == "fp32"
+    np.testing.assert_array_equal(default["0"], default["1"])
+    bf16 = {}
+    for batch_size in ("7", "64"):
+        bf16[batch_size], metadata = _predicted(classifier_folder, source, tmp_path / f"bf16_{batch_size}",
+                                                "--precision", "bf16", "--batch_size", batch_size)
+        assert metadata["precision"] == "bf16"
+    assert not np.array_equal(bf16["64"], default["0"])  # bf16 really ran
+    assert np.abs(bf16["64"] - default["0"]).max() <= BF16_PROBABILITY_TOLERANCE
+    assert np.abs(bf16["7"] - bf16["64"]).max() <= BF16_BATCH_MATE_TOLERANCE
+    _, metadata = _predicted(classifier_folder, source, tmp_path / "auto", "--precision", "auto")
+    assert metadata["precision"] == "bf16"  # auto takes the units (GENEBERT_CPU_BF16=1 here)
+
+
 def test_bad_inputs_exit_2_with_one_line_and_leave_no_output(classifier_folder, tmp_path, capsys):
     good = fasta(tmp_path / "good.fa", random_dna(2, 30))
     bad = tmp_path / "bad.fa"

@@ -71,6 +71,7 @@ def test_pretraining_dropout_builds_modules_without_changing_the_saved_config(tm
 
 
 def test_bf16_is_chosen_from_the_cpu_flags_and_the_fallback_is_said_once(monkeypatch, caplog):
+    monkeypatch.delenv(precision.CPU_BF16_ENV, raising=False)  # the flags decide, not the suite's switch
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     monkeypatch.setattr(precision, "_warned", set())
     supported, reason = precision.bf16_support("cpu")
@@ -86,7 +87,35 @@ def test_bf16_is_chosen_from_the_cpu_flags_and_the_fallback_is_said_once(monkeyp
         precision.resolve_bf16("half", "cpu")
 
 
+def test_bf16_units_can_be_declared_present_or_absent_whatever_the_cpu(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setenv(precision.CPU_BF16_ENV, "1")  # run as an AMX machine would
+    assert precision.bf16_support("cpu") == (True, "GENEBERT_CPU_BF16=1")
+    assert precision.resolved_precision("auto") == "bf16" and precision.resolved_precision("fp32") == "fp32"
+    assert precision.resolved_precision() == "bf16"  # resolve's own default stays auto: training takes the units
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    monkeypatch.setenv(precision.CPU_BF16_ENV, "0")  # run as an AVX2 machine would
+    assert precision.resolved_precision("auto") == "fp32" and precision.resolved_precision("bf16") == "bf16"
+    monkeypatch.setenv(precision.CPU_BF16_ENV, "yes")
+    with pytest.raises(ValueError, match="GENEBERT_CPU_BF16 must be 0 or 1, got 'yes'"):
+        precision.bf16_support("cpu")
+
+
+def test_inference_defaults_to_fp32_and_training_to_auto():
+    from modeling_genebert.evaluation.embed import EmbedOptions
+    from modeling_genebert.explain.api import ExplainOptions
+    from modeling_genebert.finetuning.arguments import FinetuneTrainingArguments
+    from modeling_genebert.finetuning.predict import PredictOptions
+    from modeling_genebert.variants.api import ScoreVariantsOptions
+
+    for options in (EmbedOptions, ExplainOptions, PredictOptions, ScoreVariantsOptions):
+        assert options.__dataclass_fields__["precision"].default == "fp32", options
+    for arguments in (PretrainingArguments, FinetuneTrainingArguments):
+        assert arguments.__dataclass_fields__["precision"].default == "auto", arguments
+
+
 def test_training_arguments_take_bf16_only_where_the_machine_has_the_units(monkeypatch, tmp_path):
+    monkeypatch.delenv(precision.CPU_BF16_ENV, raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
     args = PretrainingArguments(output_dir=str(tmp_path))
@@ -227,6 +256,7 @@ def test_auto_precision_keeps_the_masked_llr_in_fp32_where_bf16_would_be_chosen(
     from modeling_genebert import GeneBertTokenizer
     from modeling_genebert.variants import VariantScorer
 
+    monkeypatch.delenv(precision.CPU_BF16_ENV, raising=False)
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))  # as on a CPU with AMX
     torch.manual_seed(0)
     model = GeneBertForPreTraining(_tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).eval()

@@ -156,6 +156,18 @@ def test_pretrain_main_writes_a_hub_ready_folder(pretraining_dataset, micro_conf
     assert type(model).__name__ == "GeneBertForPreTraining" and tokenizer.kmer == 6
 
 
+@pytest.mark.parametrize("units, expected", [("1", "bf16"), ("0", "fp32")])
+def test_auto_precision_trains_in_bf16_where_the_units_are_and_records_it(pretraining_dataset, micro_config_file,
+                                                                          tmp_path, monkeypatch, units, expected):
+    """The fast tier runs the bf16 training path on any machine (oneDNN emulates it where the units are missing)."""
+    monkeypatch.setenv("GENEBERT_CPU_BF16", units)
+    result = pretrain(*parse_args(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "run", max_steps=2,
+                                                save_steps=100)))
+    summary = result.to_dict()
+    assert summary["precision"] == expected and summary["global_step"] == 2
+    assert all(np.isfinite(v) for phase in ("before", "after") for v in summary[phase].values())
+
+
 def test_loss_switches_reach_the_trainer_through_a_json_options_file(pretraining_dataset, micro_config_file, tmp_path,
                                                                       capsys):
     options = tmp_path / "options.json"  # genebert-pretrain options.json: the options as one JSON object

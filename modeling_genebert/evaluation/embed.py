@@ -48,7 +48,13 @@ from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
 from modeling_genebert.downstream.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 from modeling_genebert.modeling_genebert import masked_mean
-from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
+from modeling_genebert.precision import (
+    INFERENCE_DEFAULT,
+    INFERENCE_PRECISION_HELP,
+    PRECISIONS,
+    inference_precision,
+    resolved_precision,
+)
 
 POOLINGS = ("cls", "mean", "projected")
 FORMATS = (".npy", ".safetensors", ".parquet")
@@ -121,7 +127,7 @@ def embed_sequences(
     long_inputs: str = "truncate",
     window_overlap: int | None = None,
     window_aggregation: str = "mean",
-    precision: str = "auto",
+    precision: str = INFERENCE_DEFAULT,
 ) -> np.ndarray:
     """``float32 [n, dim]`` embeddings (see the module docstring for the poolings).
 
@@ -217,7 +223,7 @@ class EmbedOptions:
         "choices": LONG_INPUT_MODES, "help": "longer sequences: truncate (with a warning) or embed sliding windows and aggregate"})
     window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default half a window)"})
     window_aggregation: str = field(default="mean", metadata={"choices": WINDOW_AGGREGATIONS, "help": "how window embeddings combine per sequence"})
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
+    precision: str = field(default=INFERENCE_DEFAULT, metadata={"choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP})
 
     def __post_init__(self) -> None:
         fspath_options(self)  # path options may be given as pathlib.Path
@@ -237,11 +243,13 @@ class EmbedResult:
     long_inputs: str  # "truncate" or "sliding_window (<aggregation>)"
     shape: list[int]
     label_names: list[str] | None
+    precision: str  # "fp32" or "bf16": what the forward passes ran in
 
     def metadata(self) -> dict[str, Any]:
         """What the output file records about itself (safetensors metadata, Parquet schema metadata)."""
         return {"model": self.model, "dataset": self.dataset, "split": self.split, "pooling": self.pooling,
-                "long_inputs": self.long_inputs, "shape": self.shape, "label_names": self.label_names}
+                "long_inputs": self.long_inputs, "shape": self.shape, "label_names": self.label_names,
+                "precision": self.precision}
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.metadata(), "output": str(self.output)}
@@ -276,6 +284,7 @@ def embed(options: EmbedOptions) -> EmbedResult:
         model=options.model_name_or_path, dataset=options.dataset, split=options.split, pooling=options.pooling,
         long_inputs=options.long_inputs if options.long_inputs == "truncate" else f"sliding_window ({options.window_aggregation})",
         shape=list(embeddings.shape), label_names=records.get("label_names"),
+        precision=resolved_precision(options.precision, next(model.parameters()).device),
     )
     save_embeddings(result.output, embeddings, result.metadata(), result.columns)
     return result

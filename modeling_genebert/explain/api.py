@@ -22,7 +22,13 @@ import torch
 from dataset_scripts.cli import UsageError, fspath_options
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.sequence_input import read_sequences
-from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
+from modeling_genebert.precision import (
+    INFERENCE_DEFAULT,
+    INFERENCE_PRECISION_HELP,
+    PRECISIONS,
+    inference_precision,
+    resolved_precision,
+)
 
 from . import plots
 from .agreement import top_window_overlap
@@ -57,7 +63,7 @@ class ExplainOptions:
     label_column: str = field(default="label", metadata={"help": "column of a CSV/TSV input with each sequence's true class (name or id); when present the report shows the model's quality on these sequences"})
     attribute_label: str | None = field(default=None, metadata={"help": "attribute only the sequences whose true label is this class (e.g. bound); quality is still measured on all"})
     batch_size: int = field(default=256, metadata={"help": "mutants per forward pass (ISM); IG uses batch_size/8 sequences"})
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP + " (predictions and ISM; Integrated Gradients always run in fp32)"})
+    precision: str = field(default=INFERENCE_DEFAULT, metadata={"choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP + " (predictions and ISM; Integrated Gradients always run in fp32)"})
     max_sequences: int = field(default=0, metadata={"help": "explain only the first N sequences (0: all)"})
     sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV input"})
     logos: int = field(default=5, metadata={"help": "per-sequence attribution logos to draw"})
@@ -92,6 +98,7 @@ class ExplainResult:
     sequences: int  # how many were explained
     files: dict[str, str]  # array / table names in output_dir, by what they hold
     report: Path  # report.html
+    precision: str = "fp32"  # what predictions and ISM ran in ("fp32" / "bf16"); IG always fp32
     quality: dict[str, Any] | None = None  # with true labels: accuracy, ROC-AUC, MCC, ... on every labelled sequence
     ig_path: str | None = None
     ig_max_abs_convergence_delta: float | None = None
@@ -103,7 +110,7 @@ class ExplainResult:
     def to_dict(self) -> dict[str, Any]:
         optional = ("quality", "ig_path", "ig_max_abs_convergence_delta", "ig_ism_agreement", "seqlet_yield", "motifs", "top_tfs")
         summary = {"title": self.title, "model": self.model, "class": self.class_name, "input": self.input,
-                   "sequences": self.sequences, "files": self.files,
+                   "sequences": self.sequences, "precision": self.precision, "files": self.files,
                    **{name: getattr(self, name) for name in optional if getattr(self, name) is not None},
                    "report": str(self.report)}
         return json.loads(json.dumps(summary, default=float))  # numpy numbers as the file has them
@@ -192,7 +199,8 @@ def explain(options: ExplainOptions) -> ExplainResult:
     run = _Run(options, explained, target, chosen, output.start(),
                {"title": report_title(options.model_name_or_path, explained.label_names[target], options.input),
                 "model": options.model_name_or_path, "class": explained.label_names[target],
-                "input": options.input, "sequences": len(chosen.sequences), "files": {}})
+                "input": options.input, "sequences": len(chosen.sequences),
+                "precision": resolved_precision(options.precision, explained.model.device), "files": {}})
     scores, table = score_sequences(run)
     describe_model_and_quality(run, methods, scores)
     contributions, hypothetical, ig_hypothetical = {}, None, None

@@ -257,6 +257,7 @@ def hyperparameters_of(model_args, data_args, training_args, trainer: Trainer, m
         "rc_average": data_args.rc_average,
         "task_adaptive_pretraining": task_adaptation,
         **({"peft": peft_info} if peft_info else {}),
+        "precision": "bf16" if training_args.bf16 else ("fp16" if training_args.fp16 else "fp32"),
         "seed": training_args.seed,
     }
 

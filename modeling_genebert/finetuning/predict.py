@@ -59,7 +59,13 @@ from modeling_genebert.downstream.long_inputs import (
 )
 from modeling_genebert.finetuning.classifier import Classifier
 from modeling_genebert.finetuning.classifier import load_classifier as load_fine_tuned
-from modeling_genebert.precision import PRECISION_HELP, PRECISIONS, inference_precision
+from modeling_genebert.precision import (
+    INFERENCE_DEFAULT,
+    INFERENCE_PRECISION_HELP,
+    PRECISIONS,
+    inference_precision,
+    resolved_precision,
+)
 
 logger = logging.getLogger("genebert.predict")
 
@@ -82,7 +88,7 @@ class Predictor:
 
     def __init__(self, classifier: Classifier, batch_size: int = 64, max_length: int | None = None,
                  long_inputs: str = "sliding_window", window_overlap: int | None = None,
-                 window_aggregation: str | None = None, rc_average: bool = False, precision: str = "auto"):
+                 window_aggregation: str | None = None, rc_average: bool = False, precision: str = INFERENCE_DEFAULT):
         if precision not in PRECISIONS:
             raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
@@ -159,7 +165,7 @@ class Predictor:
     def settings(self) -> dict:
         return {"max_length": self.max_length, "long_inputs": self.long_inputs, "window_overlap": self.window_overlap,
                 "window_aggregation": self.window_aggregation, "rc_average": self.rc_average,
-                "batch_size": self.batch_size, "precision": self.precision}
+                "batch_size": self.batch_size, "precision": resolved_precision(self.precision, self.classifier.device)}
 
 
 def predict_sequences(model: str | os.PathLike | Classifier, sequences: Iterable[str], ids: Iterable[str] | None = None,
@@ -233,7 +239,7 @@ class PredictOptions:
         "choices": WINDOW_AGGREGATIONS, "help": "per-sequence aggregation of the windows' logits (default: the fine-tuning's, else mean)"})
     max_length: int | None = field(default=None, metadata={"help": "tokens per window (default: the fine-tuning's max_length, at most the model's)"})
     device: str | None = field(default=None, metadata={"help": "torch device (default: cuda when available, else cpu)"})
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP})
+    precision: str = field(default=INFERENCE_DEFAULT, metadata={"choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP})
     overwrite: bool = field(default=False, metadata={"help": "replace existing PREFIX.parquet / PREFIX.tsv"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
 

@@ -396,11 +396,12 @@ class PretrainResult:
     before: dict[str, float]  # validation losses / accuracies before training ({} when resumed or without validation)
     after: dict[str, float]  # ... and after
     srm_chance: float  # SRM accuracy of guessing: 1 / eval batch size
+    precision: str = "fp32"  # what the training steps ran in: "bf16" or "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return {"output_dir": str(self.output_dir), "dataset": str(self.dataset), "train_samples": self.train_samples,
                 "global_step": self.global_step, "train_runtime_s": self.train_runtime_s, "before": self.before,
-                "after": self.after, "srm_chance": self.srm_chance}
+                "after": self.after, "srm_chance": self.srm_chance, "precision": self.precision}
 
 
 def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args: PretrainingArguments, *,
@@ -455,6 +456,7 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
         train_samples=len(train) if hasattr(train, "__len__") else None,
         global_step=trainer.state.global_step, train_runtime_s=train_result.metrics.get("train_runtime"),
         before=before, after=after, srm_chance=1.0 / training_args.per_device_eval_batch_size,
+        precision="bf16" if training_args.bf16 else "fp32",
     )
     if trainer.is_world_process_zero():
         card = pretraining_model_card(

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from dataset_scripts.cli import UsageError, check_model_folder, fspath_options
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
-from modeling_genebert.precision import PRECISION_HELP, PRECISIONS
+from modeling_genebert.precision import INFERENCE_DEFAULT, INFERENCE_PRECISION_HELP, PRECISIONS
 
 from . import legend
 from .motif_effects import DEFAULT_PVALUE
@@ -73,7 +73,7 @@ class ScoreVariantsOptions:
     batch_size: int = field(default=32, metadata={"group": RUN, "help": "sequences per forward pass (default 32)"})
     chunk_size: int = field(default=1024, metadata={"group": RUN, "help": "variants per resumable chunk; memory stays flat in the input size (default 1024)"})
     overwrite: bool = field(default=False, metadata={"group": RUN, "help": "discard parts of an earlier interrupted run instead of resuming"})
-    precision: str = field(default="auto", metadata={"group": RUN, "choices": PRECISIONS, "help": PRECISION_HELP})
+    precision: str = field(default=INFERENCE_DEFAULT, metadata={"group": RUN, "choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP})
     device: str | None = field(default=None, metadata={"group": RUN, "help": "torch device, e.g. cpu or cuda (default: the process's device under accelerate launch, else cpu)"})
     no_progress: bool = field(default=False, metadata={"group": RUN, "help": "no progress bar"})
 

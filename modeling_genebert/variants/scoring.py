@@ -45,7 +45,7 @@ import torch
 from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
 from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
-from modeling_genebert.precision import inference_precision, resolve_bf16
+from modeling_genebert.precision import INFERENCE_DEFAULT, inference_precision, resolve_bf16, resolved_precision
 
 from .cell_types import CellTypeMatching
 from .embedding import POOLINGS, cosine_distance, encode
@@ -116,9 +116,9 @@ class VariantScorer:
             the samples read per cell type.
         scores: which of ``llr, embedding, supervised, cell_type, motif`` to compute (default: all
             that the given models allow).
-        precision: ``"auto"`` (bf16 autocast where the machine has bf16 units, else fp32; the masked LLR
-            stays fp32 under auto: its bf16 ranking fell short of the accuracy check), ``"fp32"`` or ``"bf16"``
-            (:mod:`modeling_genebert.precision`).
+        precision: ``"fp32"`` (default: the same scores whatever the batch), ``"bf16"``, or ``"auto"`` (bf16
+            autocast where the machine has bf16 units, else fp32; the masked LLR stays fp32 under auto: its bf16
+            ranking fell short of the accuracy check) (:mod:`modeling_genebert.precision`).
         motif_pvalue: a motif counts for a variant only where its ref or alt site has a p-value at most
             this under the motif's own null score distribution (default 1e-4; :mod:`.motif_effects`).
     """
@@ -139,7 +139,7 @@ class VariantScorer:
         motif_pvalue: float = DEFAULT_PVALUE,
         batch_size: int = 32,
         device: str = "cpu",
-        precision: str = "auto",
+        precision: str = INFERENCE_DEFAULT,
     ):
         if strand not in STRANDS:
             raise ValueError(f"strand must be one of {STRANDS}, got {strand!r}")
@@ -213,6 +213,7 @@ class VariantScorer:
                                        ("supervised", self.do_supervised), ("cell_type", self.cell_type is not None),
                                        ("motif", self.motif_effects is not None)) if on],
             "strand": self.strand, "pooling": self.pooling, "top_motifs": self.top_motifs,
+            "precision": resolved_precision(self.precision, self.device),
             "report_motifs": [m for m, _ in self.report],
             "classes": self.supervised.labels if self.supervised else [],
             "cell_types": self.cell_type.info() if self.cell_type else None,
