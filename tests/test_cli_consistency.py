@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +215,78 @@ def test_help_shows_every_default(capsys):
             if "default" not in formatter._expand_help(action).lower():
                 missing.append(f"{name} {action.option_strings[0]}")
     assert not missing, missing
+
+
+# ----------------------------------------------------------------------------- twice into one output
+def _twice_runs(classifier, tmp_path):
+    """Per command: (run(out) -> exit code, the output path the second run must leave as the first wrote it)."""
+    from test_pretrain import pretrain_args
+
+    from modeling_genebert import GeneBertConfig
+    from modeling_genebert.pretraining import pretrain
+
+    data = tmp_path / "in"
+    data.mkdir()
+    seqs = dna(8, 40, seed=11)
+    table = data / "seqs.csv"
+    table.write_text("sequence,label\n" + "".join(f"{s},{i % 2}\n" for i, s in enumerate(seqs)))
+    fasta = data / "seqs.fa"
+    fasta.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)))
+    pairs = data / "pairs.csv"
+    pairs.write_text("ref_sequence,alt_sequence\n" + "".join(f"{a},{b}\n" for a, b in zip(seqs, seqs[1:])))
+    dataset = tmp_path / "build_pretraining"  # the pre-training command reads the build command's output
+    micro = tmp_path / "micro.json"
+    GeneBertConfig.from_preset("tiny", sequence_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                                            intermediate_size=64, max_position_embeddings=128),
+                               region_config=dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_tfs=3,
+                                                  regions_per_sample=4), projection_dim=16).to_json_file(micro)
+    clf = str(classifier)
+    fast = ["--max_steps", "1", "--max_train_samples", "32", "--eval_strategy", "no", "--disable_tqdm", "true",
+            "--use_cpu", "true"]
+    return {
+        "build_pretraining": (lambda out: build.main_pretraining(
+            ["--output", out, "--dhs_table", str(DHS), "--motifs", str(MOTIFS), "--bases_per_region", "20",
+             "--regions_per_sample", "4", "--no_progress"]), "build_info.json"),
+        "build_finetuning": (lambda out: build.main_finetuning(["--output", out, "--task", "promoter", "--train", str(table)]),
+                             "dataset_dict.json"),
+        "pretrain": (lambda out: pretrain.main(pretrain_args(dataset, micro, out, max_steps=1, save_steps=100)),
+                     "final/model.safetensors"),
+        "finetune": (lambda out: finetune.main(["--task", "promoter", "--train_file", str(PROMOTERS), "--output_dir", out, *fast]),
+                     "model.safetensors"),
+        "predict": (lambda out: predict.main(["--model_name_or_path", clf, "--input", str(fasta), "--output", f"{out}/p",
+                                              "--no_progress", "--show", "0"]), "p.parquet"),
+        "embed": (lambda out: embed.main(["--model_name_or_path", clf, "--dataset", str(table), "--output", f"{out}/e.npy"]),
+                  "e.npy"),
+        "explain": (lambda out: explain_main()(["--model_name_or_path", clf, "--input", str(fasta), "--output_dir", out,
+                                                "--methods", "ism", "--motifs", "none", "--no_progress"]), "summary.json"),
+        "score_variants": (lambda out: variants_cli.main(["--alleles", str(pairs), "--classifier", clf, "--no_motifs",
+                                                          "--output", f"{out}/v", "--no_progress"]), "v.parquet"),
+    }
+
+
+DHS = Path(__file__).parent / "data" / "dataset_scripts" / "dhs_subset.tsv.gz"
+MOTIFS = Path(__file__).parent / "data" / "dataset_scripts" / "three_motifs.jaspar"
+PROMOTERS = Path(__file__).parent / "data" / "finetune" / "prom_core_all_train.csv"
+TWICE = ["build_pretraining", "build_finetuning", "pretrain", "finetune", "predict", "embed", "explain", "score_variants"]
+
+
+@pytest.mark.parametrize("command", TWICE)
+def test_each_command_run_twice_into_one_output_refuses_the_second_run_and_keeps_the_first(command, classifier, tmp_path,
+                                                                                           capsys):
+    """No command replaces a finished run: the second exits 2 naming what is there and --overwrite (issue 29 item 4).
+
+    genebert-benchmark continues its own folder by design (finished runs are skipped: test_evaluation_benchmark), and
+    genebert-analysis writes through the same OutputFolder policy (test_data_output_folders)."""
+    runs = _twice_runs(classifier, tmp_path)
+    if command == "pretrain":
+        assert runs["build_pretraining"][0](str(tmp_path / "build_pretraining")) == 0
+    run, kept = runs[command]
+    out = tmp_path / "out"
+    assert run(str(out)) == 0, capsys.readouterr().err
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert (out / kept).is_file()
+    capsys.readouterr()
+    assert run(str(out)) == 2
+    (line,) = error_lines(capsys)
+    assert "--overwrite" in line and str(out) in line, line
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -43,6 +43,7 @@ from dataset_scripts import build_sequence_classification_dataset, load_pretrain
 from dataset_scripts.cli import (HelpFormatter, UsageError, add_options, check_model_folder, console_script, fspath_options,
                                  parse_options)
 from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
+from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
 from modeling_genebert import GeneBertModel, GeneBertTokenizer
@@ -224,6 +225,7 @@ class EmbedOptions:
     window_overlap: int | None = field(default=None, metadata={"help": "sliding-window overlap in bases (default half a window)"})
     window_aggregation: str = field(default="mean", metadata={"choices": WINDOW_AGGREGATIONS, "help": "how window embeddings combine per sequence"})
     precision: str = field(default=INFERENCE_DEFAULT, metadata={"choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output file"})
 
     def __post_init__(self) -> None:
         fspath_options(self)  # path options may be given as pathlib.Path
@@ -264,6 +266,7 @@ def check_options(options: EmbedOptions) -> None:
         raise UsageError(f"--window_overlap must be >= 0, got {options.window_overlap}")
     if Path(options.output).suffix.lower() not in FORMATS:
         raise UsageError(f"--output {options.output}: must end with one of {', '.join(FORMATS)}")
+    check_output_files([options.output], "genebert-embed", overwrite=options.overwrite)
 
 
 def embed(options: EmbedOptions) -> EmbedResult:

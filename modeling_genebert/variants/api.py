@@ -28,13 +28,16 @@ from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from dataset_scripts.cli import UsageError, check_model_folder, fspath_options
+from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 from modeling_genebert.precision import INFERENCE_DEFAULT, INFERENCE_PRECISION_HELP, PRECISIONS
 
 from . import legend
 from .motif_effects import DEFAULT_PVALUE
-from .output import ChunkedResults
+from .output import ChunkedResults, finished_files
 from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
+
+COMMAND = "genebert-score-variants"
 
 INPUT, MODELS, RUN = "input (one of)", "models and scores", "run"
 # options that do not change the scores: a run resumed with other values continues the same results
@@ -72,7 +75,7 @@ class ScoreVariantsOptions:
     output: str = field(metadata={"group": RUN, "help": "output prefix: writes <output>.parquet, <output>.tsv and <output>.summary.json"})
     batch_size: int = field(default=32, metadata={"group": RUN, "help": "sequences per forward pass (default 32)"})
     chunk_size: int = field(default=1024, metadata={"group": RUN, "help": "variants per resumable chunk; memory stays flat in the input size (default 1024)"})
-    overwrite: bool = field(default=False, metadata={"group": RUN, "help": "discard parts of an earlier interrupted run instead of resuming"})
+    overwrite: bool = field(default=False, metadata={"group": RUN, "help": "replace a finished run's files, or discard the parts of an interrupted one instead of resuming"})
     precision: str = field(default=INFERENCE_DEFAULT, metadata={"group": RUN, "choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP})
     device: str | None = field(default=None, metadata={"group": RUN, "help": "torch device, e.g. cpu or cuda (default: the process's device under accelerate launch, else cpu)"})
     no_progress: bool = field(default=False, metadata={"group": RUN, "help": "no progress bar"})
@@ -129,6 +132,8 @@ def check_options(options: ScoreVariantsOptions) -> None:
             check_model_folder(getattr(options, name), f"--{name}")
     if options.no_motifs and "motif" in _score_names(options):
         raise UsageError("--no_motifs contradicts --scores motif")
+    # a finished run is never replaced silently; an interrupted one (parts only) resumes
+    check_output_files(finished_files(options.output), COMMAND, overwrite=options.overwrite)
 
 
 def _score_names(options: ScoreVariantsOptions) -> list[str]:

@@ -19,11 +19,11 @@ import pandas as pd
 from dataset_scripts.cli import HelpFormatter, add_options, console_script, parse_options
 
 from . import legend
-from .api import RUN, ScoreVariantsOptions, ScoreVariantsResult, score_variants
+from .api import COMMAND, RUN, ScoreVariantsOptions, ScoreVariantsResult, score_variants
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="genebert-score-variants", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
                                 epilog=legend.epilog(), formatter_class=HelpFormatter)
     groups = add_options(p, ScoreVariantsOptions)
     groups[RUN].add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
@@ -59,7 +59,7 @@ def _print_table(path, show: int) -> None:
         print(frame[keep].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
 
 
-main = console_script(run_command, "genebert-score-variants")
+main = console_script(run_command, COMMAND)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,11 +25,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+def output_prefix(output: str | os.PathLike) -> str:
+    """``--output`` without a ``.parquet`` / ``.tsv`` ending: the prefix every file of the run is named by."""
+    output = os.fspath(output)
+    for suffix in (".parquet", ".tsv"):
+        output = output.removesuffix(suffix)
+    return output
+
+
+def finished_files(output: str | os.PathLike) -> list[str]:
+    """The files a finished run leaves: ``<prefix>.parquet``, ``.tsv`` and ``.summary.json``."""
+    prefix = output_prefix(output)
+    return [prefix + suffix for suffix in (".parquet", ".tsv", ".summary.json")]
+
+
 class ChunkedResults:
     def __init__(self, output: str | os.PathLike, settings: dict, overwrite: bool = False):
-        output = os.fspath(output)
-        for suffix in (".parquet", ".tsv"):
-            output = output.removesuffix(suffix)
+        output = output_prefix(output)
         self.output = Path(output)
         self.parts = Path(output + ".parts")
         self.parquet, self.tsv = Path(output + ".parquet"), Path(output + ".tsv")
