@@ -24,6 +24,7 @@ from transformers.utils import logging
 from tokenization import GeneBertTokenizer
 
 from .configuration_genebert import GeneBertConfig
+from .folder_tokenizer import kmer_of_vocab_size
 from .loading import check_finite_weights
 from .modeling_genebert import GeneBertPreTrainedModel
 
@@ -83,8 +84,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 def bert_key_to_genebert(key: str, bert_prefix: str) -> str:
     """A BERT checkpoint key as GeneBERT names it: ``bert.*`` under ``bert_prefix``, ``cls.*`` as is,
-    a bare ``BertModel`` key under ``bert_prefix``; DNABERT-era ``LayerNorm.gamma/beta`` renamed."""
+    a bare ``BertModel`` key under ``bert_prefix``, a GeneBERT key (already under it) as is; DNABERT-era
+    ``LayerNorm.gamma/beta`` renamed."""
     key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+    if key.startswith(bert_prefix):
+        return key
     if key.startswith("bert."):
         return bert_prefix + key[len("bert.") :]
     if key.startswith("cls."):
@@ -110,6 +114,7 @@ def load_sequence_encoder_weights(model: GeneBertPreTrainedModel, path: str | os
             mapped[target] = value
         else:
             unexpected.append(key)
+    _check_same_kmer(next((v for k, v in mapped.items() if k.endswith("word_embeddings.weight")), None), model, path)
     for key, value in mapped.items():
         if own[key].shape != value.shape:
             raise ValueError(f"{key}: checkpoint shape {tuple(value.shape)} != model shape {tuple(own[key].shape)}")
@@ -121,6 +126,20 @@ def load_sequence_encoder_weights(model: GeneBertPreTrainedModel, path: str | os
     if missing or unexpected:
         logger.warning("Sequence encoder init from %s: missing %s, unexpected %s", path, missing, unexpected)
     return {"missing_keys": missing, "unexpected_keys": unexpected}
+
+
+def _check_same_kmer(word_embeddings: torch.Tensor | None, model: GeneBertPreTrainedModel, path) -> None:
+    """A checkpoint of another k (its vocabulary 5 + 4**k says which) is one error naming both k values and the fix."""
+    own_size = model.config.sequence_config.vocab_size
+    if word_embeddings is None or word_embeddings.shape[0] == own_size:
+        return
+    theirs, ours = kmer_of_vocab_size(word_embeddings.shape[0]), kmer_of_vocab_size(own_size)
+    if theirs is None or ours is None:
+        return  # not a k-mer vocabulary: the shape check names the tensor
+    raise ValueError(
+        f"{path}: its sequence encoder reads {theirs}-mers (vocabulary {word_embeddings.shape[0]}) but this model is built "
+        f"for {ours}-mers (vocabulary {own_size}); pre-train with --kmer {theirs} to start from it, or give a {ours}-mer checkpoint"
+    )
 
 
 __all__ = [

@@ -46,8 +46,9 @@ from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fast
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
-from modeling_genebert import GeneBertModel, GeneBertTokenizer
+from modeling_genebert import GeneBertModel
 from modeling_genebert.downstream.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
+from modeling_genebert.folder_tokenizer import load_tokenizer
 from modeling_genebert.modeling_genebert import masked_mean
 from modeling_genebert.precision import (
     INFERENCE_DEFAULT,
@@ -66,11 +67,7 @@ logger = logging.getLogger("genebert.embed")
 def load_encoder(path: str):
     """``(GeneBertModel, tokenizer)`` from any GeneBERT folder (pre-training, MLM, classifier, base)."""
     model = GeneBertModel.from_pretrained(path).eval()
-    try:
-        tokenizer = GeneBertTokenizer.from_pretrained(path)
-    except (OSError, ValueError, TypeError):
-        tokenizer = GeneBertTokenizer(k=model.config.sequence_config.kmer)
-    return model, tokenizer
+    return model, load_tokenizer(path, model.config)
 
 
 def _labelled(path: str) -> bool:

@@ -17,9 +17,10 @@ from typing import Any, Sequence
 import torch
 
 from dataset_scripts.cli import UsageError, check_model_folder
-from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert import GeneBertForSequenceClassification
 from modeling_genebert.downstream.long_inputs import bases_per_window
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
+from modeling_genebert.folder_tokenizer import load_tokenizer
 
 
 @dataclass
@@ -98,7 +99,7 @@ def load_classifier(folder: str | os.PathLike, device: str | torch.device | None
     model = model.eval()
     if device:
         model.to(device)
-    tokenizer = GeneBertTokenizer.from_pretrained(path)
+    tokenizer = load_tokenizer(path, model.config)
     id2label = model.config.id2label or {}
     label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
     info = json.loads((path / "results.json").read_text()) if (path / "results.json").is_file() else {}

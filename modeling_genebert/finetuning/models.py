@@ -10,6 +10,7 @@ from typing import Any
 from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.convert_checkpoints import genebert_config_from_bert, load_sequence_encoder_weights
 from modeling_genebert.finetuning.arguments import FinetuneModelArguments
+from modeling_genebert.folder_tokenizer import load_tokenizer
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -70,18 +71,13 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
         logger.info("sequence encoder from %s: missing %s, unexpected %s", path, report["missing_keys"], report["unexpected_keys"])
         return model, tokenizer, "DNABERT/BERT checkpoint"
 
-    try:
-        tokenizer = GeneBertTokenizer.from_pretrained(path)
-    except (OSError, ValueError, TypeError):
-        tokenizer = None
     config = GeneBertConfig.from_pretrained(path)
+    tokenizer = load_tokenizer(path, config)
     for key, value in overrides.items():
         setattr(config, key, value)
     config.architectures = None
     fit_region(config, pretrained=not model_args.from_scratch)
     _set_dropout(config, model_args.classifier_dropout)
-    if tokenizer is None:
-        tokenizer = GeneBertTokenizer(k=config.sequence_config.kmer)
     if model_args.from_scratch:
         return GeneBertForSequenceClassification(config), tokenizer, "random (from scratch, GeneBERT architecture)"
     # from_pretrained says in one line which heads are new; a missing encoder weight is a loud warning

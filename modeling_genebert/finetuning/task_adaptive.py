@@ -25,9 +25,10 @@ import torch
 from transformers import TrainingArguments, set_seed
 
 from dataset_scripts.cli import UsageError
-from modeling_genebert import GeneBertForPreTraining, GeneBertTokenizer
+from modeling_genebert import GeneBertForPreTraining
 from modeling_genebert.cards.folder import finish_output_folder
 from modeling_genebert.downstream.long_inputs import fit_to_window
+from modeling_genebert.folder_tokenizer import load_tokenizer
 from modeling_genebert.pretraining.masking import apply_mgm_masking
 from modeling_genebert.pretraining.pretrain import DataArguments, PretrainingArguments, build_pretraining_model
 from modeling_genebert.pretraining.trainer import GeneBertTrainer
@@ -112,7 +113,7 @@ def task_adaptive_pretraining(
     loaded = GeneBertForPreTraining.from_pretrained(model_folder)
     model = build_pretraining_model(loaded.config, PretrainingArguments.pretraining_dropout)
     model.load_state_dict(loaded.state_dict())
-    tokenizer = GeneBertTokenizer.from_pretrained(model_folder)
+    tokenizer = load_tokenizer(model_folder, loaded.config)
     max_length = min(max_length, loaded.config.sequence_config.max_position_embeddings)
     windows, _ = fit_to_window(sequences, tokenizer, max_length, "sliding_window", window_overlap=0)
     log_every = max(1, steps // 10)  # the MGM loss is recorded as the mean of each such run of steps

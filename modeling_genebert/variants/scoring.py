@@ -45,6 +45,7 @@ import torch
 from dataset_scripts.readers import Genome
 from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
 from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
+from modeling_genebert.folder_tokenizer import load_tokenizer
 from modeling_genebert.precision import INFERENCE_DEFAULT, inference_precision, resolve_bf16, resolved_precision
 
 from .cell_types import CellTypeMatching
@@ -56,13 +57,6 @@ from .supervised import SupervisedEffect
 STRANDS = ("both", "forward")
 SCORES = ("llr", "embedding", "supervised", "cell_type", "motif")
 _COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
-
-
-def _load_tokenizer(folder: str, k: int) -> GeneBertTokenizer:
-    try:
-        return GeneBertTokenizer.from_pretrained(folder)
-    except (OSError, ValueError, TypeError):
-        return GeneBertTokenizer(k=k)
 
 
 def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
@@ -84,7 +78,7 @@ def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
         encoder = mlm.genebert
     else:
         mlm, encoder = None, GeneBertModel.from_pretrained(folder).eval().to(device)
-    return mlm, encoder, _load_tokenizer(folder, encoder.config.sequence_config.kmer)
+    return mlm, encoder, load_tokenizer(folder, encoder.config)
 
 
 def _crop(pair: AllelePair, max_bases: int) -> AllelePair:

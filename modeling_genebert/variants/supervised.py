@@ -18,8 +18,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert import GeneBertForSequenceClassification
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
+from modeling_genebert.folder_tokenizer import load_tokenizer
 
 
 class SupervisedEffect:
@@ -30,7 +31,7 @@ class SupervisedEffect:
         if not os.path.isfile(os.path.join(folder, "config.json")):
             raise FileNotFoundError(f"classifier folder {folder} has no config.json")
         self.model = GeneBertForSequenceClassification.from_pretrained(folder).eval().to(device)
-        self.tokenizer = GeneBertTokenizer.from_pretrained(folder)
+        self.tokenizer = load_tokenizer(folder, self.model.config)
         self.device = device
         info = {}
         results = os.path.join(folder, "results.json")
