@@ -197,6 +197,27 @@ def fspath_options(options: Any) -> None:
             setattr(options, spec.name, os.fspath(value))
 
 
+# TrainingArguments' numbers that torch or the Trainer would reject only after the data were read and tokenised
+TRAINING_BOUNDS = {
+    "per_device_train_batch_size": (">=", 1), "per_device_eval_batch_size": (">=", 1),
+    "gradient_accumulation_steps": (">=", 1), "num_train_epochs": (">", 0), "learning_rate": (">=", 0),
+    "weight_decay": (">=", 0), "warmup_steps": (">=", 0), "logging_steps": (">", 0), "save_steps": (">", 0),
+    "eval_steps": (">", 0), "save_total_limit": (">=", 1), "dataloader_num_workers": (">=", 0),
+}
+
+
+def check_bounds(options: Any, bounds: Mapping[str, tuple[str, float]]) -> None:
+    """Each named option of ``options`` that is set meets its bound (``">="`` or ``">"``), else a ``UsageError``
+    naming the option: called where the options are parsed, before any data is read or any folder made."""
+    for name, (relation, bound) in bounds.items():
+        value = getattr(options, name, None)
+        if value is None or isinstance(value, bool):
+            continue
+        if (value < bound) if relation == ">=" else (value <= bound):
+            wanted = f"at least {bound}" if relation == ">=" else f"greater than {bound}"
+            raise UsageError(f"--{name} must be {wanted}, got {value}")
+
+
 def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
     """``(options_class instance, the other parsed arguments)``: the command line as the options dataclass
     (see :func:`add_options`) plus what only the command line has (e.g. ``--show``)."""

@@ -121,32 +121,59 @@ def read_vcf(path: str | os.PathLike) -> Iterator[Variant]:
                 break
             header_lines += 1
 
-    verbosity = pysam.set_verbosity(0)  # htslib's own stderr notes (e.g. no .tbi index: not needed to stream)
+    verbosity = pysam.set_verbosity(0)  # htslib's own stderr notes (no .tbi index, a bad record): our line says it
     try:
-        vcf = pysam.VariantFile(path)
-    except (ValueError, OSError) as e:
-        raise DataFormatError(f"{path}: not a readable VCF (plain or bgzip-compressed): {e}") from None
+        try:
+            vcf = pysam.VariantFile(path)
+        except (ValueError, OSError) as e:
+            raise DataFormatError(f"{path}: not a readable VCF (plain or bgzip-compressed): {e}") from None
+        with vcf:
+            yield from _vcf_variants(path, vcf, header_lines)
     finally:
         pysam.set_verbosity(verbosity)
-    with vcf:
-        line = header_lines
-        records = iter(vcf)
-        while True:
-            line += 1
-            try:
-                rec = next(records)
-            except StopIteration:
-                return
-            except (ValueError, OSError) as e:
-                raise DataFormatError(f"{path}:{line}: malformed VCF record: {e}") from None
-            alts = rec.alts or ()
-            if not alts:
-                raise _err(path, line, "ALT", "no ALT allele", ".")
-            for alt in alts:
-                if alt.startswith("<") or "[" in alt or "]" in alt or alt in ("*", "."):
-                    raise _err(path, line, "ALT", "symbolic, breakend or missing alleles cannot be scored", alt)
-                vid = rec.id if rec.id and len(alts) == 1 else (f"{rec.id}:{alt}" if rec.id else "")
-                yield _check_variant(path, line, rec.chrom, rec.pos, rec.ref or "", alt, vid)
+
+
+_VCF_COLUMNS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+
+
+def _vcf_record_problem(path: str, line: int) -> DataFormatError | None:
+    """What is wrong with the record on ``line``, field by field, where htslib only says it failed."""
+    with open_text(path) as fh:
+        text = next((t for n, t in enumerate(fh, 1) if n == line), None)
+    if text is None:
+        return None
+    values = text.rstrip("\r\n").split("\t")
+    if len(values) < len(_VCF_COLUMNS):
+        return DataFormatError(f"{path}:{line}: a VCF record needs {len(_VCF_COLUMNS)} tab-separated columns "
+                               f"({', '.join(_VCF_COLUMNS)}), this one has {len(values)}")
+    fields = dict(zip(_VCF_COLUMNS, values))
+    if not fields["POS"].isdigit():
+        return _err(path, line, "POS", "not a position (a whole number)", fields["POS"])
+    for name in ("REF", "ALT"):
+        if not fields[name]:
+            return _err(path, line, name, "empty", fields[name])
+    return None
+
+
+def _vcf_variants(path: str, vcf, header_lines: int) -> Iterator[Variant]:
+    line = header_lines
+    records = iter(vcf)
+    while True:
+        line += 1
+        try:
+            rec = next(records)
+        except StopIteration:
+            return
+        except (ValueError, OSError) as e:
+            raise _vcf_record_problem(path, line) or DataFormatError(f"{path}:{line}: malformed VCF record: {e}") from None
+        alts = rec.alts or ()
+        if not alts:
+            raise _err(path, line, "ALT", "no ALT allele", ".")
+        for alt in alts:
+            if alt.startswith("<") or "[" in alt or "]" in alt or alt in ("*", "."):
+                raise _err(path, line, "ALT", "symbolic, breakend or missing alleles cannot be scored", alt)
+            vid = rec.id if rec.id and len(alts) == 1 else (f"{rec.id}:{alt}" if rec.id else "")
+            yield _check_variant(path, line, rec.chrom, rec.pos, rec.ref or "", alt, vid)
 
 
 # --------------------------------------------------------------------------- tables

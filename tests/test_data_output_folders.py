@@ -206,3 +206,31 @@ def test_a_finished_finetune_is_not_replaced_by_a_second_run(tmp_path, capsys):
     assert json.loads((out / "results.json").read_text())["hyperparameters"]["global_steps"] == 2
     assert finetune.main(fast + ["--max_steps", "1", "--overwrite"]) == 0
     assert json.loads((out / "results.json").read_text())["hyperparameters"]["global_steps"] == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--per_device_train_batch_size", "-4"], "--per_device_train_batch_size must be at least 1, got -4"),
+    (["--learning_rate=-1e-4"], "--learning_rate must be at least 0, got -0.0001"),
+    (["--num_train_epochs", "-1"], "--num_train_epochs must be greater than 0, got -1.0"),
+    (["--max_train_samples", "0"], "--max_train_samples must be at least 1, got 0"),
+    (["--lora_rank", "0", "--peft", "lora"], "--lora_rank must be at least 1, got 0"),
+])
+def test_finetune_numbers_fail_before_any_data_is_read_and_leave_nothing(tmp_path, capsys, argv, message):
+    """It failed after loading and tokenising, with torch's message, and left a folder holding only the marker."""
+    from modeling_genebert.finetuning import finetune
+
+    out = tmp_path / "out"
+    missing = tmp_path / "missing.csv"  # had the data been read first, the error would name this file
+    assert finetune.main(["--task", "promoter", "--train_file", str(missing), "--output_dir", str(out), *argv]) == 2
+    assert last_error(capsys) == f"error: {message} (set GENEBERT_DEBUG=1 to see the traceback)"
+    assert not out.exists()
+
+
+def test_pretrain_numbers_fail_before_any_data_is_read(tmp_path, capsys):
+    from modeling_genebert.pretraining import pretrain
+
+    out = tmp_path / "run"
+    assert pretrain.main(["--output_dir", str(out), "--dataset_path", str(tmp_path / "no-dataset"),
+                          "--gradient_accumulation_steps", "0"]) == 2
+    assert "--gradient_accumulation_steps must be at least 1, got 0" in last_error(capsys)
+    assert not out.exists()

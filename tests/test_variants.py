@@ -130,6 +130,20 @@ def test_vcf_bad_input_is_named(tmp_path, text, message):
         list(read_vcf(path))
 
 
+@pytest.mark.parametrize("record, message", [
+    ("chrT\t20O000\tx\tA\tC\t.\t.\t.", "variants.vcf:5: field 'POS': not a position (a whole number) (value '20O000')"),
+    ("chrT\t101\tx\tA", "variants.vcf:5: a VCF record needs 8 tab-separated columns (CHROM, POS, ID, REF, ALT, QUAL, "
+                          "FILTER, INFO), this one has 4"),
+])
+def test_a_malformed_vcf_record_is_one_line_naming_the_line_field_and_value(tmp_path, record, message, capfd):
+    path = tmp_path / "variants.vcf"
+    path.write_text(_vcf_text(["chrT\t101\tgood\tA\tC\t.\t.\t.", record]))
+    with pytest.raises(DataFormatError) as error:
+        list(read_vcf(path))
+    assert str(error.value) == f"{path.parent}/{message}"
+    assert capfd.readouterr().err == ""  # htslib's own note is not printed above our line
+
+
 def test_variant_table_and_bad_rows(tmp_path):
     good = tmp_path / "v.tsv"
     good.write_text("chrom\tpos\tref\talt\tid\nchrT\t101\tA\tG\tmine\nchrT\t5\ta\tt\t\n")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from dataset_scripts.cli import TRAINING_BOUNDS, check_bounds
 from dataset_scripts.tasks import list_tasks
 from modeling_genebert.configuration_genebert import POOLINGS
 from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
@@ -170,6 +171,7 @@ class FinetuneTrainingArguments(TrainingArguments):
     precision: str = field(default="auto", metadata={"help": PRECISION_HELP})
 
     def __post_init__(self):
+        check_bounds(self, TRAINING_BOUNDS)  # before any data is read or any folder made
         apply_training_precision(self)
         super().__post_init__()
     overwrite: bool = field(

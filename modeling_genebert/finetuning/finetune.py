@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from transformers import EvalPrediction, HfArgumentParser, Trainer, set_seed
 
-from dataset_scripts.cli import check_model_folder, console_script, group_options
+from dataset_scripts.cli import check_bounds, check_model_folder, console_script, group_options
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.tasks import REF_ALT, Task, get_task, list_tasks
 from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text, with_rc_average
@@ -186,6 +186,11 @@ class FinetuneResult:
 def check_options(model_args: FinetuneModelArguments, data_args: FinetuneDataArguments) -> Task:
     """The task; a model folder that is not one and impossible ``--tapt_steps`` / ``--peft`` fail before data is read."""
     task = get_task(data_args.task)
+    check_bounds(data_args, {"max_length": (">=", 3), "window_overlap": (">=", 0), "max_train_samples": (">=", 1),
+                             "max_eval_samples": (">=", 1), "validation_split_percentage": (">=", 0)})
+    check_bounds(model_args, {"lora_rank": (">=", 1), "lora_alpha": (">", 0), "lora_dropout": (">=", 0),
+                              "classifier_dropout": (">=", 0), "region_rows": (">=", 1), "tapt_steps": (">=", 0),
+                              "tapt_learning_rate": (">", 0), "tapt_batch_size": (">=", 1)})
     if model_args.model_name_or_path:
         check_model_folder(model_args.model_name_or_path, weights=not model_args.from_scratch)
     check_task_adaptive_options(model_args)

@@ -25,7 +25,7 @@ from transformers import HfArgumentParser, TrainerCallback, TrainingArguments, s
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
-from dataset_scripts.cli import console_script
+from dataset_scripts.cli import TRAINING_BOUNDS, check_bounds, console_script
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.pretraining_build import cache_dir
 from dataset_scripts.pretraining_load import NGSP_NEGATIVES, NGSP_PAIRINGS
@@ -162,6 +162,7 @@ class PretrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        check_bounds(self, TRAINING_BOUNDS)  # before any data is read or any folder made
         apply_training_precision(self)
         super().__post_init__()
     overwrite: bool = field(
