@@ -6,11 +6,14 @@
   dropped, a new task head, SRM parts a task model has no use for) are one line, not
   transformers' table of UNEXPECTED / MISSING keys; that table goes to debug level.
   A missing sequence-encoder weight is still a loud warning naming the weights.
+* Loading and saving a folder of a few MB draw no progress bars ("Loading weights",
+  "Writing model shards" on every call were noise); long work keeps its bars.
 
 This file is exported as Hub remote code with modeling_genebert.py: it imports torch, safetensors
 (for its error type) and transformers.
 """
 
+import contextlib
 import logging as pylogging
 from collections.abc import Callable
 
@@ -22,6 +25,18 @@ from transformers.utils import logging
 logger = logging.get_logger(__name__)
 
 
+@contextlib.contextmanager
+def no_progress_bars():
+    """transformers' progress bars off for the block, then as they were."""
+    were_on = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if were_on:
+            logging.enable_progress_bar()
+
+
 def from_pretrained_with_report(load: Callable, source, *args, **kwargs):
     """Run ``load`` (transformers' ``from_pretrained`` of a GeneBERT class) on ``source`` under the policy above."""
     want_info = kwargs.pop("output_loading_info", False)
@@ -29,7 +44,8 @@ def from_pretrained_with_report(load: Callable, source, *args, **kwargs):
     transformers_logger = logging.get_logger("transformers.modeling_utils")
     transformers_logger.addFilter(capture)
     try:
-        model, info = load(source, *args, output_loading_info=True, **kwargs)
+        with no_progress_bars():
+            model, info = load(source, *args, output_loading_info=True, **kwargs)
     except SafetensorError as error:
         raise OSError(
             f"{source}: model.safetensors is truncated or corrupted ({error}); save or download the folder again"

@@ -44,7 +44,7 @@ from transformers.utils import ModelOutput, logging
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_genebert import GeneBertConfig
-from .loading import from_pretrained_with_report
+from .loading import from_pretrained_with_report, no_progress_bars
 from .region_encoders import NativeRegionEncoder, TimmRegionEncoder, create_region_encoder
 
 logger = logging.get_logger(__name__)
@@ -164,7 +164,8 @@ class GeneBertPreTrainedModel(PreTrainedModel):
                 auto_map.setdefault(cls._auto_class, f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
         if auto_map:
             self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        with no_progress_bars():
+            return super().save_pretrained(save_directory, *args, **kwargs)
 
     def get_input_embeddings(self):
         return self.base_model.bert.embeddings.word_embeddings

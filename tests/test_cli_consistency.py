@@ -290,3 +290,43 @@ def test_each_command_run_twice_into_one_output_refuses_the_second_run_and_keeps
     (line,) = error_lines(capsys)
     assert "--overwrite" in line and str(out) in line, line
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+# ----------------------------------------------------------------------------- quiet by default
+def test_loading_and_saving_a_folder_draw_no_progress_bars(classifier, tmp_path, capsys):
+    from transformers.utils import logging as hf_logging
+
+    model = GeneBertForSequenceClassification.from_pretrained(classifier)
+    model.save_pretrained(tmp_path / "copy")
+    err = capsys.readouterr().err
+    assert "Loading weights" not in err and "Writing model shards" not in err, err
+    assert hf_logging.is_progress_bar_enabled()  # the bars of long work stay on
+
+
+def test_embed_on_a_classifier_folder_says_so_in_one_line(classifier, tmp_path, caplog, capsys):
+    import logging
+
+    table = tmp_path / "seqs.csv"
+    table.write_text("sequence\n" + "".join(f"{s}\n" for s in dna(4)))
+    with caplog.at_level(logging.INFO):
+        assert embed.main(["--model_name_or_path", str(classifier), "--dataset", str(table),
+                           "--output", str(tmp_path / "e.npy")]) == 0
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert [m for m in said if "GeneBertForSequenceClassification folder" in m] == [
+        f"{classifier} is a GeneBertForSequenceClassification folder: embedding with its fine-tuned sequence encoder"]
+    assert not [m for m in said if "randomly initialised" in m or "dropped" in m], said
+    assert embed.main(["--model_name_or_path", str(classifier), "--dataset", str(table), "--pooling", "projected",
+                       "--output", str(tmp_path / "p.npy")]) == 2
+    assert "pooling 'projected' needs a folder whose model has the SRM projection" in error_lines(capsys)[0]
+
+
+def test_lora_wrapping_raises_no_third_party_future_warning(classifier):
+    import warnings
+
+    from modeling_genebert.finetuning.lora import apply_lora
+
+    model = GeneBertForSequenceClassification.from_pretrained(classifier)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        apply_lora(model)
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)], [str(w.message) for w in caught]

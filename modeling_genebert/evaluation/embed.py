@@ -46,7 +46,7 @@ from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fast
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
-from modeling_genebert import GeneBertModel
+from modeling_genebert import GENEBERT_HEADS, GeneBertModel
 from modeling_genebert.downstream.long_inputs import LONG_INPUT_MODES, WINDOW_AGGREGATIONS, aggregate_windows, fit_to_window
 from modeling_genebert.folder_tokenizer import load_tokenizer
 from modeling_genebert.modeling_genebert import masked_mean
@@ -65,9 +65,20 @@ logger = logging.getLogger("genebert.embed")
 
 
 def load_encoder(path: str):
-    """``(GeneBertModel, tokenizer)`` from any GeneBERT folder (pre-training, MLM, classifier, base)."""
-    model = GeneBertModel.from_pretrained(path).eval()
-    return model, load_tokenizer(path, model.config)
+    """``(GeneBertModel, tokenizer)`` from any GeneBERT folder (pre-training, MLM, classifier, base).
+
+    A task folder (classifier, masked LM, token classifier) is loaded as what it is and its encoder taken, so
+    nothing is "randomly initialised": such a folder has no SRM projection (``--pooling projected`` says so).
+    """
+    architectures = json.loads((Path(path) / "config.json").read_text()).get("architectures") or []
+    task_heads = [name for name in architectures if name not in ("GeneBertModel", "GeneBertForPreTraining")]
+    head = next((cls for cls in GENEBERT_HEADS.values() if task_heads and cls.__name__ == task_heads[0]), None)
+    if head is None:
+        model = GeneBertModel.from_pretrained(path)
+    else:
+        model = head.from_pretrained(path).genebert
+        logger.info("%s is a %s folder: embedding with its fine-tuned sequence encoder", path, task_heads[0])
+    return model.eval(), load_tokenizer(path, model.config)
 
 
 def _labelled(path: str) -> bool:

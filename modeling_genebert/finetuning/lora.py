@@ -31,8 +31,10 @@ GeneBERT folder with the LoRA products merged into the weights (no ``peft`` need
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import peft
@@ -45,6 +47,15 @@ logger = logging.getLogger("genebert.finetune")
 ENCODER_PREFIX = "genebert.bert.encoder."
 HEAD_CONFIG = "head_config.json"
 HEAD_CONFIG_KEYS = ("num_labels", "id2label", "label2id", "classifier_pooling", "classifier_region_fusion")
+
+
+@contextlib.contextmanager
+def _peft_wrapping():
+    """peft's PeftModel reads transformers' deprecated ``is_gradient_checkpointing`` (a FutureWarning on every
+    LoRA run that is peft's to fix, not the user's): that one warning is silenced while peft wraps a model."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def parse_target_modules(spec: str | list[str]) -> list[str]:
@@ -98,7 +109,8 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, dropout: float = 0.1,
         r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
         modules_to_save=head_modules(model), bias="none",
     )
-    wrapped = peft.get_peft_model(model, config)
+    with _peft_wrapping():
+        wrapped = peft.get_peft_model(model, config)
     trainable, total = wrapped.get_nb_trainable_parameters()
     logger.info("LoRA r=%d alpha=%s on %d layers: %d of %d parameters trainable (%.2f%%)",
                 rank, alpha, len(targets), trainable, total, 100 * trainable / max(total, 1))
@@ -149,7 +161,8 @@ def load_lora_model(adapter_dir: str | Path, base_model_name_or_path: str | None
     if "id2label" in head:
         head["id2label"] = {int(k): v for k, v in head["id2label"].items()}
     model = GeneBertForSequenceClassification.from_pretrained(base, **head)
-    model = peft.PeftModel.from_pretrained(model, str(adapter_dir))
+    with _peft_wrapping():
+        model = peft.PeftModel.from_pretrained(model, str(adapter_dir))
     return model.merge_and_unload() if merge else model
 
 
