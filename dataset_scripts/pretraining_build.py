@@ -36,7 +36,7 @@ from .motifs import MotifSet, load_motifs
 from .pretraining_card import pretraining_dataset_card
 from .pretraining_load import DEFAULT_NGSP_PAIRING, NGSP_NEGATIVES, NGSP_PAIRINGS, SPLITS, pretraining_features
 from .publish import AtomicOutput
-from .readers import DataFormatError, Genome, Region, natural_key
+from .readers import DataFormatError, Genome, Region, cache_dir, natural_key
 from .region_sources import RegionSource, region_source
 from .shard_writer import ShardWriters
 
@@ -44,11 +44,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_VALIDATION_CHROMS = ("chr2",)
 MATRIX_DTYPES = {"float32": np.float32, "float16": np.float16}
-
-
-def cache_dir() -> Path:
-    """Where GeneBERT keeps what it builds once (the embedded mini-atlas): ``$GENEBERT_CACHE`` or ``~/.cache/genebert``."""
-    return Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
 
 
 def default_atlas_path() -> str:

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import itertools
 import os
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -232,6 +234,23 @@ def natural_key(chrom: str):
 
 
 # --------------------------------------------------------------------------- FASTA
+def cache_dir() -> Path:
+    """Where GeneBERT keeps what it builds once (the embedded mini-atlas, FASTA indexes): ``$GENEBERT_CACHE`` or
+    ``~/.cache/genebert``."""
+    return Path(os.environ.get("GENEBERT_CACHE", Path.home() / ".cache" / "genebert"))
+
+
+def fasta_index_paths(path: str) -> dict[str, str]:
+    """Where pyfaidx keeps the index of ``path``: beside it where one already is, else in :func:`cache_dir`, so
+    that reading a FASTA leaves nothing in the folder it lies in (a checkout, a read-only share)."""
+    if os.path.exists(path + ".fai"):
+        return {}
+    folder = cache_dir() / "fasta-index"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:16]}-{os.path.basename(path)}"
+    return {"indexname": f"{stem}.fai", "gzi_indexname": f"{stem}.gzi"}
+
+
 class Genome:
     """A genome FASTA with random access (pyfaidx builds/uses the ``.fai`` index).
 
@@ -245,7 +264,8 @@ class Genome:
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"genome FASTA {self.path} does not exist")
         try:
-            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False, rebuild=True)  # a stale .fai (FASTA newer) is rebuilt
+            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False, rebuild=True,  # a stale .fai is rebuilt
+                                        **fasta_index_paths(self.path))
         except pyfaidx.UnsupportedCompressionFormat as e:
             raise DataFormatError(
                 f"{self.path}: gzip FASTA must be bgzip-compressed for random access "

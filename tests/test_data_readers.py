@@ -10,6 +10,7 @@ from dataset_scripts.readers import (
     DataFormatError,
     Genome,
     Region,
+    fasta_index_paths,
     parse_region_name,
     read_bed,
     read_dhs_table,
@@ -180,9 +181,29 @@ def test_a_stale_fasta_index_is_rebuilt(tmp_path):
     assert g.fetch("c1", 0, 12) == "ACGTACGTACGT"
     g.close()
     fasta.write_text(">c1\nTTTT\nGGGG\nCC\n>c2\nAAAA\n")  # same name, new layout: the old .fai would misread it
-    later = os.stat(tmp_path / "g.fa.fai").st_mtime + 5
+    later = os.stat(fasta_index_paths(str(fasta))["indexname"]).st_mtime + 5
     os.utime(fasta, (later, later))
     g = Genome(fasta)
     assert g.lengths == {"c1": 10, "c2": 4}
     assert g.fetch("c1", 0, 10) == "TTTTGGGGCC"
+    g.close()
+
+
+def test_reading_a_fasta_leaves_its_folder_as_it_was(tmp_path, monkeypatch):
+    """The index goes to the cache (running the docs left genome_pieces.fa.fai in the checkout); one already
+    beside the FASTA is used."""
+    monkeypatch.setenv("GENEBERT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "share"
+    folder.mkdir()
+    fasta = folder / "g.fa"
+    fasta.write_text(">c1\nACGTACGTAC\nGT\n")
+    g = Genome(fasta)
+    assert g.fetch("c1", 2, 6) == "GTAC"
+    g.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["g.fa"]
+    assert [p.name.endswith("-g.fa.fai") for p in (tmp_path / "cache" / "fasta-index").iterdir()] == [True]
+    (folder / "g.fa.fai").write_text("c1\t12\t4\t10\t11\n")  # the user's own index
+    assert fasta_index_paths(str(fasta)) == {}
+    g = Genome(fasta)
+    assert g.fetch("c1", 0, 12) == "ACGTACGTACGT"
     g.close()
