@@ -39,7 +39,19 @@ def kmer_vocab_size(k: int) -> int:
 
 @strict
 class GeneBertSequenceConfig(BertConfig):
-    """BERT fields for the k-mer sequence encoder; ``vocab_size`` follows from ``kmer``."""
+    """BERT fields for the k-mer sequence encoder; ``vocab_size`` follows from ``kmer``.
+
+    Every :class:`~transformers.BertConfig` field (``hidden_size``, ``num_hidden_layers``,
+    ``num_attention_heads``, ``intermediate_size``, ``max_position_embeddings``, dropouts, ...) means what
+    it means there; two are GeneBERT's own.
+
+    Args:
+        kmer (`int`, *optional*, defaults to 6):
+            Length of the overlapping k-mers the tokenizer makes (3-8). A folder's tokenizer must have the
+            same k (checked when a command loads the folder).
+        vocab_size (`int`, *optional*, defaults to 4101):
+            Tokens of the vocabulary: at least ``5 + 4**kmer`` (the k-mers and [PAD] [UNK] [CLS] [SEP] [MASK]).
+    """
 
     model_type = "genebert_sequence"
     base_config_key = "sequence_config"
@@ -66,6 +78,27 @@ class GeneBertRegionConfig(PreTrainedConfig):
 
     Configs saved with the older flat fields (``encoder_type``, ``timm_model_name``,
     ``timm_input_mode``, ``timm_img_size``, ``timm_in_chans``, ``timm_kwargs``) load converted.
+
+    Args:
+        num_tfs (`int`, *optional*, defaults to 579):
+            Columns of the region matrix: one per motif (579 JASPAR 2018 CORE vertebrate motifs, as the paper).
+        regions_per_sample (`int`, *optional*, defaults to 10):
+            Rows of the region matrix of one pre-training sample (the paper's 10 regions).
+        encoder (`str`, *optional*, defaults to `"native"`):
+            Name of a registered region encoder (:mod:`.region_encoder_registry`).
+        encoder_kwargs (`dict`, *optional*):
+            Options of that encoder, checked by its class (timm: ``model_name``, ``input_mode``, ``img_size``,
+            ``in_chans`` and any ``timm.create_model`` keyword).
+        hidden_size, num_hidden_layers, num_attention_heads, intermediate_size (`int`):
+            Width, depth, heads and feed-forward width of the native encoder (a transformer over the rows).
+        hidden_dropout_prob (`float`, *optional*, defaults to 0.1):
+            Dropout in the native encoder.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-12):
+            Epsilon of its layer norms.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of its weight initialisation.
+        max_regions (`int`, *optional*, defaults to 64):
+            Size of the native encoder's row-position table: any row count up to this works.
     """
 
     model_type = "genebert_region"
@@ -114,7 +147,38 @@ class GeneBertRegionConfig(PreTrainedConfig):
 
 @strict
 class GeneBertConfig(PreTrainedConfig):
-    """Composite GeneBERT config (sequence + region sub-configs, projection, loss weights)."""
+    """Composite GeneBERT config (sequence + region sub-configs, projection, loss weights), as ``CLIPConfig``.
+
+    Args:
+        sequence_config (`dict` or :class:`GeneBertSequenceConfig`, *optional*):
+            The k-mer BERT (defaults: BERT-base fields, k 6).
+        region_config (`dict` or :class:`GeneBertRegionConfig`, *optional*):
+            The region-matrix encoder.
+        projection_dim (`int`, *optional*, defaults to 256):
+            Dimension of the shared space SRM compares sequences and region matrices in (both are projected
+            into it, then L2-normalised).
+        srm_temperature_init (`float`, *optional*, defaults to 0.07):
+            Initial temperature of SRM's InfoNCE; learnt as ``logit_scale = log(1 / temperature)``, as CLIP.
+        mgm_weight, ngsp_weight, srm_weight (`float`, *optional*, defaults to 1.0, 1.0, 0.5):
+            Weights of the three losses in the paper's Eq. 4 (masked genome modelling, next genome-segment
+            prediction, sequence-region matching); 0 switches a loss off (the Table 5 ablations).
+        srm_pooling (`str`, *optional*, defaults to `"mean"`):
+            The sequence vector SRM reads: ``"mean"`` (masked mean of the last hidden states) or ``"cls"``
+            (the [CLS] state, the paper's reading).
+        classifier_region_fusion (`bool`, *optional*, defaults to `False`):
+            Sequence classification concatenates the region embedding to the sequence features (zeros when
+            no ``region_matrix`` is given).
+        classifier_pooling (`str`, *optional*, defaults to `"cls"`):
+            Sequence-classification features: ``"cls"`` (BERT's pooler on [CLS]) or ``"mean"``.
+        ngsp_pooling (`str`, *optional*, defaults to `"cls"`):
+            NGSP features: ``"cls"`` (the paper) or ``"segments"`` (the two segments' means compared).
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the initialisation of GeneBERT's own layers.
+        pad_token_id (`int`, *optional*, defaults to 0):
+            Id of [PAD].
+        tie_word_embeddings (`bool`, *optional*, defaults to `True`):
+            The MGM decoder shares the k-mer embedding matrix.
+    """
 
     model_type = "genebert"
     sub_configs_defaults = {

@@ -325,3 +325,20 @@ def test_masked_lm_loss_and_tying():
     expected = F.cross_entropy(out.logits[masked], data["labels"][masked])
     torch.testing.assert_close(out.loss, expected)
     assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+
+
+def test_every_config_field_of_ours_has_an_args_entry():
+    """As BERT's config: each field GeneBERT adds is documented under Args in its class docstring."""
+    import dataclasses
+
+    from transformers import BertConfig, PreTrainedConfig
+
+    from modeling_genebert import GeneBertConfig, GeneBertRegionConfig, GeneBertSequenceConfig
+
+    for cls, base in ((GeneBertConfig, PreTrainedConfig), (GeneBertRegionConfig, PreTrainedConfig),
+                      (GeneBertSequenceConfig, BertConfig)):
+        inherited = {f.name for f in dataclasses.fields(base)} if dataclasses.is_dataclass(base) else set()
+        own = [f.name for f in dataclasses.fields(cls) if f.name not in inherited or f.name in cls.__annotations__]
+        args = cls.__doc__.split("Args:", 1)[1]
+        missing = [name for name in own if name not in args]
+        assert own and not missing, (cls.__name__, missing)
