@@ -3,7 +3,7 @@
 Why a run-time choice and not a default: bf16 matmuls run several times faster than fp32 on
 CPUs with AMX or AVX512-BF16 units and on bf16 GPUs, but on other CPUs (AVX2 only) oneDNN
 emulates them and they are far *slower* than fp32 (``benchmarks/efficiency.py`` prints both
-peaks of the machine it runs on). So ``--precision auto`` (every command's default) takes bf16
+peaks of the machine it runs on). So ``--precision auto`` (the training commands' default) takes bf16
 only where the units exist, and says once when it falls back to fp32.
 
 Inference is another matter: under bf16 an answer depends on its batch-mates (the matmul
