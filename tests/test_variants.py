@@ -482,7 +482,11 @@ def test_cli_resumes_after_a_kill(tiny_folder, tmp_path, monkeypatch, capsys):
     summary = json.loads((tmp_path / "run.summary.json").read_text())
     assert summary["resumed_from_earlier_run"] == 8 and summary["scored_now"] == 16
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run.parquet"), clean)
-    # a rerun with other settings refuses to mix parts
+    # a finished run is not replaced; an interrupted one with other settings refuses to mix parts
+    assert cli_main(args + ["--output", str(tmp_path / "run")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    for suffix in (".parquet", ".tsv", ".summary.json"):
+        (tmp_path / f"run{suffix}").unlink()
     (tmp_path / "run.parts").mkdir()
     (tmp_path / "run.parts" / "run.json").write_text("{}")
     assert cli_main(args + ["--output", str(tmp_path / "run"), "--strand", "forward"]) == 2
