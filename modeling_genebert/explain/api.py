@@ -56,7 +56,7 @@ class ExplainOptions:
     ig_path: str = field(default="bases", metadata={"choices": ("bases", "tokens"), "help": "IG per base on a one-hot path (signed, local), or over k-mer token embeddings summed to bases (the older, smeared form)"})
     label_column: str = field(default="label", metadata={"help": "column of a CSV/TSV input with each sequence's true class (name or id); when present the report shows the model's quality on these sequences"})
     attribute_label: str | None = field(default=None, metadata={"help": "attribute only the sequences whose true label is this class (e.g. bound); quality is still measured on all"})
-    batch_size: int = field(default=256, metadata={"help": "mutants per forward pass (ISM); IG uses batch_size/8 sequences"})
+    batch_size: int = field(default=64, metadata={"help": "windows per forward pass: ISM mutants, IG path points (bases path), sequences / 8 per captum call (tokens path); 64 was fastest on one core (benchmarks/explain_speed.py)"})
     precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": PRECISION_HELP + " (predictions and ISM; Integrated Gradients always run in fp32)"})
     max_sequences: int = field(default=0, metadata={"help": "explain only the first N sequences (0: all)"})
     sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV input"})
@@ -297,7 +297,7 @@ def attribute_ig(run: _Run) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Integrated Gradients: per-base attributions (and hypothetical ones on the one-hot path); writes the IG arrays."""
     options = run.options
     ig = integrated_gradients(run.explained, run.chosen.sequences, run.target, options.ig_steps, max(1, options.batch_size // 8),
-                              progress=run.progress, path=options.ig_path,
+                              internal_batch_size=options.batch_size if options.ig_path == "bases" else None, progress=run.progress, path=options.ig_path,
                               strands=options.strands if options.ig_path == "bases" else "forward")
     run.summary["files"]["ig_attributions"] = _save(run.out / "ig_attributions", ig.bases)
     if ig.hypothetical is not None:
