@@ -1,0 +1,148 @@
+"""Issue 32: the batched explain paths give the numbers of the per-item paths they replace, in fp32.
+
+* Integrated Gradients per base: the closed form over k-mer subset sums, many sequences and both strands per
+  pass, equals autograd through the 4^k-wide mixture one sequence at a time (the definition);
+* ISM: mutant ids from the reference's by changing the k covering tokens equal the tokenizer's ids of the
+  mutant strings; pooled, deduplicated ISM equals one forward pass per mutant;
+* the classifier's last layer for [CLS] only gives the full model's logits and gradients;
+* none of it depends on batch-mates or batch size beyond float rounding.
+
+Speed is measured by ``benchmarks/explain_speed.py``, not here.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from modeling_genebert import GeneBertConfig, GeneBertForSequenceClassification, GeneBertTokenizer
+from modeling_genebert.downstream.cls_only import applies, cls_only_last_layer
+from modeling_genebert.explain import ExplainedModel, integrated_gradients, saturation_mutagenesis
+from modeling_genebert.explain.tokens import KmerIds, class_score, encode_codes
+
+IG = importlib.import_module("modeling_genebert.explain.integrated_gradients")
+DATA = Path(__file__).parent / "data"
+_RC = str.maketrans("ACGTN", "TGCAN")
+
+
+def real_sequences(n: int, length: int) -> list[str]:
+    """ChIP-seq TF sites of the GUE tf0 dev set (101 bp), cut to ``length`` bases."""
+    with open(DATA / "gue_tf0_dev_200.csv", encoding="utf-8") as fh:
+        return [row["sequence"][:length] for row, _ in zip(csv.DictReader(fh), range(n))]
+
+
+def classifier(k: int, layers: int = 2, seed: int = 0, **overrides) -> ExplainedModel:
+    torch.manual_seed(seed)
+    config = GeneBertConfig.from_preset(
+        "tiny", sequence_config=dict(hidden_size=32, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=64,
+                                     max_position_embeddings=128, kmer=k),
+        num_labels=2, id2label={0: "unbound", 1: "bound"}, label2id={"unbound": 0, "bound": 1}, **overrides)
+    model = GeneBertForSequenceClassification(config).eval()
+    with torch.no_grad():  # weights large enough that the score moves with the bases
+        for p in model.parameters():
+            p.mul_(8.0 if p.dim() > 1 else 1.0)
+    return ExplainedModel(model, GeneBertTokenizer(k=k), ["unbound", "bound"])
+
+
+@pytest.fixture(scope="module")
+def k4():
+    return classifier(4)
+
+
+# ----------------------------------------------------------------------------- Integrated Gradients
+@pytest.mark.parametrize("k", [3, 4])
+def test_closed_form_ig_equals_autograd_through_the_kmer_mixture(k):
+    explained = classifier(k)
+    seqs = real_sequences(3, 60)
+    seqs[1] = seqs[1][:20] + "N" + seqs[1][21:]  # N: its tokens stay [UNK], its base gets 0
+    new = IG._base_ig(explained, seqs, 1, 12, 16, False)
+    old = IG._base_ig_reference(explained, seqs, 1, 12)
+    for (hyp, bases, score, base_score, gap), (hyp0, bases0, score0, base_score0, gap0) in zip(new, old):
+        scale = np.abs(hyp0).max()
+        assert scale > 1e-3  # the model responds to the bases, so the comparison means something
+        assert np.allclose(hyp, hyp0, atol=1e-5 * scale, rtol=1e-4)
+        assert np.allclose(bases, bases0, atol=1e-5 * scale, rtol=1e-4)
+        assert score == pytest.approx(score0, abs=1e-5) and base_score == pytest.approx(base_score0, abs=1e-5)
+        assert gap == pytest.approx(gap0, abs=1e-4)
+    assert new[1][1][20] == 0 and np.all(new[1][0][20] == 0)
+
+
+def test_ig_does_not_depend_on_batch_mates_or_rows_per_pass(k4):
+    seqs = real_sequences(4, 50) + real_sequences(2, 40)  # two lengths: two groups of passes
+    alone = integrated_gradients(k4, seqs[:1], "bound", n_steps=10, strands="both", internal_batch_size=64)
+    mixed = integrated_gradients(k4, seqs, "bound", n_steps=10, strands="both", internal_batch_size=7)
+    scale = np.abs(alone.hypothetical[0]).max()
+    assert np.allclose(mixed.hypothetical[0], alone.hypothetical[0], atol=1e-5 * scale)
+    assert np.allclose(mixed.bases[0], alone.bases[0], atol=1e-5 * scale)
+    assert mixed.scores[0] == pytest.approx(alone.scores[0], abs=1e-5)
+    assert len(mixed.bases) == 6 and mixed.bases[5].shape == (40,)  # lengths differ: a list, in input order
+
+
+# ----------------------------------------------------------------------------- ISM
+def test_mutant_ids_are_the_tokenizers_ids_of_the_mutant_strings():
+    tokenizer = GeneBertTokenizer(k=6)
+    seq = real_sequences(1, 101)[0]
+    seq = seq[:30] + "N" + seq[31:]
+    kmer_ids = KmerIds(tokenizer, seq)
+    codes = encode_codes(seq)
+    pos = np.repeat(np.nonzero(codes < 4)[0], 3)
+    base = np.array([[b for b in range(4) if b != c] for c in codes[codes < 4]]).reshape(-1)
+    got = kmer_ids.substitutions(pos, base)
+    mutants = [seq[:p] + "ACGT"[b] + seq[p + 1:] for p, b in zip(pos, base)]
+    expected = np.asarray(tokenizer(mutants)["input_ids"])
+    assert got.shape == expected.shape == (3 * 100, 98)
+    assert np.array_equal(got, expected)
+    changed = (got != kmer_ids.reference_ids).sum(1)
+    assert changed.max() == 6 and changed.min() >= 1  # only the k tokens covering the base change
+
+
+def test_pooled_ism_equals_one_forward_pass_per_mutant(k4):
+    seqs = real_sequences(2, 40)
+    delta = saturation_mutagenesis(k4, seqs, "bound", strands="both", batch_size=13)
+    tok = k4.tokenizer
+
+    def score(s: str) -> float:
+        with torch.no_grad():
+            return class_score(k4.model(**tok([s], return_tensors="pt")).logits, 1).item()
+
+    for n, seq in enumerate(seqs):
+        ref = (score(seq) + score(seq[::-1].translate(_RC))) / 2
+        for i in (0, 17, 39):
+            for b, base in enumerate("ACGT"):
+                mutant = seq[:i] + base + seq[i + 1:]
+                expected = 0.0 if base == seq[i] else (score(mutant) + score(mutant[::-1].translate(_RC))) / 2 - ref
+                assert delta[n, i, b] == pytest.approx(expected, abs=1e-5)
+    assert np.abs(delta).max() > 1e-2
+
+
+def test_ism_does_not_depend_on_batch_mates_duplicates_or_batch_size(k4):
+    seqs = real_sequences(3, 40)
+    palindrome = "ACGTTGCAACGTAAGCTTACGT" + "GAATTC"
+    palindrome = palindrome + palindrome[::-1].translate(_RC)  # its reverse complement is itself
+    alone = saturation_mutagenesis(k4, seqs[:1], "bound", batch_size=64)[0]
+    crowd = saturation_mutagenesis(k4, [seqs[0], palindrome, seqs[0]] + seqs[1:], "bound", batch_size=24, group=3)
+    assert np.allclose(crowd[0], alone, atol=1e-5) and np.array_equal(crowd[0], crowd[2])  # a repeat is scored once
+    pal = crowd[1]
+    assert np.allclose(pal, pal[::-1, ::-1], atol=1e-6)  # both strands of a palindrome: one set of windows
+
+
+# ----------------------------------------------------------------------------- [CLS]-only last layer
+def test_cls_only_last_layer_gives_the_full_models_logits_and_gradients(k4):
+    model, tok = k4.model, k4.tokenizer
+    assert applies(model)
+    enc = tok(real_sequences(3, 60)[:2] + ["ACGTACGTAC" * 3], padding=True, return_tensors="pt")  # with padding
+    embeds = model.get_input_embeddings()(enc["input_ids"]).detach().requires_grad_(True)
+    full = model(inputs_embeds=embeds, attention_mask=enc["attention_mask"]).logits
+    g_full, = torch.autograd.grad(full[:, 1].sum(), embeds)
+    with cls_only_last_layer(model):
+        fast = model(inputs_embeds=embeds, attention_mask=enc["attention_mask"]).logits
+        g_fast, = torch.autograd.grad(fast[:, 1].sum(), embeds)
+    assert torch.allclose(fast, full, atol=1e-5) and torch.allclose(g_fast, g_full, atol=1e-5 * g_full.abs().max())
+    assert "forward" not in vars(model.genebert.bert.encoder.layer[-1])  # restored
+    mean_pooled = classifier(4, classifier_pooling="mean").model
+    assert not applies(mean_pooled)  # its logits read every token's last state: left as it is
