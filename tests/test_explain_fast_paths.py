@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,74 @@ def test_cls_only_last_layer_gives_the_full_models_logits_and_gradients(k4):
     assert "forward" not in vars(model.genebert.bert.encoder.layer[-1])  # restored
     mean_pooled = classifier(4, classifier_pooling="mean").model
     assert not applies(mean_pooled)  # its logits read every token's last state: left as it is
+
+
+# ----------------------------------------------------------------------------- the plan, the ETA, the report (issue 29 item 9)
+@pytest.fixture(scope="module")
+def k4_folder(tmp_path_factory, k4):
+    path = tmp_path_factory.mktemp("explain_plan") / "clf"
+    k4.model.save_pretrained(path)
+    k4.tokenizer.save_pretrained(path)
+    return path
+
+
+def test_explain_prints_a_plan_before_the_work_and_bars_with_an_eta(k4_folder, tmp_path, capsys):
+    import re
+
+    from modeling_genebert.explain.cli import main as explain_main
+
+    seqs = real_sequences(3, 40)
+    seqs[2] = seqs[2][:30]
+    (tmp_path / "in.fa").write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)))
+    code = explain_main(["--model_name_or_path", str(k4_folder), "--input", str(tmp_path / "in.fa"), "--motifs", "none",
+                         "--logos", "0", "--ig_steps", "6", "--batch_size", "16", "--precision", "fp32",
+                         "--output_dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0
+    plan = [line for line in err.splitlines() if line.startswith("plan: ")]
+    assert len(plan) == 1, err
+    windows = (3 * 40 + 1) * 2 * 2 + (3 * 30 + 1) * 2  # per sequence and strand: 3 per base + the reference
+    assert f"plan: 3 sequences of 30-40 bp; ISM {windows:,} windows (both strands)" in plan[0]
+    assert "IG 48 path points (6 steps, bases path, both strands)" in plan[0]  # 3 sequences x 2 strands x (6 + 2)
+    minutes = float(re.search(r"estimated ([\d.]+) minutes", plan[0]).group(1))
+    assert 0 <= minutes < 5
+    assert err.index("plan: ") < err.index("ISM windows:")  # the plan comes before the work
+    for bar in ("ISM windows", "integrated gradients (path points)"):  # total known: tqdm shows elapsed<remaining
+        assert re.search(re.escape(bar) + r": 100%.*\[\d\d:\d\d<\d\d:\d\d", err), bar
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["plan"] == {"sequences": 3, "ism_windows": windows, "ig_path_points": 48}
+    assert "## Sequences (all 3)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_report_says_where_it_truncates_the_sequence_table():
+    import pandas as pd
+
+    from modeling_genebert.explain.api import REPORT_ROWS, sequences_section
+
+    heading, shown = sequences_section(pd.DataFrame({"name": [f"s{i}" for i in range(300)]}))
+    assert REPORT_ROWS == 200 and heading == "Sequences (first 200 of 300; all 300 are in sequences.tsv)" and len(shown) == 200
+    heading, shown = sequences_section(pd.DataFrame({"name": [f"s{i}" for i in range(200)]}))
+    assert heading == "Sequences (all 200)" and len(shown) == 200
+
+
+def test_motif_matches_above_the_q_threshold_are_shown_apart():
+    import pandas as pd
+
+    from modeling_genebert.explain.api import motif_sections
+    from modeling_genebert.explain.motifs import Motif, motif_table
+
+    def motif(name, q):
+        ppm = np.eye(4)[[0, 1, 2, 3, 0, 1]]
+        matches = pd.DataFrame({"match_name": [f"TF_{name}"], "match_id": ["MA0000.1"], "p_value": [q / 10], "q_value": [q],
+                                "offset": [0], "strand": ["+"]})
+        return Motif(name, ppm, ppm, 12, matches)
+
+    table = motif_table([motif("a", 1e-6), motif("b", 0.06), motif("c", 0.19)])
+    assert table["significant"].tolist() == [True, False, False]
+    sections = motif_sections(table)
+    assert [h for h, _ in sections] == [
+        "Discovered motifs (TF-MoDISco) and their Tomtom matches in JASPAR 2018: significant matches (q < 0.05)",
+        "Motifs without a significant JASPAR match (best q >= 0.05: the name is only the nearest motif)"]
+    assert sections[0][1]["motif"].tolist() == ["a"] and sections[1][1]["motif"].tolist() == ["b", "c"]
+    only_weak = motif_sections(table.iloc[1:])
+    assert only_weak[0][1] == "No discovered motif has a JASPAR match with q < 0.05."

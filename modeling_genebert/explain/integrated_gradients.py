@@ -46,6 +46,7 @@ from .loading import check_sequences, one_hot
 from .tokens import BASES, class_score, encode_codes, kmer_lut, to_bases
 
 PATHS = ("bases", "tokens")
+DEFAULT_IG_ROWS = 64  # path points per forward/backward pass (tuned with benchmarks/explain_speed.py --ig_rows)
 
 
 @dataclass
@@ -105,6 +106,34 @@ def integrated_gradients(explained, sequences: Sequence[str], target=None, n_ste
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
+def ig_path_points(sequences: Sequence[str], n_steps: int, path: str = "bases", strands: str = "forward") -> int:
+    """Forward/backward rows :func:`integrated_gradients` runs: per sequence and strand ``n_steps`` + the two ends
+    (bases path), or ``n_steps`` (tokens path, forward strand only)."""
+    if path == "tokens":
+        return len(sequences) * n_steps
+    return len(sequences) * (n_steps + 2) * (2 if strands == "both" else 1)
+
+
+def seconds_per_path_point(explained, sequence: str, target=None, n_steps: int = 50, rows: int = DEFAULT_IG_ROWS,
+                           path: str = "bases") -> float:
+    """Wall seconds per IG path point, from one timed pass (after an untimed one) of ``rows`` points on ``sequence``
+    (bases path) or of one sequence's ``n_steps`` (tokens path): the rate a plan is estimated from."""
+    import time
+
+    target = explained.class_index(target)
+    sequence = check_sequences([sequence], explained.window)[0]
+    def one_pass():
+        if path == "tokens":
+            _token_ig(explained, [sequence], target, n_steps, 1, None, False)
+        else:
+            _base_ig(explained, [sequence], target, max(1, rows - 2), rows, False)
+
+    one_pass()  # untimed: first calls of a shape set up kernels
+    started = time.perf_counter()
+    one_pass()
+    return (time.perf_counter() - started) / (n_steps if path == "tokens" else max(rows, 3))
+
+
 class _SoftKmers:
     """Differentiable k-mer embedding of a (soft) one-hot ``(B, L, 4)`` for one reference sequence's token layout."""
 
@@ -150,9 +179,6 @@ def _path_steps(n_steps: int, k: int):
     alpha = (inner ** (1 / k) - 0.25) / 0.75
     dalpha = inner ** (1 / k - 1) * (1 - low) / (0.75 * k)
     return alpha, w * dalpha
-
-
-DEFAULT_IG_ROWS = 64  # path points per forward/backward pass (tuned with benchmarks/explain_speed.py --ig_rows)
 
 
 class _KmerSubsetSums:
@@ -265,7 +291,7 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
     for i, lay in enumerate(layouts):
         by_length.setdefault(len(lay["ids"]), []).append(i)
     work = [(i, a) for group in by_length.values() for i in group for a in range(steps)]
-    bar = tqdm(total=len(sequences), desc="integrated gradients (bases)", unit="seq", disable=not progress)
+    bar = tqdm(total=len(work), desc="integrated gradients (path points)", unit="point", disable=not progress)
     handle = embedding.register_forward_hook(hook)
     stack = contextlib.ExitStack()
     stack.enter_context(cls_only_last_layer(model))  # the same scores, the last layer for [CLS] only
@@ -306,9 +332,8 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
                 for a, value in zip(step_index, score[at:at + n]):
                     if a >= steps - 2:
                         ends[i, a - (steps - 2)] = value
-                if step_index[-1] == steps - 1:
-                    bar.update(1)
                 at += n
+            bar.update(hi - lo)
             lo = hi
     finally:
         stack.close()
