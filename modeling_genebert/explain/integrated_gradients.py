@@ -308,7 +308,8 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
             for i in seqs:
                 step_index = torch.tensor([a for j, a in chunk if j == i])
                 lay = layouts[i]
-                soft_emb = torch.einsum("nr,trh->nth", coef_f[step_index].to(device), lay["F"])
+                with torch.autocast(device.type, enabled=False):  # the k-mer algebra stays fp32 under an outer autocast
+                    soft_emb = torch.einsum("nr,trh->nth", coef_f[step_index].to(device), lay["F"])
                 full = torch.zeros(len(step_index), length, soft_emb.shape[-1], device=device)
                 full[:, lay["soft"].to(device)] = soft_emb
                 parts.append(full)
@@ -327,8 +328,9 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
                 step_index = [a for j, a in chunk if j == i]
                 n = len(step_index)
                 lay = layouts[i]
-                g = g_emb[at:at + n][:, lay["soft"].to(device)]  # (n, T_soft, H)
-                accumulated[i] += torch.einsum("nth,nr->trh", g, coef_g[torch.tensor(step_index)].to(device))
+                g = g_emb[at:at + n][:, lay["soft"].to(device)].float()  # (n, T_soft, H)
+                with torch.autocast(device.type, enabled=False):
+                    accumulated[i] += torch.einsum("nth,nr->trh", g, coef_g[torch.tensor(step_index)].to(device))
                 for a, value in zip(step_index, score[at:at + n]):
                     if a >= steps - 2:
                         ends[i, a - (steps - 2)] = value
@@ -347,7 +349,8 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
         ref = known.expand_as(x) * 0.25
         grad = torch.zeros_like(x)
         starts = torch.from_numpy(lay["starts"]).to(device)
-        per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
+        with torch.autocast(device.type, enabled=False):
+            per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
         for j in range(k):
             grad.index_add_(0, starts + j, per_token[:, j])
         grad = grad * known
