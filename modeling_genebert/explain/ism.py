@@ -39,6 +39,69 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[first], inverse.reshape(-1)
 
 
+class _FirstLayerReuse:
+    """The first layer's query, key and value projections of a mutant window are its reference's except at the
+    (at most k) tokens the substitution changed: within the block, layer 0's ``query`` / ``key`` / ``value``
+    take the reference's projections and compute only a k-token span per row (``set_batch`` says which
+    reference and span each row of the next batch has). The same numbers as the full projections up to float
+    rounding; applies to GeneBERT classifiers (a model without ``genebert.bert`` runs unchanged)."""
+
+    def __init__(self, model, k: int):
+        bert = getattr(getattr(model, "genebert", None), "bert", None)
+        self.on = bert is not None
+        self.k, self.bert = k, bert
+        self.batch = None
+
+    def __enter__(self):
+        if self.on:
+            attention = self.bert.encoder.layer[0].attention.self
+            self.linears = [attention.query, attention.key, attention.value]
+            for index, linear in enumerate(self.linears):
+                linear.forward = self._projection(linear, index)
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            for linear in self.linears:
+                del linear.forward
+        self.batch = None
+
+    def set_references(self, reference_ids: np.ndarray) -> None:
+        """``[R, T]`` reference rows: their layer-0 projections, computed once."""
+        if not self.on:
+            return
+        ids = torch.from_numpy(reference_ids).to(self.bert.device)
+        with torch.no_grad():
+            x = self.bert.embeddings(input_ids=ids)
+            self.references = [type(linear).forward(linear, x) for linear in self.linears]
+
+    def set_batch(self, reference_of_row: np.ndarray, span_start: np.ndarray) -> None:
+        self.batch = (torch.from_numpy(reference_of_row), torch.from_numpy(span_start)) if self.on else None
+
+    def _projection(self, linear, index: int):
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            if self.batch is None or x.shape[0] != len(self.batch[0]):
+                return type(linear).forward(linear, x)
+            rows, start = self.batch
+            out = self.references[index][rows.to(x.device)]  # (B, T, H): the references' projections
+            span = (start[:, None] + torch.arange(self.k)[None, :]).to(x.device)  # (B, k) token positions
+            b = torch.arange(len(rows), device=x.device)[:, None]
+            out[b, span] = type(linear).forward(linear, x[b, span])
+            return out
+
+        return forward
+
+
+def _spans(rows: np.ndarray, reference_rows: np.ndarray, k: int) -> np.ndarray | None:
+    """Start of the k-token span holding every token where each row differs from its reference (None if one does not fit)."""
+    differs = rows != reference_rows
+    first = np.where(differs.any(1), differs.argmax(1), 0)
+    last = np.where(differs.any(1), rows.shape[1] - 1 - differs[:, ::-1].argmax(1), 0)
+    if (last - first >= k).any() or rows.shape[1] < k:
+        return None
+    return np.minimum(first, rows.shape[1] - k)
+
+
 DEFAULT_GROUP = 16  # sequences whose mutants are pooled, deduplicated and scored in shared batches
 
 
@@ -71,7 +134,7 @@ def saturation_mutagenesis(explained, sequences: Sequence[str], target=None, str
     for members in by_length.values():
         for g in range(0, len(members), max(1, group)):
             chosen = members[g:g + max(1, group)]
-            blocks, owners, layout = [], [], []
+            blocks, owners, layout, references = [], [], [], []
             for i in chosen:
                 s = sequences[i]
                 codes = encode_codes(s)
@@ -89,11 +152,16 @@ def saturation_mutagenesis(explained, sequences: Sequence[str], target=None, str
                     strand_rows.append((sum(len(x) for x in blocks), len(ids)))
                     blocks.append(ids)
                     owners.append(np.full(len(ids), i, dtype=np.int64))
+                    references.append(np.full(len(ids), len(references), dtype=np.int64))
                 layout.append((i, pos, base, strand_rows))
             rows, owner = np.concatenate(blocks), np.concatenate(owners)
             # a region-input model reads each sequence's own region matrix: windows are shared within a sequence only
             keyed = np.concatenate([owner[:, None], rows], axis=1) if region_input else rows
             unique, where = _unique_rows(keyed)
+            reference_of = np.concatenate(references)
+            first = np.zeros(len(unique), dtype=np.int64)
+            first[where[::-1]] = np.arange(len(where))[::-1]  # a row of keyed behind each unique row
+            reference_rows = np.stack([block[0] for block in blocks])
             if region_input:
                 unique_owner, unique = unique[:, 0], unique[:, 1:]
                 regions = torch.cat([explained.region_matrix([sequences[i]]) for i in unique_owner.tolist()])
@@ -105,7 +173,17 @@ def saturation_mutagenesis(explained, sequences: Sequence[str], target=None, str
                 done[0] += n
                 bar.update(int(done[1] + round(done[0] * scale)) - bar.n)
 
-            scores = score_ids(model, unique, target, batch_size, regions, advance)[where]
+            unique_reference = reference_of[first]
+            starts = _spans(unique, reference_rows[unique_reference], int(tokenizer.kmer))
+            with _FirstLayerReuse(model, int(tokenizer.kmer)) as reuse:
+                if starts is not None:
+                    reuse.set_references(reference_rows)
+
+                def before_batch(lo, hi):
+                    if starts is not None:
+                        reuse.set_batch(unique_reference[lo:hi], starts[lo:hi])
+
+                scores = score_ids(model, unique, target, batch_size, regions, advance, before_batch)[where]
             for i, pos, base, strand_rows in layout:
                 per_strand = [scores[a:a + n] for a, n in strand_rows]
                 mean = sum(per_strand) / len(per_strand)

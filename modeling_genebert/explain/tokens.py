@@ -136,19 +136,22 @@ def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def score_ids(model, ids: np.ndarray, target: int, batch_size: int = 256, region_matrix: torch.Tensor | None = None,
-              progress=None) -> np.ndarray:
+              progress=None, before_batch=None) -> np.ndarray:
     """Class-``target`` log-odds of equal-length id rows ``[N, T]`` in batches (no padding needed).
 
-    ``region_matrix``: one ``[1, R, F]`` for every row, or ``[N, R, F]``, one per row."""
+    ``region_matrix``: one ``[1, R, F]`` for every row, or ``[N, R, F]``, one per row. ``before_batch(lo, hi)``
+    is called before the rows ``lo:hi`` go through the model."""
     device = next(model.parameters()).device
     out = np.empty(len(ids), dtype=np.float32)
     with cls_only_last_layer(model):
-        _score_batches(model, ids, target, batch_size, region_matrix, progress, device, out)
+        _score_batches(model, ids, target, batch_size, region_matrix, progress, device, out, before_batch)
     return out
 
 
-def _score_batches(model, ids, target, batch_size, region_matrix, progress, device, out) -> None:
+def _score_batches(model, ids, target, batch_size, region_matrix, progress, device, out, before_batch=None) -> None:
     for a in range(0, len(ids), batch_size):
+        if before_batch is not None:
+            before_batch(a, min(a + batch_size, len(ids)))
         batch = torch.from_numpy(np.ascontiguousarray(ids[a:a + batch_size])).to(device)
         kwargs = {}
         if region_matrix is not None:
