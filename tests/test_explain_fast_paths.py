@@ -73,9 +73,10 @@ def test_closed_form_ig_equals_autograd_through_the_kmer_mixture(k):
     assert new[1][1][20] == 0 and np.all(new[1][0][20] == 0)
 
 
-def test_ig_does_not_depend_on_batch_mates_or_rows_per_pass(k4):
+def test_ig_does_not_depend_on_batch_mates_or_rows_per_pass(k4, monkeypatch):
     seqs = real_sequences(4, 50) + real_sequences(2, 40)  # two lengths: two groups of passes
     alone = integrated_gradients(k4, seqs[:1], "bound", n_steps=10, strands="both", internal_batch_size=64)
+    monkeypatch.setattr(IG, "IG_GROUP", 4)  # sequences pooled 4 at a time: group boundaries inside the input
     mixed = integrated_gradients(k4, seqs, "bound", n_steps=10, strands="both", internal_batch_size=7)
     scale = np.abs(alone.hypothetical[0]).max()
     assert np.allclose(mixed.hypothetical[0], alone.hypothetical[0], atol=1e-5 * scale)

@@ -47,6 +47,7 @@ from .tokens import BASES, class_score, encode_codes, kmer_lut, to_bases
 
 PATHS = ("bases", "tokens")
 DEFAULT_IG_ROWS = 64  # path points per forward/backward pass (tuned with benchmarks/explain_speed.py --ig_rows)
+IG_GROUP = 64  # sequences whose path points are pooled (their k-mer tables, ~3 MB each, are held together)
 
 
 @dataclass
@@ -265,17 +266,8 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
     coef_g = (c1[:, None] ** powers[:k] * c0[:, None] ** (k - 1 - powers[:k]) * torch.tensor(weights)[:, None]).float()
     sums = _KmerSubsetSums(embedding.weight.detach().float()[torch.from_numpy(kmer_lut(tok))], k)
     sums.rows = sums.rows.to(device)
-    layouts = []
-    for s in sequences:
-        enc = tok(s, return_offsets_mapping=True)
-        offsets = [tuple(o) for o in enc["offset_mapping"]]
-        soft = np.array([b > a and "N" not in s[a:b] for a, b in offsets])
-        starts = np.array([a for a, _ in offsets])[soft]
-        codes = encode_codes(s)[starts[:, None] + np.arange(k)]
-        region = explained.region_matrix([s])
-        layouts.append({"ids": torch.tensor(enc["input_ids"]), "soft": torch.from_numpy(soft), "starts": starts,
-                        "codes": codes, "F": sums.forward_terms(codes).float().to(device),
-                        "region": region.to(device) if region is not None else None})
+    rows_per_pass = max(1, internal_batch_size or DEFAULT_IG_ROWS)
+    steps = len(alphas)
     state = {}
 
     def hook(module, inputs, output):
@@ -283,19 +275,24 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
             return output
         return torch.where(state["mask"][..., None], state["emb"].to(output.dtype), output)
 
-    rows_per_pass = max(1, internal_batch_size or DEFAULT_IG_ROWS)
-    steps = len(alphas)
-    accumulated = [torch.zeros(int(lay["soft"].sum()), k, embedding.weight.shape[1], device=device) for lay in layouts]
-    ends = np.zeros((len(sequences), 2))
-    by_length: dict[int, list[int]] = {}
-    for i, lay in enumerate(layouts):
-        by_length.setdefault(len(lay["ids"]), []).append(i)
-    work = [(i, a) for group in by_length.values() for i in group for a in range(steps)]
-    bar = tqdm(total=len(work), desc="integrated gradients (path points)", unit="point", disable=not progress)
-    handle = embedding.register_forward_hook(hook)
-    stack = contextlib.ExitStack()
-    stack.enter_context(cls_only_last_layer(model))  # the same scores, the last layer for [CLS] only
-    try:
+    def layout(s: str) -> dict:
+        enc = tok(s, return_offsets_mapping=True)
+        offsets = [tuple(o) for o in enc["offset_mapping"]]
+        soft = np.array([b > a and "N" not in s[a:b] for a, b in offsets])
+        starts = np.array([a for a, _ in offsets])[soft]
+        codes = encode_codes(s)[starts[:, None] + np.arange(k)]
+        region = explained.region_matrix([s])
+        return {"ids": torch.tensor(enc["input_ids"]), "soft": torch.from_numpy(soft), "starts": starts, "codes": codes,
+                "F": sums.forward_terms(codes).float().to(device), "region": region.to(device) if region is not None else None}
+
+    def explain_group(sequences: list[str]) -> list:
+        layouts = [layout(s) for s in sequences]
+        accumulated = [torch.zeros(int(lay["soft"].sum()), k, embedding.weight.shape[1], device=device) for lay in layouts]
+        ends = np.zeros((len(sequences), 2))
+        by_length: dict[int, list[int]] = {}
+        for i, lay in enumerate(layouts):
+            by_length.setdefault(len(lay["ids"]), []).append(i)
+        work = [(i, a) for group in by_length.values() for i in group for a in range(steps)]
         lo = 0
         while lo < len(work):
             length = len(layouts[work[lo][0]]["ids"])
@@ -322,6 +319,7 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
                 kwargs["region_matrix"] = torch.cat([layouts[i]["region"] for i in rows])
             score = class_score(model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs).logits, target)
             g_emb, = torch.autograd.grad(score.sum(), emb)
+            state.clear()
             score = score.detach().cpu().numpy()
             at = 0
             for i in seqs:
@@ -337,28 +335,38 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
                 at += n
             bar.update(hi - lo)
             lo = hi
+        out = []
+        for i, (s, lay) in enumerate(zip(sequences, layouts)):
+            x = torch.from_numpy(one_hot(s)).to(device)
+            known = (x.sum(-1, keepdim=True) > 0).float()
+            ref = known.expand_as(x) * 0.25
+            grad = torch.zeros_like(x)
+            starts = torch.from_numpy(lay["starts"]).to(device)
+            with torch.autocast(device.type, enabled=False):
+                per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
+            for j in range(k):
+                grad.index_add_(0, starts + j, per_token[:, j])
+            grad = grad * known
+            attr = ((x - ref) * grad).sum(-1)
+            hyp = (grad - grad.mean(-1, keepdim=True)) * known
+            bases = attr.detach().cpu().numpy().astype(np.float32)
+            out.append((hyp.detach().cpu().numpy().astype(np.float32), bases, float(ends[i, 0]), float(ends[i, 1]),
+                        float(bases.sum() - (ends[i, 0] - ends[i, 1]))))
+        return out
+
+    bar = tqdm(total=len(sequences) * steps, desc="integrated gradients (path points)", unit="point", disable=not progress)
+    handle = embedding.register_forward_hook(hook)
+    stack = contextlib.ExitStack()
+    stack.enter_context(cls_only_last_layer(model))  # the same scores, the last layer for [CLS] only
+    out = []
+    try:  # groups of sequences: the per-sequence tables of a group are all that is held at a time
+        for g in range(0, len(sequences), IG_GROUP):
+            out += explain_group(sequences[g:g + IG_GROUP])
     finally:
         stack.close()
         handle.remove()
         state.clear()
         bar.close()
-    out = []
-    for i, (s, lay) in enumerate(zip(sequences, layouts)):
-        x = torch.from_numpy(one_hot(s)).to(device)
-        known = (x.sum(-1, keepdim=True) > 0).float()
-        ref = known.expand_as(x) * 0.25
-        grad = torch.zeros_like(x)
-        starts = torch.from_numpy(lay["starts"]).to(device)
-        with torch.autocast(device.type, enabled=False):
-            per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
-        for j in range(k):
-            grad.index_add_(0, starts + j, per_token[:, j])
-        grad = grad * known
-        attr = ((x - ref) * grad).sum(-1)
-        hyp = (grad - grad.mean(-1, keepdim=True)) * known
-        bases = attr.detach().cpu().numpy().astype(np.float32)
-        out.append((hyp.detach().cpu().numpy().astype(np.float32), bases, float(ends[i, 0]), float(ends[i, 1]),
-                    float(bases.sum() - (ends[i, 0] - ends[i, 1]))))
     return out
 
 
