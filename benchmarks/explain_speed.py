@@ -164,7 +164,7 @@ def ig_before(explained, sequences) -> None:
 
 
 def agreement(explained, seqs: list[str]) -> dict:
-    """bf16 autocast against fp32 on the same windows, and each precision's dependence on batch-mates:
+    """bf16 autocast against fp32 (class 1) on the same windows, and each precision's dependence on batch-mates:
     Pearson r and max |diff| (relative to the largest fp32 value) of ISM deltas and IG hypothetical contributions;
     the first sequence explained alone (64 per pass) against among the others (7 per pass)."""
     def ism(group, size, bf16):
@@ -225,6 +225,9 @@ def main(argv=None):
     p.add_argument("--variants", type=int, default=256, help="SNVs for variant scoring")
     p.add_argument("--ism_batch_sizes", type=int, nargs="*", default=[16, 32, 64, 128, 256], help="ISM windows per pass to try (2 sequences each)")
     p.add_argument("--ig_rows", type=int, nargs="*", default=[16, 32, 64, 128], help="IG path points per pass to try (2 sequences each)")
+    p.add_argument("--agreement_model", default=None, help="a fine-tuned classifier folder for the bf16 / batch-mate agreement (default: the random tiny model)")
+    p.add_argument("--agreement_input", default=None, help="sequences (FASTA, ...) for --agreement_model")
+    p.add_argument("--agreement_sequences", type=int, default=8, help="how many of --agreement_input")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: run under taskset -c <core>)")
     p.add_argument("--profile", action="store_true", help="print the top operators of every torch path")
     p.add_argument("--skip", nargs="*", default=[], help="paths to skip (prefixes: ism, ig, attention, motifs, variants)")
@@ -295,7 +298,12 @@ def main(argv=None):
             integrated_gradients(explained, seqs[:m], 1, n_steps=50, strands="both")
 
     run("ig bases (bf16)", lambda: ig_bf16(ni), ni, "sequences", (lambda: ig_bf16(1), ni), note="50 steps, both strands; not offered by genebert-explain")
-    agree = {} if "agreement" in skip else agreement(explained, seqs[:4])
+    if a.agreement_model:  # a trained classifier: deltas well above bf16's rounding
+        from modeling_genebert.explain import load_classifier, read_sequences
+
+        agree = agreement(load_classifier(a.agreement_model), read_sequences(a.agreement_input)[1][:a.agreement_sequences])
+    else:
+        agree = {} if "agreement" in skip else agreement(explained, seqs[:4])
     for size in a.ism_batch_sizes:
         run(f"ism batch {size} (fp32)", lambda size=size: saturation_mutagenesis(explained, seqs[:2], 1, batch_size=size),
             3 * LENGTH * 2 * 2, "mutants", note="tuning: windows per pass")
@@ -352,7 +360,7 @@ def main(argv=None):
             print(f"\nwhere the time goes: {row.path} (MFU {100 * (row.gflops or 0) / peak32:.0f}% of fp32)")
             print(profile_table(profiles[row.path]))
     if agree:
-        print("\nagreement (tiny model, random weights, the first 4 sequences):")
+        print(f"\nagreement ({a.agreement_model or 'tiny model, random weights'}, {a.agreement_sequences if a.agreement_model else 4} sequences):")
         for key, value in agree.items():
             print(f"  {key}: {value:.6g}")
     if a.output:
