@@ -204,7 +204,7 @@ def test_help_shows_every_default(capsys):
         explain_cli.build_parser().parse_args(["--help"])
     explain_help = " ".join(capsys.readouterr().out.split())
     assert "Integrated Gradients interpolation steps (default: 50)" in explain_help
-    assert "mutants per forward pass (ISM); IG uses batch_size/8 sequences (default: 256)" in explain_help
+    assert "windows per forward pass: ISM mutants, IG path points (bases path)" in explain_help and "(default: 64)" in explain_help
     missing = []
     for name, parser in parsers:
         formatter = parser._get_formatter()

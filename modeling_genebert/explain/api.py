@@ -11,6 +11,7 @@ line parses (:mod:`.cli`), so both share every option's name, default and help.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,10 @@ from modeling_genebert.precision import (
 from . import plots
 from .agreement import top_window_overlap
 from .attention import attention_maps
-from .integrated_gradients import integrated_gradients
-from .ism import ism_contributions, saturation_mutagenesis
+from .integrated_gradients import ig_path_points, integrated_gradients, seconds_per_path_point
+from .ism import ism_contributions, ism_windows, saturation_mutagenesis, seconds_per_window
 from .loading import ExplainedModel, check_sequences, load_classifier, one_hot
-from .motifs import discover_motifs, jaspar_ppms, motif_table
+from .motifs import MATCH_Q, discover_motifs, jaspar_ppms, motif_table
 from .quality import quality, read_labels
 from .region import tf_attributions
 from .report import legend_section, report_title, write_report
@@ -62,7 +63,7 @@ class ExplainOptions:
     ig_path: str = field(default="bases", metadata={"choices": ("bases", "tokens"), "help": "IG per base on a one-hot path (signed, local), or over k-mer token embeddings summed to bases (the older, smeared form)"})
     label_column: str = field(default="label", metadata={"help": "column of a CSV/TSV input with each sequence's true class (name or id); when present the report shows the model's quality on these sequences"})
     attribute_label: str | None = field(default=None, metadata={"help": "attribute only the sequences whose true label is this class (e.g. bound); quality is still measured on all"})
-    batch_size: int = field(default=256, metadata={"help": "mutants per forward pass (ISM); IG uses batch_size/8 sequences"})
+    batch_size: int = field(default=64, metadata={"help": "windows per forward pass: ISM mutants, IG path points (bases path), sequences / 8 per captum call (tokens path); 64 was fastest on one core (benchmarks/explain_speed.py)"})
     precision: str = field(default=INFERENCE_DEFAULT, metadata={"choices": PRECISIONS, "help": INFERENCE_PRECISION_HELP + " (predictions and ISM; Integrated Gradients always run in fp32)"})
     max_sequences: int = field(default=0, metadata={"help": "explain only the first N sequences (0: all)"})
     sequence_column: str = field(default="sequence", metadata={"help": "sequence column of a CSV/TSV input"})
@@ -106,9 +107,10 @@ class ExplainResult:
     seqlet_yield: dict[str, int] | None = None
     motifs: list[dict[str, Any]] | None = None
     top_tfs: list[dict[str, Any]] | None = None  # region-input models
+    plan: dict[str, int] | None = None  # sequences, ISM windows and IG path points, as the plan line said
 
     def to_dict(self) -> dict[str, Any]:
-        optional = ("quality", "ig_path", "ig_max_abs_convergence_delta", "ig_ism_agreement", "seqlet_yield", "motifs", "top_tfs")
+        optional = ("plan", "quality", "ig_path", "ig_max_abs_convergence_delta", "ig_ism_agreement", "seqlet_yield", "motifs", "top_tfs")
         summary = {"title": self.title, "model": self.model, "class": self.class_name, "input": self.input,
                    "sequences": self.sequences, "precision": self.precision, "files": self.files,
                    **{name: getattr(self, name) for name in optional if getattr(self, name) is not None},
@@ -203,6 +205,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
                 "precision": resolved_precision(options.precision, explained.model.device), "files": {}})
     scores, table = score_sequences(run)
     describe_model_and_quality(run, methods, scores)
+    print(plan_the_work(run, methods), file=sys.stderr, flush=True)
     contributions, hypothetical, ig_hypothetical = {}, None, None
     if "ism" in methods:
         contributions["ism"], hypothetical = attribute_ism(run)
@@ -217,7 +220,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         find_motifs(run, contributions, hypothetical, ig_hypothetical)
     if explained.model.config.classifier_region_fusion:
         attribute_region(run)
-    run.sections.append(("Sequences", table.head(200)))
+    run.sections.append(sequences_section(table))
     run.summary["report"] = Path(write_report(run.out / "report.html", run.summary["title"], run.sections))
     result = ExplainResult(output_dir=run.out, class_name=run.summary.pop("class"), **run.summary)
     (run.out / "summary.json").write_text(json.dumps(result.to_dict(), indent=1))
@@ -226,6 +229,16 @@ def explain(options: ExplainOptions) -> ExplainResult:
 
 
 # ----------------------------------------------------------------------------- the steps
+REPORT_ROWS = 200  # sequences listed in the report (all of them are in sequences.tsv)
+
+
+def sequences_section(table: pd.DataFrame, rows: int = REPORT_ROWS) -> tuple[str, pd.DataFrame]:
+    """The report's sequence table: all rows, or the first ``rows`` with a heading that says so."""
+    if len(table) <= rows:
+        return f"Sequences (all {len(table)})", table
+    return f"Sequences (first {rows} of {len(table)}; all {len(table)} are in sequences.tsv)", table.head(rows)
+
+
 def _save(path: Path, arrays) -> str:
     if isinstance(arrays, np.ndarray):
         np.save(path.with_suffix(".npy"), arrays)
@@ -288,6 +301,36 @@ def describe_model_and_quality(run: _Run, methods: list[str], scores: np.ndarray
     run.sections.append(("True and predicted labels per class", counts))
 
 
+def plan_the_work(run: _Run, methods: list[str]) -> str:
+    """The plan line printed before the attributions: sequences, ISM windows, IG path points, and the minutes
+    they should take at the rates of one timed pass of each, made now on the first sequence
+    (``run.summary["plan"]`` keeps the counts)."""
+    options, sequences = run.options, run.chosen.sequences
+    lengths = sorted({len(s) for s in sequences})
+    span = f"{lengths[0]} bp" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]} bp"
+    windows = ism_windows(sequences, options.strands) if "ism" in methods else 0
+    ig_strands = options.strands if options.ig_path == "bases" else "forward"
+    points = ig_path_points(sequences, options.ig_steps, options.ig_path, ig_strands) if "ig" in methods else 0
+    run.summary["plan"] = {"sequences": len(sequences), "ism_windows": windows, "ig_path_points": points}
+    parts, seconds, rates = [f"plan: {len(sequences):,} sequences of {span}"], 0.0, []
+    if windows:
+        with inference_precision(options.precision, run.explained.model.device):
+            rate = seconds_per_window(run.explained, sequences[0], run.target, options.batch_size)
+        seconds += windows * rate
+        rates.append(f"{rate * 1e3:.2g} ms per ISM window")
+        parts.append(f"ISM {windows:,} windows ({'both strands' if options.strands == 'both' else 'forward strand'})")
+    if points:
+        rate = seconds_per_path_point(run.explained, sequences[0], run.target, options.ig_steps, options.batch_size, options.ig_path)
+        seconds += points * rate
+        rates.append(f"{rate * 1e3:.2g} ms per IG point")
+        parts.append(f"IG {points:,} path points ({options.ig_steps} steps, {options.ig_path} path, "
+                     f"{'both strands' if ig_strands == 'both' else 'forward strand'})")
+    if rates:
+        parts.append(f"estimated {seconds / 60:.1f} minutes ({seconds:,.0f} s) for these ({', '.join(rates)}, timed now on a batch of "
+                     f"{options.batch_size}); scoring, pictures and motif discovery come on top")
+    return "; ".join(parts)
+
+
 def attribute_ism(run: _Run) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Saturation mutagenesis: per-base contributions and hypothetical contributions; writes the ISM arrays."""
     options, sequences = run.options, run.chosen.sequences
@@ -305,7 +348,7 @@ def attribute_ig(run: _Run) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Integrated Gradients: per-base attributions (and hypothetical ones on the one-hot path); writes the IG arrays."""
     options = run.options
     ig = integrated_gradients(run.explained, run.chosen.sequences, run.target, options.ig_steps, max(1, options.batch_size // 8),
-                              progress=run.progress, path=options.ig_path,
+                              internal_batch_size=options.batch_size if options.ig_path == "bases" else None, progress=run.progress, path=options.ig_path,
                               strands=options.strands if options.ig_path == "bases" else "forward")
     run.summary["files"]["ig_attributions"] = _save(run.out / "ig_attributions", ig.bases)
     if ig.hypothetical is not None:
@@ -380,12 +423,27 @@ def find_motifs(run: _Run, contributions: dict[str, list[np.ndarray]], hypotheti
     for m in found:
         best = m.best
         j = ids.index(best["match_id"]) if best else None
-        jaspar_title = f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g})" if best else ""
+        jaspar_title = (f"JASPAR {best['match_name']} {best['match_id']} (q={best['q_value']:.2g}"
+                        + ("" if best["q_value"] < MATCH_Q else ", not significant: only the nearest") + ")") if best else ""
         paths.append(plots.motif_logo_pair(m, ppms[j].T if j is not None else None, out / f"{m.name}.png", jaspar_title))
-    run.sections.append(("Discovered motifs (TF-MoDISco) and their Tomtom matches in JASPAR 2018",
-                         mtable if len(mtable) else "TF-MoDISco found no motif in these attributions (too few sequences or no consistent signal)."))
+    run.sections += motif_sections(mtable)
     if paths:
         run.sections.append(("Motif logos: discovered (CWM, PPM) beside the matched JASPAR motif", paths))
+
+
+def motif_sections(mtable: pd.DataFrame) -> list[tuple[str, object]]:
+    """The report's motif tables: motifs whose best JASPAR match is significant (q < MATCH_Q), then, apart, the
+    motifs whose nearest JASPAR motif is not (their name is a guess)."""
+    heading = "Discovered motifs (TF-MoDISco) and their Tomtom matches in JASPAR 2018"
+    if not len(mtable):
+        return [(heading, "TF-MoDISco found no motif in these attributions (too few sequences or no consistent signal).")]
+    named, unnamed = mtable[mtable["significant"]], mtable[~mtable["significant"]]
+    out = [(f"{heading}: significant matches (q < {MATCH_Q})",
+            named.drop(columns="significant") if len(named) else f"No discovered motif has a JASPAR match with q < {MATCH_Q}.")]
+    if len(unnamed):
+        out.append((f"Motifs without a significant JASPAR match (best q >= {MATCH_Q}: the name is only the nearest motif)",
+                    unnamed.drop(columns="significant")))
+    return out
 
 
 def attribute_region(run: _Run) -> None:

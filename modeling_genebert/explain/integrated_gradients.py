@@ -31,6 +31,7 @@ Bases that are N keep their ``[UNK]`` tokens fixed and get 0.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Sequence
@@ -39,10 +40,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from modeling_genebert.downstream.cls_only import cls_only_last_layer
+
 from .loading import check_sequences, one_hot
-from .tokens import BASES, class_score, to_bases
+from .tokens import BASES, class_score, encode_codes, kmer_lut, to_bases
 
 PATHS = ("bases", "tokens")
+DEFAULT_IG_ROWS = 64  # path points per forward/backward pass (tuned with benchmarks/explain_speed.py --ig_rows)
+IG_GROUP = 64  # sequences whose path points are pooled (their k-mer tables, ~3 MB each, are held together)
 
 
 @dataclass
@@ -81,10 +86,10 @@ def integrated_gradients(explained, sequences: Sequence[str], target=None, n_ste
         return _token_ig(explained, sequences, target, n_steps, batch_size, internal_batch_size, progress)
     target = explained.class_index(target)
     sequences = check_sequences(sequences, explained.window)
-    forward = _base_ig(explained, sequences, target, n_steps, internal_batch_size, progress)
+    rc = [s[::-1].translate(_COMPLEMENT) for s in sequences] if strands == "both" else []
+    both = _base_ig(explained, sequences + rc, target, n_steps, internal_batch_size, progress)  # strands share passes
+    forward, back = both[:len(sequences)], both[len(sequences):]
     if strands == "both":
-        rc = [s[::-1].translate(_COMPLEMENT) for s in sequences]
-        back = _base_ig(explained, rc, target, n_steps, internal_batch_size, progress)
         merged = []
         for f, r in zip(forward, back):
             hyp = (f[0] + r[0][::-1, ::-1]) / 2  # position i of the rc is L-1-i; channel b is 3-b
@@ -100,6 +105,34 @@ def integrated_gradients(explained, sequences: Sequence[str], target=None, n_ste
 
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def ig_path_points(sequences: Sequence[str], n_steps: int, path: str = "bases", strands: str = "forward") -> int:
+    """Forward/backward rows :func:`integrated_gradients` runs: per sequence and strand ``n_steps`` + the two ends
+    (bases path), or ``n_steps`` (tokens path, forward strand only)."""
+    if path == "tokens":
+        return len(sequences) * n_steps
+    return len(sequences) * (n_steps + 2) * (2 if strands == "both" else 1)
+
+
+def seconds_per_path_point(explained, sequence: str, target=None, n_steps: int = 50, rows: int = DEFAULT_IG_ROWS,
+                           path: str = "bases") -> float:
+    """Wall seconds per IG path point, from one timed pass (after an untimed one) of ``rows`` points on ``sequence``
+    (bases path) or of one sequence's ``n_steps`` (tokens path): the rate a plan is estimated from."""
+    import time
+
+    target = explained.class_index(target)
+    sequence = check_sequences([sequence], explained.window)[0]
+    def one_pass():
+        if path == "tokens":
+            _token_ig(explained, [sequence], target, n_steps, 1, None, False)
+        else:
+            _base_ig(explained, [sequence], target, max(1, rows - 2), rows, False)
+
+    one_pass()  # untimed: first calls of a shape set up kernels
+    started = time.perf_counter()
+    one_pass()
+    return (time.perf_counter() - started) / (n_steps if path == "tokens" else max(rows, 3))
 
 
 class _SoftKmers:
@@ -149,8 +182,198 @@ def _path_steps(n_steps: int, k: int):
     return alpha, w * dalpha
 
 
+class _KmerSubsetSums:
+    """The k-mer embedding table summed over every subset of a k-mer's positions, for :func:`_base_ig`.
+
+    ``Q_S[u] = sum of E[m] over the k-mers m whose bases at the positions S are u`` (``5^k`` rows in all).
+    Every point of the straight-line path is ``X = c0 + c1 * onehot(x)`` per base (``c0 = (1 - alpha) / 4``,
+    ``c1 = alpha``), so a token's mixture ``sum_m prod_j X[t + j, m_j] E[m]`` expands into
+    ``sum_S c1^|S| c0^(k - |S|) Q_S[x_S]`` and its derivative in ``X[t + j, b]`` into
+    ``sum_(S not holding j) c1^|S| c0^(k - 1 - |S|) Q_(S + j)[x_S, b at j]``: both are sums of ``2^k`` gathered
+    rows with coefficients that depend only on ``|S|``. The same numbers as autograd through the ``4^k``-wide
+    mixture (:class:`_SoftKmers`), for ``2^k / 4^k`` of its cost."""
+
+    def __init__(self, table: torch.Tensor, k: int):
+        self.k = k
+        sums = {2 ** k - 1: table.detach().double().reshape(*([4] * k), -1)}
+        for mask in range(2 ** k - 2, -1, -1):  # each from a superset with one more position: one 4-way sum
+            missing = next(i for i in range(k) if not mask >> (k - 1 - i) & 1)
+            parent = mask | 1 << (k - 1 - missing)
+            dim = sum(1 for i in range(missing) if parent >> (k - 1 - i) & 1)  # the axis of ``missing`` in the parent
+            sums[mask] = sums[parent].sum(dim)
+        blocks, self.offset, self.weights = [], np.zeros(2 ** k, dtype=np.int64), np.zeros((2 ** k, k), dtype=np.int64)
+        self.size = np.array([bin(m).count("1") for m in range(2 ** k)])
+        self.block = np.zeros(k + 2, dtype=np.int64)  # rows of the subsets of size r: block[r] .. block[r + 1]
+        row = 0
+        for mask in sorted(range(2 ** k), key=lambda m: self.size[m]):  # grouped by |S|
+            keep = [i for i in range(k) if mask >> (k - 1 - i) & 1]  # bit k-1-i: position i
+            blocks.append(sums[mask].reshape(4 ** len(keep), -1))
+            self.offset[mask] = row
+            for rank, i in enumerate(keep):
+                self.weights[mask, i] = 4 ** (len(keep) - 1 - rank)
+            row += 4 ** len(keep)
+            self.block[len(keep) + 1] = row
+        self.rows = torch.cat(blocks).to(table.dtype)  # (5^k, H)
+        self.gradient_rows = np.zeros((k, 4, 2 ** (k - 1), k), dtype=np.int64), np.zeros((k, 4, 2 ** (k - 1)), dtype=np.int64)
+        for j in range(k):  # row of Q_U[x_(U - j), b at j] = offset[U] + codes @ weights[U] without j + b * weights[U, j]
+            masks = np.array([m for m in range(2 ** k) if m >> (k - 1 - j) & 1])
+            w = self.weights[masks].copy()
+            self.gradient_rows[1][j] = self.offset[masks][None, :] + np.arange(4)[:, None] * w[:, j][None, :]
+            w[:, j] = 0
+            self.gradient_rows[0][j] = w[None]
+
+    def forward_terms(self, codes: np.ndarray) -> torch.Tensor:
+        """``codes`` ``(T, k)`` -> ``F`` ``(T, k + 1, H)``: ``F[t, r] = sum over |S| = r of Q_S[x_S]``."""
+        index = torch.from_numpy(codes @ self.weights.T + self.offset)  # (T, 2^k)
+        group = torch.from_numpy((self.size[None, :] == np.arange(self.k + 1)[:, None]).astype(np.float32))
+        return torch.einsum("rs,tsh->trh", group.to(self.rows.dtype), self.rows[index])
+
+    def gradient(self, codes: np.ndarray, weighted: torch.Tensor) -> torch.Tensor:
+        """``(T, k, 4)``: ``sum_(r, h) weighted[t, r, h] * D[t, j, b, r, h]``, the step-weighted gradient of the score
+        in ``X[t + j, b]``, with ``D[t, j, b, r] = sum over S not holding j, |S| = r, of Q_(S + j)[x_S, b at j]``.
+
+        ``weighted`` ``(T, k, H)``: per token and ``|S|``, the gradients at the embedding summed over the steps
+        with each step's weight and coefficient. Every row of ``Q`` of subsets of size ``r + 1`` is dotted with
+        ``weighted[:, r]`` in one matrix product, then the ``k * 4 * 2^(k-1)`` values each token needs are gathered."""
+        t = len(codes)
+        dots = torch.empty(len(self.rows), t, dtype=weighted.dtype, device=weighted.device)
+        for r in range(self.k):
+            lo, hi = self.block[r + 1], self.block[r + 2]
+            dots[lo:hi] = self.rows[lo:hi] @ weighted[:, r].T
+        w, base = self.gradient_rows
+        rows = np.einsum("ti,jbni->tjbn", codes, w) + base[None]  # (T, k, 4, 2^(k-1))
+        flat = torch.from_numpy(rows * t + np.arange(t)[:, None, None, None]).to(weighted.device)
+        return dots.reshape(-1)[flat.reshape(-1)].reshape(rows.shape).sum(-1)
+
+
 def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progress):
-    """Per sequence: (hypothetical ``(L, 4)``, bases ``(L,)``, s(x), s(reference), completeness gap)."""
+    """Per sequence: (hypothetical ``(L, 4)``, bases ``(L,)``, s(x), s(reference), completeness gap).
+
+    The path points of several sequences go through one forward/backward pass (``internal_batch_size``
+    rows, default :data:`DEFAULT_IG_ROWS`; sequences of one token length share passes); the soft k-mer
+    embeddings and their derivatives come from :class:`_KmerSubsetSums`, and autograd runs from the
+    score to the embeddings only (no weight gradients)."""
+    model, tok = explained.model, explained.tokenizer
+    device = next(model.parameters()).device
+    embedding = model.get_input_embeddings()
+    k = int(tok.kmer)
+    alphas, weights = _path_steps(n_steps, k)
+    # two more rows per sequence, weight 0: alpha 1 is the sequence itself, alpha 0 the reference
+    alphas, weights = np.concatenate([alphas, [1.0, 0.0]]), np.concatenate([weights, [0.0, 0.0]])
+    c0, c1 = torch.tensor((1 - alphas) / 4), torch.tensor(alphas)
+    powers = torch.arange(k + 1, dtype=torch.float64)
+    coef_f = (c1[:, None] ** powers * c0[:, None] ** (k - powers)).float()  # (steps, k+1): c1^r c0^(k-r)
+    coef_g = (c1[:, None] ** powers[:k] * c0[:, None] ** (k - 1 - powers[:k]) * torch.tensor(weights)[:, None]).float()
+    sums = _KmerSubsetSums(embedding.weight.detach().float()[torch.from_numpy(kmer_lut(tok))], k)
+    sums.rows = sums.rows.to(device)
+    rows_per_pass = max(1, internal_batch_size or DEFAULT_IG_ROWS)
+    steps = len(alphas)
+    state = {}
+
+    def hook(module, inputs, output):
+        if "emb" not in state:
+            return output
+        return torch.where(state["mask"][..., None], state["emb"].to(output.dtype), output)
+
+    def layout(s: str) -> dict:
+        enc = tok(s, return_offsets_mapping=True)
+        offsets = [tuple(o) for o in enc["offset_mapping"]]
+        soft = np.array([b > a and "N" not in s[a:b] for a, b in offsets])
+        starts = np.array([a for a, _ in offsets])[soft]
+        codes = encode_codes(s)[starts[:, None] + np.arange(k)]
+        region = explained.region_matrix([s])
+        return {"ids": torch.tensor(enc["input_ids"]), "soft": torch.from_numpy(soft), "starts": starts, "codes": codes,
+                "F": sums.forward_terms(codes).float().to(device), "region": region.to(device) if region is not None else None}
+
+    def explain_group(sequences: list[str]) -> list:
+        layouts = [layout(s) for s in sequences]
+        accumulated = [torch.zeros(int(lay["soft"].sum()), k, embedding.weight.shape[1], device=device) for lay in layouts]
+        ends = np.zeros((len(sequences), 2))
+        by_length: dict[int, list[int]] = {}
+        for i, lay in enumerate(layouts):
+            by_length.setdefault(len(lay["ids"]), []).append(i)
+        work = [(i, a) for group in by_length.values() for i in group for a in range(steps)]
+        lo = 0
+        while lo < len(work):
+            length = len(layouts[work[lo][0]]["ids"])
+            hi = lo
+            while hi < len(work) and hi - lo < rows_per_pass and len(layouts[work[hi][0]]["ids"]) == length:
+                hi += 1
+            chunk = work[lo:hi]
+            seqs = list(dict.fromkeys(i for i, _ in chunk))
+            parts = []
+            for i in seqs:
+                step_index = torch.tensor([a for j, a in chunk if j == i])
+                lay = layouts[i]
+                with torch.autocast(device.type, enabled=False):  # the k-mer algebra stays fp32 under an outer autocast
+                    soft_emb = torch.einsum("nr,trh->nth", coef_f[step_index].to(device), lay["F"])
+                full = torch.zeros(len(step_index), length, soft_emb.shape[-1], device=device)
+                full[:, lay["soft"].to(device)] = soft_emb
+                parts.append(full)
+            emb = torch.cat(parts).requires_grad_(True)
+            rows = [i for i, _ in chunk]
+            ids = torch.stack([layouts[i]["ids"] for i in rows]).to(device)
+            state["emb"], state["mask"] = emb, torch.stack([layouts[i]["soft"] for i in rows]).to(device)
+            kwargs = {}
+            if layouts[rows[0]]["region"] is not None:
+                kwargs["region_matrix"] = torch.cat([layouts[i]["region"] for i in rows])
+            score = class_score(model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs).logits, target)
+            g_emb, = torch.autograd.grad(score.sum(), emb)
+            state.clear()
+            score = score.detach().cpu().numpy()
+            at = 0
+            for i in seqs:
+                step_index = [a for j, a in chunk if j == i]
+                n = len(step_index)
+                lay = layouts[i]
+                g = g_emb[at:at + n][:, lay["soft"].to(device)].float()  # (n, T_soft, H)
+                with torch.autocast(device.type, enabled=False):
+                    accumulated[i] += torch.einsum("nth,nr->trh", g, coef_g[torch.tensor(step_index)].to(device))
+                for a, value in zip(step_index, score[at:at + n]):
+                    if a >= steps - 2:
+                        ends[i, a - (steps - 2)] = value
+                at += n
+            bar.update(hi - lo)
+            lo = hi
+        out = []
+        for i, (s, lay) in enumerate(zip(sequences, layouts)):
+            x = torch.from_numpy(one_hot(s)).to(device)
+            known = (x.sum(-1, keepdim=True) > 0).float()
+            ref = known.expand_as(x) * 0.25
+            grad = torch.zeros_like(x)
+            starts = torch.from_numpy(lay["starts"]).to(device)
+            with torch.autocast(device.type, enabled=False):
+                per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
+            for j in range(k):
+                grad.index_add_(0, starts + j, per_token[:, j])
+            grad = grad * known
+            attr = ((x - ref) * grad).sum(-1)
+            hyp = (grad - grad.mean(-1, keepdim=True)) * known
+            bases = attr.detach().cpu().numpy().astype(np.float32)
+            out.append((hyp.detach().cpu().numpy().astype(np.float32), bases, float(ends[i, 0]), float(ends[i, 1]),
+                        float(bases.sum() - (ends[i, 0] - ends[i, 1]))))
+        return out
+
+    bar = tqdm(total=len(sequences) * steps, desc="integrated gradients (path points)", unit="point", disable=not progress)
+    handle = embedding.register_forward_hook(hook)
+    stack = contextlib.ExitStack()
+    stack.enter_context(cls_only_last_layer(model))  # the same scores, the last layer for [CLS] only
+    out = []
+    try:  # groups of sequences: the per-sequence tables of a group are all that is held at a time
+        for g in range(0, len(sequences), IG_GROUP):
+            out += explain_group(sequences[g:g + IG_GROUP])
+    finally:
+        stack.close()
+        handle.remove()
+        state.clear()
+        bar.close()
+    return out
+
+
+def _base_ig_reference(explained, sequences, target, n_steps, internal_batch_size=None, progress=False):
+    """The definition, by autograd through :class:`_SoftKmers` (a ``4^k``-wide mixture per token and step), one
+    sequence at a time: what :func:`_base_ig` computes in closed form. Kept for the tests and
+    ``benchmarks/explain_speed.py``. Per sequence: (hypothetical ``(L, 4)``, bases ``(L,)``, s(x), s(reference), gap)."""
     model, tok = explained.model, explained.tokenizer
     device = next(model.parameters()).device
     embedding = model.get_input_embeddings()

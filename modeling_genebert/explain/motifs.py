@@ -156,13 +156,19 @@ def discover_motifs(one_hot: np.ndarray, hypothetical: np.ndarray, motifs=None, 
     return found
 
 
-def motif_table(found: list[Motif]) -> pd.DataFrame:
-    """One row per motif: ``motif, n_seqlets, width, match_name, match_id, q_value, p_value`` (best Tomtom match)."""
+MATCH_Q = 0.05  # a Tomtom match with a q-value below this names the motif; above it, the name is only the nearest
+
+
+def motif_table(found: list[Motif], match_q: float = MATCH_Q) -> pd.DataFrame:
+    """One row per motif: ``motif, n_seqlets, width, consensus, match_name, match_id, q_value, p_value`` (best Tomtom
+    match) and ``significant`` (the best match's q-value is below ``match_q``)."""
     rows = []
     for m in found:
         best = m.best
+        q = best.get("q_value")
         rows.append({"motif": m.name, "n_seqlets": m.n_seqlets, "width": len(m.ppm),
                      "consensus": "".join("ACGT"[j] for j in m.ppm.argmax(1)),
                      "match_name": best.get("match_name"), "match_id": best.get("match_id"),
-                     "q_value": best.get("q_value"), "p_value": best.get("p_value")})
-    return pd.DataFrame(rows, columns=["motif", "n_seqlets", "width", "consensus", "match_name", "match_id", "q_value", "p_value"])
+                     "q_value": q, "p_value": best.get("p_value"), "significant": bool(q is not None and q < match_q)})
+    return pd.DataFrame(rows, columns=["motif", "n_seqlets", "width", "consensus", "match_name", "match_id", "q_value",
+                                       "p_value", "significant"])

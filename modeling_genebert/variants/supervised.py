@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from modeling_genebert import GeneBertForSequenceClassification
+from modeling_genebert.downstream.cls_only import cls_only_last_layer
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 from modeling_genebert.folder_tokenizer import load_tokenizer
 
@@ -72,7 +73,8 @@ class SupervisedEffect:
         inputs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": batch["attention_mask"].to(self.device)}
         if self.region_builder is not None:
             inputs["region_matrix"] = torch.as_tensor(self.region_builder(list(sequences))).to(self.device)
-        return self.model(**inputs).logits.float().cpu()
+        with cls_only_last_layer(self.model):  # the same logits, the last layer for [CLS] only
+            return self.model(**inputs).logits.float().cpu()
 
     def columns(self, ref_logits: torch.Tensor, alt_logits: torch.Tensor) -> dict[str, np.ndarray]:
         """``delta_logit:<class>`` and ``delta_prob:<class>`` columns (alt - ref)."""
