@@ -316,3 +316,12 @@ def test_a_lora_adapter_folder_predicts_like_its_merged_model(tmp_path):
     classifier.model = merged
     np.testing.assert_allclose(predict_sequences(classifier, seqs)["p_promoter"], table["p_promoter"], atol=1e-6)
     assert set(table["predicted_label"]) <= {"non_promoter", "promoter"}
+    # the supervised variant score loads the adapter folder as predict does (it used to refuse adapter folders)
+    from modeling_genebert.variants.supervised import SupervisedEffect
+
+    effect = SupervisedEffect(tmp_path / "adapter")
+    assert effect.labels == classifier.label_names == ["non_promoter", "promoter"]
+    short = random_dna(3, 30, seed=8)
+    with torch.no_grad():
+        expected = merged(**classifier.tokenizer(short, return_tensors="pt")).logits
+    torch.testing.assert_close(effect.logits(short), expected, atol=1e-5, rtol=1e-5)

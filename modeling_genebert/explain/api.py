@@ -195,7 +195,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
     """Explain the classifier's ``class_name`` on the input's sequences and write the report folder."""
     methods = check_options(options)
     output = OutputFolder(options.output_dir, COMMAND, overwrite=options.overwrite)
-    explained = load_classifier(options.model_name_or_path)  # the model is checked before the input is read
+    explained = load_classifier(options.model_name_or_path, command=COMMAND)  # checked before the input is read
     chosen = select_sequences(options, explained)
     target = explained.class_index(options.class_name)
     run = _Run(options, explained, target, chosen, output.start(),

@@ -14,18 +14,12 @@ from typing import Sequence
 import numpy as np
 
 from dataset_scripts.readers import open_text
-from modeling_genebert.finetuning.classifier import Classifier, resolve_class  # noqa: F401 (explain's API)
-from modeling_genebert.finetuning.classifier import load_classifier as _load_classifier
+from modeling_genebert.finetuning.classifier import Classifier, load_classifier, resolve_class  # noqa: F401 (explain's API)
 
 _DNA = re.compile(r"^[ACGTN]+$")
 
 
 ExplainedModel = Classifier  # the loaded classifier explain works on (one loader serves predict and explain)
-
-
-def load_classifier(folder: str | os.PathLike, device: str | None = None) -> ExplainedModel:
-    """Fine-tuned folder -> :class:`ExplainedModel` (see :func:`modeling_genebert.finetuning.classifier.load_classifier`)."""
-    return _load_classifier(folder, device, command="genebert-explain")
 
 
 def check_sequences(sequences: Sequence[str], window: int | None = None, names: Sequence[str] | None = None) -> list[str]:

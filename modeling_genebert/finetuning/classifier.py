@@ -1,6 +1,8 @@
 """A ``genebert-finetune`` output folder, loaded for use: the classifier, its tokenizer, class names and region input.
 
-One loader for every command that runs a fine-tuned classifier (``genebert-predict``, ``genebert-explain``).
+One loader for every command that runs a fine-tuned classifier (``genebert-predict``, ``genebert-explain``, the
+supervised score of ``genebert-score-variants``): LoRA adapter folders, class names and the region input
+behave the same in all of them.
 The folder holds the model (``config.json`` + weights, or a LoRA adapter), the tokenizer and
 ``results.json``; the latter records ``region_input`` (motifs, rows, aggregation) when the model was
 fine-tuned with ``--region_input``, and the same ``RegionMatrixBuilder`` is rebuilt from it.
@@ -81,7 +83,8 @@ def resolve_class(target: int | str | None, label_names: Sequence[str]) -> int:
 def load_classifier(folder: str | os.PathLike, device: str | torch.device | None = None,
                     command: str = "this command") -> Classifier:
     """A fine-tuned folder (full model, merged LoRA, or LoRA adapter) -> :class:`Classifier` on ``device``
-    (default: where it loads, the CPU); a folder that holds no sequence classifier is a ``UsageError``."""
+    (default: where it loads, the CPU; :func:`default_device` is the GPU where there is one); a folder that holds
+    no sequence classifier is a ``UsageError`` naming ``command``."""
     folder = check_model_folder(folder)
     path = Path(folder)
     if (path / "adapter_config.json").is_file():
@@ -108,7 +111,15 @@ def load_classifier(folder: str | os.PathLike, device: str | torch.device | None
         region = info.get("region_input") or {}
         region_builder = RegionMatrixBuilder(_motif_spec(region.get("motifs")), int(region.get("rows", 1)),
                                              region.get("aggregation", "max"))
+        if region_builder.num_tfs != region.get("num_tfs", region_builder.num_tfs):
+            raise ValueError(f"{folder}: results.json records {region.get('num_tfs')} TFs for the region input, "
+                             f"but the motif set {region.get('motifs')!r} has {region_builder.num_tfs}")
     return Classifier(model, tokenizer, label_names, region_builder, str(folder), info)
+
+
+def default_device() -> str:
+    """Where a command runs a classifier unless told: the GPU where there is one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _motif_spec(description: str | None) -> str | None:
@@ -122,4 +133,4 @@ def _motif_spec(description: str | None) -> str | None:
     raise ValueError(f"region_input motifs {description!r} in results.json: no such motif file to rebuild the region matrix")
 
 
-__all__ = ["Classifier", "load_classifier", "resolve_class"]
+__all__ = ["Classifier", "default_device", "load_classifier", "resolve_class"]

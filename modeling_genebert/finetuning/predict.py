@@ -57,8 +57,7 @@ from modeling_genebert.downstream.long_inputs import (
     aggregate_windows,
     fit_to_window,
 )
-from modeling_genebert.finetuning.classifier import Classifier
-from modeling_genebert.finetuning.classifier import load_classifier as load_fine_tuned
+from modeling_genebert.finetuning.classifier import Classifier, default_device, load_classifier
 from modeling_genebert.precision import (
     INFERENCE_DEFAULT,
     INFERENCE_PRECISION_HELP,
@@ -75,12 +74,6 @@ COMMAND = "genebert-predict"
 def probability_column(label: str) -> str:
     """``p_<class>``: the class name with blanks made underscores (column names carry no spaces)."""
     return "p_" + "_".join(str(label).split())
-
-
-def load_classifier(folder: str | os.PathLike, device: str | torch.device | None = None) -> Classifier:
-    """A ``genebert-finetune`` output folder (full model, merged LoRA, or LoRA adapter) -> :class:`Classifier`
-    on ``device`` (default: cuda when available, else cpu)."""
-    return load_fine_tuned(folder, device or ("cuda" if torch.cuda.is_available() else "cpu"), command=COMMAND)
 
 
 class Predictor:
@@ -171,7 +164,7 @@ class Predictor:
 def predict_sequences(model: str | os.PathLike | Classifier, sequences: Iterable[str], ids: Iterable[str] | None = None,
                       **options) -> pd.DataFrame:
     """The table ``genebert-predict`` writes, for sequences in memory (``options``: those of :class:`Predictor`)."""
-    classifier = model if isinstance(model, Classifier) else load_classifier(model)
+    classifier = model if isinstance(model, Classifier) else load_classifier(model, default_device(), command=COMMAND)
     sequences = list(sequences)
     ids = [str(i) for i in ids] if ids is not None else [f"seq{i + 1}" for i in range(len(sequences))]
     if len(ids) != len(sequences):
@@ -312,7 +305,7 @@ def _predict_file(options: PredictOptions) -> PredictResult:
     check_output_files([f"{options.output}.parquet", f"{options.output}.tsv"], COMMAND, overwrite=options.overwrite)
     if not os.path.isfile(options.input):
         raise FileNotFoundError(f"--input {options.input}: no such file")
-    classifier = load_classifier(options.model_name_or_path, options.device)
+    classifier = load_classifier(options.model_name_or_path, options.device or default_device(), command=COMMAND)
     predictor = Predictor(classifier, options.batch_size, options.max_length, options.long_inputs, options.window_overlap,
                           options.window_aggregation, options.rc_average, options.precision)
     metadata = {"model": options.model_name_or_path, "input": options.input, "classes": classifier.label_names,
