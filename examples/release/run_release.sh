@@ -15,7 +15,9 @@
 #   gue_region_s42    the same with genebert-finetune --region_input (arm finetune)
 #   gue / gue_region  seeds 7 and 13 added to the two benchmarks (finished seed-42 runs are kept)
 #
-# One thread per process (OMP_NUM_THREADS=1); CORE pins every step to one core (default 1).
+# One thread per process (OMP_NUM_THREADS=1); CORE pins every step to one core (default 1). WAIT_PID: wait for
+# that process (e.g. a step of an earlier driver that is still running) to end before starting.
+# The benchmarks keep each run's fine-tuned weights (--keep_models, ~5 MB per tiny run) for seed ensembles.
 # Checkpoints every 250 steps (the cpu training preset: ~2 min apart here), the newest two kept.
 set -euo pipefail
 
@@ -30,6 +32,11 @@ LOGS=$RUNS
 mkdir -p "$LOGS"
 
 say() { echo "$(date -u '+%Y-%m-%d %H:%M:%S') $*"; }
+
+if [ -n "${WAIT_PID:-}" ]; then
+    say "waiting for process $WAIT_PID to end"
+    while kill -0 "$WAIT_PID" 2>/dev/null; do sleep 30; done
+fi
 
 # step NAME DONE_PATH COMMAND...: skip when DONE_PATH exists, else run COMMAND on $CORE, logging to NAME.log
 step() {
@@ -75,7 +82,7 @@ benchmark() {  # benchmark NAME OUTPUT SEEDS ARMS [extra options]
     # shellcheck disable=SC2086
     step "$name" "$out/.done-seeds-${seeds// /-}" \
         genebert-benchmark --models $MODELS --suite "$DATA/gue" --tasks $TASKS --seeds $seeds --arms $arms \
-        --output_dir "$out" "$@"
+        --output_dir "$out" --keep_models "$@"
     touch "$out/.done-seeds-${seeds// /-}"
 }
 benchmark gue_s42 "$RUNS/gue" "42" "finetune kmer_lr"
