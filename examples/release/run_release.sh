@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The release chain of issue 30, resumable: run it again after any stop and every finished step is
+# The release chain (corpus v2, two pre-trainings, GUE with and without region input), resumable: run it again after any stop and every finished step is
 # skipped (a pre-training continues from its newest checkpoint, a benchmark keeps its finished runs).
 #
-#   DATA=path/to/shared/data RUNS=path/to/runs nohup examples/release/run_release.sh > release.log 2>&1 &
+#   DATA=path/to/data RUNS=path/to/runs nohup examples/release/run_release.sh > release.log 2>&1 &
 #
 # Everything goes under $RUNS (CORPUS_V2 may name the corpus elsewhere). Steps, in order (each logs to
 # $RUNS/<step>.log):
@@ -14,6 +14,8 @@
 #   gue_s42           genebert-benchmark, both models, prom_core_all tf0 tf1 tf2, seed 42, arms finetune kmer_lr
 #   gue_region_s42    the same with genebert-finetune --region_input (arm finetune)
 #   gue / gue_region  seeds 7 and 13 added to the two benchmarks (finished seed-42 runs are kept)
+#   gue_ensemble / gue_region_ensemble  the two benchmarks again with --seed_ensemble: nothing is re-run,
+#                     the kept fine-tuned folders of the three seeds are scored as one model ('+ seed ensemble' rows)
 #
 # One thread per process (OMP_NUM_THREADS=1); CORE pins every step to one core (default 1). WAIT_PID: wait for
 # that process (e.g. a step of an earlier driver that is still running) to end before starting.
@@ -29,7 +31,8 @@ TASKS=${TASKS:-"prom_core_all tf0 tf1 tf2"}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 CORPUS_V2=${CORPUS_V2:-$RUNS/corpus_v2}
 LOGS=$RUNS
-mkdir -p "$LOGS"
+DONE=$RUNS/.done  # markers of finished benchmark steps
+mkdir -p "$LOGS" "$DONE"
 
 say() { echo "$(date -u '+%Y-%m-%d %H:%M:%S') $*"; }
 
@@ -77,16 +80,28 @@ pretrain pt_recipe_k6 "$RUNS/recipe"
 
 MODELS="$RUNS/pt_v2_k6/final $RUNS/pt_recipe_k6/final"
 benchmark() {  # benchmark NAME OUTPUT SEEDS ARMS [extra options]
+    # the done-marker lies beside the benchmark folder: genebert-benchmark refuses a folder holding other files
     local name=$1 out=$2 seeds=$3 arms=$4
     shift 4
     # shellcheck disable=SC2086
-    step "$name" "$out/.done-seeds-${seeds// /-}" \
+    step "$name" "$DONE/$name" \
         genebert-benchmark --models $MODELS --suite "$DATA/gue" --tasks $TASKS --seeds $seeds --arms $arms \
         --output_dir "$out" --keep_models "$@"
-    touch "$out/.done-seeds-${seeds// /-}"
+    touch "$DONE/$name"
 }
 benchmark gue_s42 "$RUNS/gue" "42" "finetune kmer_lr"
 benchmark gue_region_s42 "$RUNS/gue_region" "42" "finetune" --finetune_args "--region_input true"
 benchmark gue "$RUNS/gue" "42 7 13" "finetune kmer_lr"
 benchmark gue_region "$RUNS/gue_region" "42 7 13" "finetune" --finetune_args "--region_input true"
+ensemble() {  # ensemble NAME OUTPUT ARMS [extra options]: the finished benchmark again, with --seed_ensemble
+    local name=$1 out=$2 arms=$3
+    shift 3
+    # shellcheck disable=SC2086
+    step "$name" "$DONE/$name" \
+        genebert-benchmark --models $MODELS --suite "$DATA/gue" --tasks $TASKS --seeds 42 7 13 --arms $arms \
+        --output_dir "$out" --keep_models --seed_ensemble "$@"
+    touch "$DONE/$name"
+}
+ensemble gue_ensemble "$RUNS/gue" "finetune kmer_lr"
+ensemble gue_region_ensemble "$RUNS/gue_region" "finetune" --finetune_args "--region_input true"
 say "release chain finished"
