@@ -60,10 +60,15 @@ def pretraining_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _option(src, "cell_type_key", default="cell_type", help="obs column of --h5ad holding the cell type")
     _option(src, "threshold", type=float, default=0.0, help="accessible when value (or pseudo-bulk sum) > threshold (--region_table, --h5ad, --sequence_table)")
     _option(src, "genome", help="genome FASTA (plain or bgzip) for sources without sequences")
-    _option(src, "genome_windows", metavar="FASTA",
-            help="also tile this FASTA (plain or .gz) into consecutive bases_per_region windows, added as the "
-                 "pseudo cell type 'genome' beside the region source (or the mini-atlas); they go to train")
+    _option(src, "genome_windows", metavar="FASTA", nargs="+",
+            help="also tile these FASTA files (plain or .gz; distinct record names) into consecutive bases_per_region "
+                 "windows, added as the pseudo cell type 'genome' beside the region source (or the mini-atlas); they go to train")
     _option(src, "cell_types", type=_csv_list, help="comma-separated cell types to keep (each must exist and have regions)")
+    _option(src, "exclude_overlap_with", nargs="+", metavar="PATH",
+            help="benchmark sequence files (CSV/TSV with a 'sequence' column, FASTA, or one sequence per line; plain or "
+                 ".gz): drop every region window sharing an exact --overlap_k-mer with one of their sequences on either "
+                 "strand; the counts go to build_info.json and the dataset card")
+    _option(src, "overlap_k", type=int, default=32, help="k-mer length of the --exclude_overlap_with filter (1-32)")
     mot = p.add_argument_group("motifs")
     _option(mot, "motifs", default=None, help="a JASPAR release (JASPAR2014..JASPAR2026, shipped by pyjaspar) or a motif file (JASPAR / MEME / TRANSFAC / PFM); default JASPAR2018")
     _option(mot, "motif_format", default=None, help="Bio.motifs format of a --motifs file (jaspar, minimal, meme, transfac, pfm); default: from the extension")
@@ -151,6 +156,8 @@ def run_pretraining(argv=None) -> dict:
         genome=args.genome,
         genome_windows=args.genome_windows,
         cell_types=args.cell_types,
+        exclude_overlap_with=args.exclude_overlap_with,
+        overlap_k=args.overlap_k,
         motifs=args.motifs,
         motif_options=_motif_options(args),
         regions_per_sample=args.regions_per_sample,
@@ -175,6 +182,8 @@ def run_pretraining(argv=None) -> dict:
     else:
         info = build_pretraining_dataset(args.output, source=source, **options)
     summary = {key: info[key] for key in ("output_dir", "num_tfs", "num_samples", "num_samples_per_cell_type", "seconds")}
+    if info.get("overlap_filter"):
+        summary["overlap_windows_dropped"] = info["overlap_filter"]["windows_dropped"]
     print(json.dumps(summary, indent=1))
     return info
 

@@ -145,20 +145,26 @@ def group_options(parser: argparse.ArgumentParser, groups: Mapping[str, Iterable
 
 
 # ----------------------------------------------------------------------------- options dataclass <-> argparse
-def _option_type(annotation) -> type:
-    """``int``, ``float``, ``str`` or ``bool`` from a field's annotation (``X | None`` -> ``X``)."""
+def _option_type(annotation) -> tuple[type, bool]:
+    """``(int | float | str | bool, is_list)`` from a field's annotation (``X | None`` -> ``X``; ``list[X]``:
+    an option taking one or more values)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-    if annotation not in (str, int, float, bool):
-        raise TypeError(f"an option must be str, int, float or bool (or one of them | None), not {annotation!r}")
-    return annotation
+    is_list = typing.get_origin(annotation) is list
+    if is_list:
+        annotation = typing.get_args(annotation)[0]
+    if annotation not in (str, int, float, bool) or (is_list and annotation is bool):
+        raise TypeError(f"an option must be str, int, float or bool, a list of one of the first three, "
+                        f"or one of them | None, not {annotation!r}")
+    return annotation, is_list
 
 
 def add_options(parser: argparse.ArgumentParser, options_class: type) -> dict[str, argparse._ArgumentGroup]:
     """Add one ``--name`` per field of the dataclass ``options_class``, so a command and its Python API
     share one definition of every option (name, type, default, help, choices).
 
-    A field without a default is a required option; a ``bool`` field (default False) is a flag.
+    A field without a default is a required option; a ``bool`` field (default False) is a flag; a
+    ``list[X]`` field takes one or more values (``nargs="+"``).
     ``metadata``: ``help`` (required), ``choices``, ``metavar``, and ``group``, the title of the
     ``--help`` section the option is listed under (none: the parser's own). Returns the groups by title.
     """
@@ -170,7 +176,9 @@ def add_options(parser: argparse.ArgumentParser, options_class: type) -> dict[st
         if title is not None and title not in groups:
             groups[title] = parser.add_argument_group(title)
         target = parser if title is None else groups[title]
-        kind = _option_type(hints[spec.name])
+        kind, is_list = _option_type(hints[spec.name])
+        if is_list:
+            meta["nargs"] = "+"
         if spec.default is not dataclasses.MISSING:
             meta["default"] = spec.default
         elif spec.default_factory is not dataclasses.MISSING:

@@ -33,6 +33,7 @@ import numpy as np
 from .downstream import dinucleotide_shuffle
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
+from .overlap import OVERLAP_K, OverlapIndex
 from .pretraining_card import pretraining_dataset_card
 from .pretraining_load import DEFAULT_NGSP_PAIRING, NGSP_NEGATIVES, NGSP_PAIRINGS, SPLITS, pretraining_features
 from .publish import AtomicOutput
@@ -133,6 +134,41 @@ def _open_genome(regions_by_cell_type: dict[str, list[Region]], genome, source_d
         fasta.close()
         raise
     return fasta
+
+
+def _drop_overlapping(regions_by_cell_type: dict[str, list[Region]], index: OverlapIndex, genome, bases_per_region: int,
+                      regions_per_sample: int) -> tuple[dict[str, list[Region]], dict]:
+    """Drop every region whose stored window shares a k-mer (either strand) with the indexed files.
+
+    Returns the kept regions and the report for ``build_info.json``: windows checked and dropped per
+    cell type and per chromosome, and per benchmark file how many windows share a k-mer with it.
+    """
+    started = time.time()
+    kept_by_cell_type, checked, dropped, per_chrom = {}, {}, {}, {}
+    per_file = {path: 0 for path in index.files}
+    for cell_type, regions in regions_by_cell_type.items():
+        windows = [_region_window(region, bases_per_region, genome)[2] for region in regions]
+        hit = index.overlapping(windows)
+        kept_by_cell_type[cell_type] = [region for region, overlaps in zip(regions, hit) if not overlaps]
+        checked[cell_type], dropped[cell_type] = len(regions), int(hit.sum())
+        chroms: dict[str, int] = {}
+        for region in (region for region, overlaps in zip(regions, hit) if overlaps):
+            chroms[region.chrom] = chroms.get(region.chrom, 0) + 1
+        per_chrom[cell_type] = dict(sorted(chroms.items(), key=lambda item: natural_key(item[0])))
+        for path, n in index.overlapping_per_file([w for w, overlaps in zip(windows, hit) if overlaps]).items():
+            per_file[path] += n
+    too_few = {c: len(regions) for c, regions in kept_by_cell_type.items() if len(regions) < regions_per_sample}
+    if too_few:
+        raise DataFormatError(
+            f"after dropping the windows that overlap {', '.join(index.files)}, cell type(s) with fewer regions than "
+            f"regions_per_sample={regions_per_sample}: " + ", ".join(f"{c} ({n})" for c, n in sorted(too_few.items()))
+        )
+    report = index.describe()
+    for path, n in per_file.items():
+        report["files"][path]["windows_overlapping"] = n
+    report.update(windows_checked=checked, windows_dropped=dropped, windows_dropped_per_chrom=per_chrom,
+                  seconds=round(index.seconds + time.time() - started, 2))
+    return kept_by_cell_type, report
 
 
 @dataclass(frozen=True)
@@ -392,8 +428,10 @@ def build_pretraining_dataset(
     cell_type_key: str = "cell_type",
     threshold: float = 0.0,
     genome: str | os.PathLike | None = None,
-    genome_windows: str | os.PathLike | None = None,
+    genome_windows: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     cell_types: Sequence[str] | None = None,
+    exclude_overlap_with: Sequence[str | os.PathLike] | None = None,
+    overlap_k: int = OVERLAP_K,
     motifs: MotifSet | str | os.PathLike | None = None,
     motif_options: Mapping | None = None,
     regions_per_sample: int = 10,
@@ -434,10 +472,15 @@ def build_pretraining_dataset(
 
     Args:
         genome: FASTA for sources without sequences (random access via pyfaidx).
-        genome_windows: a FASTA tiled into consecutive ``bases_per_region`` windows, added as the
-            pseudo cell type ``genome`` (alone or beside another source; see
-            :class:`~.region_sources.GenomeWindows`).
+        genome_windows: a FASTA (or several, with distinct record names) tiled into consecutive
+            ``bases_per_region`` windows, added as the pseudo cell type ``genome`` (alone or beside
+            another source; see :class:`~.region_sources.GenomeWindows`).
         cell_types: restrict to (and require) these cell types.
+        exclude_overlap_with: benchmark sequence files (CSV/TSV with a ``sequence`` column, FASTA,
+            or one sequence per line; plain or gzip): every region whose stored window shares an
+            exact ``overlap_k``-mer (default 32) with one of their sequences, on either strand, is
+            dropped before the samples are formed (:mod:`.overlap`); the counts go to
+            ``build_info.json`` (``overlap_filter``) and the dataset card.
         motifs: a :class:`~.motifs.MotifSet`, a JASPAR release name or a motif file;
             default JASPAR 2018 CORE vertebrates (579). ``motif_options`` go to
             :func:`~.motifs.load_motifs` (``pseudocounts``, ``background``,
@@ -491,8 +534,13 @@ def build_pretraining_dataset(
         sequence_table_options=sequence_table_options, peaks=peaks, region_table=region_table, h5ad=h5ad,
         cell_type_key=cell_type_key, threshold=threshold, genome_windows=genome_windows,
     )
+    overlap_index = OverlapIndex.from_files(exclude_overlap_with, k=overlap_k) if exclude_overlap_with else None
     regions_by_cell_type = _select_and_sort(source.load(window=bases_per_region), cell_types, regions_per_sample)
     with _open_genome(regions_by_cell_type, genome, source.description, bases_per_region) as fasta:
+        overlap_report = None
+        if overlap_index is not None:
+            regions_by_cell_type, overlap_report = _drop_overlapping(
+                regions_by_cell_type, overlap_index, fasta, bases_per_region, regions_per_sample)
         split_rule = _SplitRule.choose(regions_by_cell_type, validation_chroms, test_chroms)
         samples = _group_samples(regions_by_cell_type, split_rule, regions_per_sample)
         motif_set = load_motifs(motifs, **(motif_options or {}))
@@ -524,6 +572,7 @@ def build_pretraining_dataset(
                 "num_samples_per_cell_type": {split: counts[split] for split in num_samples},
                 "num_regions_per_cell_type": {cell_type: len(regions) for cell_type, regions in regions_by_cell_type.items()},
                 "dropped_single_samples": dropped,
+                "overlap_filter": overlap_report,
                 "shards": shards.finish(),
                 "parameters": parameters,
                 "attribution": attribution,

@@ -59,6 +59,31 @@ def _ngsp_pairing_card(parameters: dict) -> str:
     )
 
 
+def _overlap_card(report: dict | None) -> str:
+    """The dataset card's paragraph on the benchmark-overlap filter (empty when none was applied)."""
+    if not report:
+        return ""
+    k = report["k"]
+    files = "\n".join(
+        f"| `{path}` | {entry['sequences']:,} | {entry['kmers']:,} | {entry.get('windows_overlapping', 0):,} |"
+        for path, entry in report["files"].items()
+    )
+    cell_types = "\n".join(
+        f"| {cell_type} | {report['windows_checked'][cell_type]:,} | {n:,} | "
+        f"{n / max(report['windows_checked'][cell_type], 1):.2%} |"
+        for cell_type, n in sorted(report["windows_dropped"].items())
+    )
+    return (
+        "\n## Benchmark overlap\n\n"
+        f"Every region window sharing an exact {k}-mer (either strand, case ignored) with a sequence of these "
+        "files was dropped before the samples were formed:\n\n"
+        f"| file | sequences | distinct canonical {k}-mers | windows sharing a {k}-mer with it |\n|---|---|---|---|\n"
+        f"{files}\n\n"
+        "| cell type | windows checked | windows dropped | share |\n|---|---|---|---|\n"
+        f"{cell_types}\n"
+    )
+
+
 def pretraining_dataset_card(features, motif_set: MotifSet, info: dict) -> str:
     """README.md of a built dataset: ``templates/pretraining_dataset_card.md`` filled from ``info``."""
     import yaml
@@ -95,6 +120,7 @@ def pretraining_dataset_card(features, motif_set: MotifSet, info: dict) -> str:
         background=motif_set.background,
         tf_lines="\n".join(f"{i}\t{motif_id}\t{name}" for i, (motif_id, name) in enumerate(zip(motif_set.ids, motif_set.names))),
         split_rule=info["split_rule"],
+        overlap=_overlap_card(info.get("overlap_filter")),
         counts="\n".join(
             f"| {split} | {cell_type} | {n} |"
             for split in splits

@@ -175,22 +175,27 @@ class AnnDataPseudobulk(RegionSource):
 
 @dataclass
 class GenomeWindows(RegionSource):
-    """Consecutive, non-overlapping windows tiling every record of a FASTA, as one pseudo cell type.
+    """Consecutive, non-overlapping windows tiling every record of one or more FASTA files, as one pseudo cell type.
 
     Why: accessible regions are a few percent of the genome; windows of the genome itself give
     masked genome modelling more (and more varied) sequence, and consecutive windows are the
     genome's own order, so next-segment pairs of this cell type are literally contiguous.
     Windows holding an N (or another non-ACGT code) are skipped; soft-masking is kept. The
     regions carry no split label: they go to ``train`` unless chromosome lists say otherwise.
+    Several files (e.g. pieces of different chromosomes) must not share a record name.
     """
 
-    path: PathLike
+    path: PathLike | Sequence[PathLike]
     cell_type: str = "genome"
     window: int | None = None  # default: the build's bases_per_region
 
     @property
+    def paths(self) -> list[PathLike]:
+        return [self.path] if isinstance(self.path, (str, os.PathLike)) else list(self.path)
+
+    @property
     def description(self) -> str:
-        return f"genome windows of {_file_name(self.path)} (cell type {self.cell_type!r})"
+        return f"genome windows of {', '.join(_file_name(path) for path in self.paths)} (cell type {self.cell_type!r})"
 
     def load(self, window: int | None = None) -> dict[str, list[Region]]:
         from Bio import SeqIO
@@ -199,16 +204,23 @@ class GenomeWindows(RegionSource):
         if not width or width < 1:
             raise ValueError(f"genome windows need a window size (got {width!r})")
         regions: list[Region] = []
-        with open_text(self.path) as fh:
-            for number, record in enumerate(SeqIO.parse(fh, "fasta"), start=1):
-                bases = str(record.seq)
-                for start in range(0, len(bases) - width + 1, width):
-                    piece = bases[start : start + width]
-                    if set(piece.upper()) <= set("ACGT"):
-                        regions.append(Region(record.id, start, start + width, sequence=piece, seq_start=start,
-                                              origin=f"{os.fspath(self.path)}: record {number} ({record.id}) at {start}"))
-        if not regions:
-            raise DataFormatError(f"{os.fspath(self.path)}: no {width}-base window without N in any FASTA record")
+        seen: dict[str, str] = {}  # record name -> the file that holds it
+        for path in self.paths:
+            found = len(regions)
+            with open_text(path) as fh:
+                for number, record in enumerate(SeqIO.parse(fh, "fasta"), start=1):
+                    if record.id in seen:
+                        raise DataFormatError(f"{os.fspath(path)}: record {number} ({record.id}): the record name is also "
+                                              f"in {seen[record.id]}; genome window files must not share record names")
+                    seen[record.id] = os.fspath(path)
+                    bases = str(record.seq)
+                    for start in range(0, len(bases) - width + 1, width):
+                        piece = bases[start : start + width]
+                        if set(piece.upper()) <= set("ACGT"):
+                            regions.append(Region(record.id, start, start + width, sequence=piece, seq_start=start,
+                                                  origin=f"{os.fspath(path)}: record {number} ({record.id}) at {start}"))
+            if len(regions) == found:
+                raise DataFormatError(f"{os.fspath(path)}: no {width}-base window without N in any FASTA record")
         return {self.cell_type: regions}
 
 
@@ -238,10 +250,10 @@ def region_source(
     h5ad: PathLike | None = None,
     cell_type_key: str = "cell_type",
     threshold: float = 0.0,
-    genome_windows: PathLike | None = None,
+    genome_windows: PathLike | Sequence[PathLike] | None = None,
 ) -> RegionSource:
     """The one :class:`RegionSource` named by these keyword arguments (exactly one must be given,
-    or ``genome_windows`` alone); ``genome_windows`` (a FASTA) adds :class:`GenomeWindows` to it."""
+    or ``genome_windows`` alone); ``genome_windows`` (a FASTA, or several) adds :class:`GenomeWindows` to it."""
     if genome_windows is not None:
         windows = GenomeWindows(genome_windows)
         others = dict(source=source, regions=regions, dhs_table=dhs_table, sequence_table=sequence_table, peaks=peaks,

@@ -339,8 +339,8 @@ def test_rc_average_gives_separate_rows_with_their_own_means(fake_finetune, swee
     assert "| tiny-pt · fine-tuned (TAPT 300 steps) | 2 | 0.115 ± 0.007 |" in report
     assert "| tiny-pt · fine-tuned (TAPT 300 steps) + RC average | 2 | 0.165 ± 0.007 |" in report
     lines = (out / "results.csv").read_text().splitlines()
-    assert lines[0].endswith("levers,rc_average,sweep_selected_on,sweep_point,sweep_table")
-    assert [line.split(",")[-5:-3] for line in lines[1:]] == [["TAPT 300 steps", "False"], ["TAPT 300 steps", "True"]]
+    assert lines[0].endswith("levers,rc_average,seed_ensemble,sweep_selected_on,sweep_point,sweep_table")
+    assert [line.split(",")[-6:-4] for line in lines[1:]] == [["TAPT 300 steps", "False"], ["TAPT 300 steps", "True"]]
 
 
 def test_finetune_arguments_carry_recipe_budget_and_levers_and_finetune_args_win(suite, model_folder):
@@ -419,3 +419,28 @@ def test_sweep_end_to_end_on_a_tiny_model(suite, model_folder, tmp_path):
     assert all(-1 <= p["selection_mcc"] <= 1 for p in table)  # the selection split carved out of train was scored
     assert record["sweep_point"] == table[choose(table)]["point"]
     assert sorted(p.name for p in (out / "runs/tiny-pt/tf0/finetune/sweep").iterdir()) == ["lr0.0001", "lr0.001"]
+
+
+@pytest.mark.slow
+def test_seed_ensemble_scores_the_mean_of_the_seeds_logits(suite, model_folder, tmp_path):
+    import numpy as np
+    from sklearn.metrics import matthews_corrcoef
+
+    from modeling_genebert.finetuning.predict import Predictor, load_classifier
+
+    out = tmp_path / "bench"
+    result = bench(["--models", str(model_folder), "--suite", str(suite), "--tasks", "tf0", "--seeds", "1", "2",
+                    "--arms", "finetune", "--max_steps", "6", "--output_dir", str(out), "--seed_ensemble"])
+    plain = next(r for r in result.rows if not r.get("seed_ensemble"))
+    ensemble = next(r for r in result.rows if r.get("seed_ensemble"))
+    assert ensemble["seeds"] == [1, 2] and plain["seeds"] == [1, 2] and ensemble["mcc"]["n"] == 1
+    folders = [out / "runs" / "tiny-pt" / "tf0" / "finetune" / f"seed{seed}" for seed in (1, 2)]
+    assert all((folder / "model.safetensors").is_file() for folder in folders)  # kept for the ensemble
+    dev = (suite / "tf0" / "dev.csv").read_text().splitlines()[1:]
+    sequences, labels = [line.split(",")[0] for line in dev], [int(line.split(",")[1]) for line in dev]
+    logits = [Predictor(load_classifier(folder)).logits(sequences)[0] for folder in folders]
+    assert not np.allclose(logits[0], logits[1])  # two different members
+    expected = matthews_corrcoef(labels, np.mean(logits, axis=0).argmax(1))
+    assert ensemble["mcc"]["mean"] == pytest.approx(expected, abs=1e-9)
+    assert "fine-tuned + seed ensemble" in result.report
+    assert ",True," in (out / "results.csv").read_text().splitlines()[-1]

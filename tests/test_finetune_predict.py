@@ -325,3 +325,51 @@ def test_a_lora_adapter_folder_predicts_like_its_merged_model(tmp_path):
     with torch.no_grad():
         expected = merged(**classifier.tokenizer(short, return_tensors="pt")).logits
     torch.testing.assert_close(effect.logits(short), expected, atol=1e-5, rtol=1e-5)
+
+
+def _classifier(path, seed: int, labels=LABELS):
+    torch.manual_seed(seed)
+    model = GeneBertForSequenceClassification(config(id2label=labels, label2id={v: k for k, v in labels.items()}))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.5) if p.dim() > 1 else None
+    model.save_pretrained(path)
+    GeneBertTokenizer(k=K).save_pretrained(path)
+    return path
+
+
+def test_ensemble_with_averages_the_members_logits_before_the_softmax(classifier_folder, tmp_path, capsys):
+    other = _classifier(tmp_path / "seed1", seed=1)
+    seqs = random_dna(3, 30, seed=6) + random_dna(1, 90, seed=7)  # the long one is windowed alike by both members
+    # fp32: the reference below is computed in fp32 (auto takes bf16 on CPUs with bf16 units)
+    both = predict_sequences(classifier_folder, seqs, ensemble_with=[other], precision="fp32")
+    per_member = [predict_sequences(folder, seqs, precision="fp32") for folder in (classifier_folder, other)]
+    logits = []
+    for folder in (classifier_folder, other):
+        member = load_classifier(folder, "cpu")
+        windows, owners = split_into_windows(seqs, 33, 33 // 2, 1)
+        with torch.no_grad():
+            window_logits = member.model(**member.tokenizer(windows, padding=True, return_tensors="pt")).logits
+        logits.append(torch.stack([window_logits[torch.as_tensor(owners) == i].mean(0) for i in range(len(seqs))]))
+    expected = ((logits[0] + logits[1]) / 2).softmax(-1).numpy()
+    columns = ["p_non_promoter", "p_promoter"]
+    np.testing.assert_allclose(both[columns].to_numpy(float), expected, atol=1e-5)
+    mean_of_probs = (per_member[0][columns].to_numpy(float) + per_member[1][columns].to_numpy(float)) / 2
+    assert np.abs(both[columns].to_numpy(float) - mean_of_probs).max() > 1e-3  # logits averaged, not probabilities
+    assert np.abs(per_member[0][columns].to_numpy(float) - per_member[1][columns].to_numpy(float)).max() > 0.05
+
+    source = fasta(tmp_path / "in.fa", seqs)
+    assert main(["--model_name_or_path", str(classifier_folder), "--ensemble_with", str(other), "--input", str(source),
+                 "--output", str(tmp_path / "ens"), "--precision", "fp32", "--no_progress", "--show", "0"]) == 0
+    written = pd.read_parquet(tmp_path / "ens.parquet")
+    np.testing.assert_allclose(written[columns].to_numpy(float), expected, atol=1e-5)
+
+    swapped = _classifier(tmp_path / "swapped", seed=2, labels={0: "promoter", 1: "non_promoter"})
+    capsys.readouterr()
+    for member, message in ((swapped, "--ensemble_with: a classifier of the classes ['promoter', 'non_promoter']"),
+                            (tmp_path / "nowhere", f"--ensemble_with {tmp_path / 'nowhere'}: no such folder")):
+        assert main(["--model_name_or_path", str(classifier_folder), "--ensemble_with", str(member), "--input", str(source),
+                     "--output", str(tmp_path / "bad"), "--no_progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, err
+        assert not list(tmp_path.glob("bad*"))

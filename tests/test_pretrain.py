@@ -267,3 +267,21 @@ def test_kmer_option_sets_k_and_vocabulary_of_the_preset():
     assert build_config(ModelArguments(), 7, 10).sequence_config.kmer == 6
     with pytest.raises(ValueError, match="kmer must be between 3 and 8, got 9"):
         build_config(ModelArguments(kmer=9), 7, 10)
+
+
+def test_the_no_argument_run_uses_the_data_on_which_ngsp_learns(tmp_path, monkeypatch):
+    """The main job's default data: contiguous pairs, shuffled negatives, 50-bp windows, long enough a run
+    (with 10 x 20-bp next_regions pairs, or 240 steps, the summary ended with NGSP at chance)."""
+    from modeling_genebert.pretraining import pretrain as module
+
+    monkeypatch.setenv("GENEBERT_CACHE", str(tmp_path))
+    built = {}
+    monkeypatch.setattr(module, "build_default_pretraining_dataset", lambda path, **options: built.update(path=path, **options))
+    _, data_args, training_args = parse_args([])
+    path = module.default_dataset(data_args.default_bases_per_region, data_args.default_ngsp_pairing,
+                                  data_args.default_ngsp_negatives)
+    assert built == {"path": path, "bases_per_region": 50, "ngsp_pairing": "contiguous", "ngsp_negatives": "shuffled"}
+    assert path == str(tmp_path / "default-mini-atlas-v2-shuffled-b50")
+    assert training_args.max_steps == 600
+    summary = module.summarize({"ngsp_accuracy": 0.5}, {"ngsp_accuracy": 0.7, "srm_accuracy": 0.5}, 1 / 32)
+    assert "NGSP accuracy chance level: 0.5000" in summary and "SRM accuracy chance level: 0.0312" in summary

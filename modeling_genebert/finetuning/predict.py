@@ -14,7 +14,9 @@ Sequences longer than the model's window are cut into overlapping windows as in 
 and the windows' logits are aggregated per sequence (``--window_aggregation``, default the one the
 model was fine-tuned with, else mean) before the softmax. ``--rc_average`` also scores the reverse
 complement and averages the two strands' logits before the softmax, as ``genebert-finetune --rc_average``
-does for its metrics. Region-input classifiers
+does for its metrics. ``--ensemble_with FOLDER [FOLDER ...]`` averages the logits of more fine-tuned
+classifiers of the same classes (e.g. the same recipe at other seeds) with the model's before the softmax:
+a seed ensemble. Region-input classifiers
 (``--region_input`` at fine-tuning) get their region matrix from the same motif scan.
 
 From Python: :func:`predict` (:class:`PredictOptions` -> :class:`PredictResult`, files in and out, what the
@@ -81,7 +83,8 @@ class Predictor:
 
     def __init__(self, classifier: Classifier, batch_size: int = 64, max_length: int | None = None,
                  long_inputs: str = "sliding_window", window_overlap: int | None = None,
-                 window_aggregation: str | None = None, rc_average: bool = False, precision: str = INFERENCE_DEFAULT):
+                 window_aggregation: str | None = None, rc_average: bool = False, precision: str = INFERENCE_DEFAULT,
+                 ensemble: Sequence[Classifier] = ()):
         if precision not in PRECISIONS:
             raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
@@ -100,6 +103,13 @@ class Predictor:
         self.classifier, self.batch_size, self.rc_average = classifier, batch_size, rc_average
         self.long_inputs, self.window_overlap, self.window_aggregation = long_inputs, window_overlap, window_aggregation
         fit_to_window([], classifier.tokenizer, self.max_length, long_inputs, window_overlap, window_aggregation)  # checks
+        for member in ensemble:
+            if list(member.label_names) != list(classifier.label_names):
+                raise UsageError(f"--ensemble_with: a classifier of the classes {list(member.label_names)}, the model's are "
+                                 f"{list(classifier.label_names)}; an ensemble averages the logits of the same classes")
+        # every member windows and batches as the model does, so the logits it averages are of the same inputs
+        self.members = [Predictor(member, batch_size, self.max_length, long_inputs, self.window_overlap,
+                                  window_aggregation, rc_average, precision) for member in ensemble]
 
     @torch.inference_mode()
     def _logits(self, windows: Sequence[str]) -> np.ndarray:
@@ -129,12 +139,21 @@ class Predictor:
             return logits, np.ones(len(sequences), dtype=np.int64)
         return aggregate_windows(logits, owners, self.window_aggregation), np.bincount(owners, minlength=len(sequences))
 
-    def probabilities(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
-        """``(probabilities [n, classes], windows per sequence [n])`` (both strands averaged with ``rc_average``)."""
+    def logits(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
+        """``(logits [n, classes], windows per sequence [n])`` of this classifier alone (both strands averaged with
+        ``rc_average``)."""
         logits, windows = self._strand(sequences, where)
         if self.rc_average:  # logits, not probabilities: the rule genebert-finetune --rc_average reports metrics with
             rc_logits, _ = self._strand([reverse_complement(s) for s in sequences], where)
             logits = (logits + rc_logits) / 2
+        return logits, windows
+
+    def probabilities(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities [n, classes], windows per sequence [n])``: the softmax of the logits (both strands averaged
+        with ``rc_average``; with an ensemble, the mean of every member's logits)."""
+        logits, windows = self.logits(sequences, where)
+        if self.members:
+            logits = np.mean([logits] + [member.logits(sequences, where)[0] for member in self.members], axis=0)
         return torch.from_numpy(logits.astype(np.float64)).softmax(-1).numpy(), windows
 
     def frame(self, records: Sequence[SequenceRecord], where: str = "input") -> pd.DataFrame:
@@ -162,9 +181,12 @@ class Predictor:
 
 
 def predict_sequences(model: str | os.PathLike | Classifier, sequences: Iterable[str], ids: Iterable[str] | None = None,
-                      **options) -> pd.DataFrame:
-    """The table ``genebert-predict`` writes, for sequences in memory (``options``: those of :class:`Predictor`)."""
+                      ensemble_with: Sequence[str | os.PathLike | Classifier] = (), **options) -> pd.DataFrame:
+    """The table ``genebert-predict`` writes, for sequences in memory (``options``: those of :class:`Predictor`;
+    ``ensemble_with``: more classifiers, folders or loaded, whose logits are averaged with the model's)."""
     classifier = model if isinstance(model, Classifier) else load_classifier(model, default_device(), command=COMMAND)
+    options["ensemble"] = [m if isinstance(m, Classifier) else load_classifier(m, classifier.device, command=COMMAND)
+                           for m in ensemble_with]
     sequences = list(sequences)
     ids = [str(i) for i in ids] if ids is not None else [f"seq{i + 1}" for i in range(len(sequences))]
     if len(ids) != len(sequences):
@@ -223,6 +245,9 @@ class PredictOptions:
     id_column: str | None = field(default=None, metadata={"help": "id column of a CSV/TSV input (default: an 'id' or 'name' column, else FILE:LINE)"})
     rc_average: bool = field(default=False, metadata={"help": "also score the reverse complement and average the two strands' "
                                                               "logits before the softmax (as genebert-finetune --rc_average)"})
+    ensemble_with: list[str] | None = field(default=None, metadata={
+        "metavar": "FOLDER", "help": "more genebert-finetune folders with the same classes (e.g. other seeds): their logits "
+                                     "are averaged with the model's before the softmax (a seed ensemble)"})
     batch_size: int = field(default=64, metadata={"help": "windows per forward pass"})
     long_inputs: str = field(default="sliding_window", metadata={
         "choices": LONG_INPUT_MODES,
@@ -263,6 +288,7 @@ class PredictResult:
     rc_average: bool
     batch_size: int
     precision: str
+    ensemble_with: list[str] | None = None
 
     def to_dict(self) -> dict:
         summary = dataclasses.asdict(self)
@@ -302,14 +328,18 @@ def _predict_file(options: PredictOptions) -> PredictResult:
     from tqdm.auto import tqdm
 
     check_model_folder(options.model_name_or_path)  # before anything is read
+    for member in options.ensemble_with or ():
+        check_model_folder(member, "--ensemble_with")
     check_output_files([f"{options.output}.parquet", f"{options.output}.tsv"], COMMAND, overwrite=options.overwrite)
     if not os.path.isfile(options.input):
         raise FileNotFoundError(f"--input {options.input}: no such file")
-    classifier = load_classifier(options.model_name_or_path, options.device or default_device(), command=COMMAND)
+    device = options.device or default_device()
+    classifier = load_classifier(options.model_name_or_path, device, command=COMMAND)
+    ensemble = [load_classifier(member, device, command=COMMAND) for member in options.ensemble_with or ()]
     predictor = Predictor(classifier, options.batch_size, options.max_length, options.long_inputs, options.window_overlap,
-                          options.window_aggregation, options.rc_average, options.precision)
+                          options.window_aggregation, options.rc_average, options.precision, ensemble)
     metadata = {"model": options.model_name_or_path, "input": options.input, "classes": classifier.label_names,
-                **predictor.settings()}
+                **predictor.settings(), "ensemble_with": list(options.ensemble_with) if options.ensemble_with else None}
     outputs = _Outputs(options.output, metadata)
     counts = dict.fromkeys(classifier.label_names, 0)
     started = time.perf_counter()

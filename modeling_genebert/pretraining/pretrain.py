@@ -100,11 +100,11 @@ class DataArguments:
         metadata={"help": "a pre-training dataset built by dataset_scripts; default: the embedded mini-atlas"},
     )
     default_bases_per_region: int = field(
-        default=20,
-        metadata={"help": "window per region when building the embedded mini-atlas (short: a fast CPU demo)"},
+        default=50,
+        metadata={"help": "window per region when building the embedded mini-atlas (50: halves long enough for NGSP)"},
     )
     default_ngsp_pairing: str = field(
-        default="next_regions",
+        default="contiguous",
         metadata={
             "help": "NGSP pairs of the embedded mini-atlas: next_regions (B = the next accessible regions) or "
             "contiguous (B = the genome right after A, per region; dataset schema 2); "
@@ -112,7 +112,7 @@ class DataArguments:
         },
     )
     default_ngsp_negatives: str = field(
-        default="other_sample",
+        default="shuffled",
         metadata={
             "help": "with --default_ngsp_pairing contiguous: the \"not next\" B is another sample's right halves "
             "(other_sample) or a dinucleotide shuffle of the sample's own (shuffled: composition-matched, learnable)"
@@ -135,7 +135,7 @@ class PretrainingArguments(TrainingArguments):
     """``TrainingArguments`` with defaults that make the no-argument run a CPU demo."""
 
     output_dir: str = field(default="outputs/genebert-tiny", metadata={"help": "run folder; the model goes to OUTPUT_DIR/final"})
-    max_steps: int = field(default=240, metadata={"help": "optimizer steps"})
+    max_steps: int = field(default=600, metadata={"help": "optimizer steps (600: NGSP leaves chance on the default data)"})
     per_device_train_batch_size: int = field(default=16, metadata={"help": "pairs per step and device"})
     per_device_eval_batch_size: int = field(default=32, metadata={"help": "validation pairs per batch (SRM chance = 1 / this)"})
     learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate"})
@@ -315,6 +315,8 @@ def summarize(before: dict[str, float], after: dict[str, float], chance: float) 
     for name in ("loss", "mgm_loss", "ngsp_loss", "ngsp_accuracy", "srm_loss", "srm_accuracy"):
         if name in after:
             lines.append(f"{name:<14}{before.get(name, float('nan')):>10.4f}{after[name]:>10.4f}")
+    if "ngsp_accuracy" in after:
+        lines.append("NGSP accuracy chance level: 0.5000 (\"next\" and \"not next\" drawn 50/50)")
     if "srm_accuracy" in after:
         lines.append(f"SRM accuracy chance level: {chance:.4f} (1 / eval batch size)")
     return "\n".join(lines)

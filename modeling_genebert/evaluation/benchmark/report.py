@@ -19,6 +19,7 @@ METRIC_LABELS = {"mcc": "MCC", "f1": "macro F1", "precision": "macro P", "recall
                  "topk_accuracy": "top-k acc", "pr_auc": "PR-AUC"}
 ARM_LABELS = {"finetune": "fine-tuned", "from_scratch": "from scratch", "lora": "LoRA", "kmer_lr": "k-mer LR"}
 RC_AVERAGE_LABEL = " + RC average"
+SEED_ENSEMBLE_LABEL = " + seed ensemble"
 SOURCE_NAME = "genebert-benchmark"
 
 
@@ -77,7 +78,7 @@ def arm_description(row: dict) -> str:
     """The arm in words with its levers and strand averaging, e.g. ``fine-tuned (RC augment) + RC average``."""
     arm = ARM_LABELS.get(row["arm"], row["arm"])
     arm += f" ({row['levers']})" if row.get("levers") else ""
-    return arm + (RC_AVERAGE_LABEL if row.get("rc_average") else "")
+    return arm + (RC_AVERAGE_LABEL if row.get("rc_average") else "") + (SEED_ENSEMBLE_LABEL if row.get("seed_ensemble") else "")
 
 
 def arm_label(row: dict) -> str:
@@ -96,7 +97,7 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(["task", "model", "arm", "eval_split", "selection", "seeds", "n", "cpu_minutes"]
                     + [f"{m}_{s}" for m in names for s in ("mean", "sd")]
-                    + ["levers", "rc_average", "sweep_selected_on", "sweep_point", "sweep_table"])
+                    + ["levers", "rc_average", "seed_ensemble", "sweep_selected_on", "sweep_point", "sweep_table"])
     for row in rows:
         n = max((row[m]["n"] for m in names if m in row), default=0)
         sweep = row.get("sweep") or {}
@@ -104,7 +105,8 @@ def to_csv(rows: list[dict]) -> str:
         writer.writerow([row["task"], row["model"], row["arm"], row["eval_split"], row["selection"],
                          " ".join(map(str, row["seeds"])), n, row["cpu_minutes"]]
                         + [f"{row[m][s]:.6f}" if m in row else "" for m in names for s in ("mean", "sd")]
-                        + [row.get("levers", ""), row.get("rc_average", False), sweep.get("selected_on", ""),
+                        + [row.get("levers", ""), row.get("rc_average", False), row.get("seed_ensemble", False),
+                           sweep.get("selected_on", ""),
                            point_text(sweep["point"]) if sweep else "", table])
     return out.getvalue()
 
@@ -199,6 +201,8 @@ def plot(rows: list[dict], png: Path, records: list[dict], references: list[Refe
             ax.bar(x, row[metric]["mean"], width, yerr=row[metric]["sd"], capsize=3, color=colours(j % 10),
                    label=arm if i == 0 or arm not in ax.get_legend_handles_labels()[1] else None)
             key = "metrics_rc_average" if row.get("rc_average") else "metrics"
+            if row.get("seed_ensemble"):
+                key = "seed ensemble: one score, no seed dots"
             seeds = [r.get(key, {}).get(metric) for r in records if r["task"] == task and r["model"] == row["model"]
                      and r["arm"] == row["arm"] and levers_label(r.get("levers")) == row.get("levers", "")
                      and r.get(key)]

@@ -25,6 +25,7 @@ from transformers import HfArgumentParser
 from dataset_scripts.cli import HelpFormatter, UsageError, console_script, options_given
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.tasks import get_task
+from modeling_genebert.evaluation.benchmark.ensemble import ensemble_rows
 from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
 from modeling_genebert.evaluation.benchmark.recipes import Recipe, SuiteTask, discover_suite
 from modeling_genebert.evaluation.benchmark.references import load_references
@@ -96,6 +97,10 @@ class BenchmarkOptions:
     tapt_steps: int = field(default=0, metadata={
         "help": "genebert-finetune --tapt_steps: this many steps of task-adaptive MGM pre-training on the task's "
                 "training sequences before fine-tuning (0: none)"})
+    seed_ensemble: bool = field(default=False, metadata={
+        "help": "also score each (model, task, arm)'s seeds as one ensemble (their logits averaged before the softmax, "
+                "as genebert-predict --ensemble_with), reported as '+ seed ensemble' rows; keeps the fine-tuned "
+                "weights (as --keep_models), and runs finished earlier without them are left out of the ensemble"})
 
 
 @dataclass
@@ -219,7 +224,7 @@ def run_one(options, recipe: dict, task: SuiteTask, run: dict, folder: str | Non
         summary = finetune(*finetune_arguments(options, recipe, task, run, folder)).to_dict()
         for checkpoint in run_dir.glob("checkpoint-*"):
             shutil.rmtree(checkpoint, ignore_errors=True)
-        if not options.keep_models:
+        if not (options.keep_models or options.seed_ensemble):
             for name in WEIGHT_FILES:
                 (run_dir / name).unlink(missing_ok=True)
     record = {
@@ -420,8 +425,11 @@ def run_benchmark(options: BenchmarkOptions) -> BenchmarkResult:
             record = run_one(options, {**task_values, **(point or {})}, task, run_, folder, notes)
             logger.info("%s: %s MCC %.3f, %.1f CPU-min (%.0f s so far)", tag, record["eval_split"],
                         record["metrics"].get("mcc", float("nan")), record["cpu_minutes"], time.perf_counter() - start)
-        records.append(record)
+        records.append({**record, "run_dir": str(run_["dir"])})
     rows = aggregate(records)
+    if options.seed_ensemble:
+        rows += ensemble_rows(records, by_name, {name: task_recipe(options, recipe, name) for name in by_name},
+                              options.max_eval_samples)
     for row in rows:
         row["task_name"] = by_name[row["task"]].task
     files = {
