@@ -45,6 +45,7 @@ import torch
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import roc_auc_score
 
+from dataset_scripts.sequences import reverse_complement
 from dataset_scripts.variants import read_paired_fasta, read_variant_table
 from modeling_genebert.variants import MotifEffects, VariantScorer
 from modeling_genebert.variants.scoring import iter_pairs
@@ -173,7 +174,7 @@ class KmerBaseline:
                                    LogisticRegression(C=0.01, max_iter=2000))
 
     def _kmers(self, seq: str) -> list[str]:
-        rc = seq[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+        rc = reverse_complement(seq)
         return [s[i:i + self.k] for s in (seq, rc) for i in range(len(s) - self.k + 1)]
 
     def fit(self, sequences, labels) -> "KmerBaseline":

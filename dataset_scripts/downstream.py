@@ -30,6 +30,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .sequences import reverse_complement
 from .readers import (
     IUPAC,
     DataFormatError,
@@ -382,13 +383,6 @@ def build_tfbs_dataset(
 
 
 # --------------------------------------------------------------------------- splice sites
-_COMP = str.maketrans("ACGTNacgtnRYKMSWBDHVrykmswbdhv", "TGCANtgcanYRMKSWVHDByrmkswvhdb")
-
-
-def reverse_complement(seq: str) -> str:
-    return seq.translate(_COMP)[::-1]
-
-
 def read_splice_sites(path) -> list[tuple[str, int, str, str, int]]:
     """Splice-site table -> ``[(chrom, position, strand, label, line)]``.
 

@@ -33,16 +33,10 @@ import pysam
 
 from .readers import DataFormatError, Genome, _csv_rows, _delimiter, _err, _int, open_text
 from .readers import fasta_records as _fasta_records
+from .sequences import reverse_complement  # noqa: F401 (the variant readers' API)
 
 ALLELE_RE = re.compile(r"^[ACGTNacgtn]+$")
 SEQUENCE_RE = re.compile(r"^[ACGTNRYSWKMBDHVacgtnryswkmbdhv]+$")
-_COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHVacgtnryswkmbdhv", "TGCANYRSWMKVHDBtgcanyrswmkvhdb")
-
-
-def reverse_complement(sequence: str) -> str:
-    return sequence.translate(_COMPLEMENT)[::-1]
-
-
 @dataclass(frozen=True, slots=True)
 class Variant:
     """One ALT allele at one site: ``pos`` is 1-based (VCF), ``origin`` is ``file:line``."""

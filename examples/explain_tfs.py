@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset_scripts.downstream import dinucleotide_shuffle
+from dataset_scripts.sequences import reverse_complement
 
 TFS = {"REST_GM12878": "MA0138", "FOXA1_HepG2": "MA0148", "USF1_HepG2": "MA0093"}
 
@@ -135,7 +136,7 @@ def measure(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_
 
     from modeling_genebert.explain import integrated_gradients, ism_contributions, load_classifier, saturation_mutagenesis
     from modeling_genebert.explain.agreement import top_window_overlap
-    from modeling_genebert.explain.loading import one_hot
+    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.motifs import discover_motifs
 
     out = work / tf / "measure"
@@ -161,7 +162,7 @@ def measure(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_
     ism_hyp = np.stack([ism_contributions(d, s)[1] for d, s in zip(ism_delta, peaks[:n_ism])])
     ig_fwd = cached("ig_hyp_fwd", lambda: integrated_gradients(explained, peaks, "bound", ig_steps).hypothetical)
     ig_rc = cached("ig_hyp_rc", lambda: integrated_gradients(
-        explained, [p[::-1].translate(str.maketrans("ACGT", "TGCA")) for p in peaks], "bound", ig_steps).hypothetical)
+        explained, [reverse_complement(p) for p in peaks], "bound", ig_steps).hypothetical)
     ig_extra = cached("ig_hyp_extra", lambda: integrated_gradients(explained, extra, "bound", ig_steps).hypothetical)
     tok_ig = cached("ig_tokens_fwd", lambda: integrated_gradients(explained, peaks[:n_ism], "bound", ig_steps, path="tokens").bases)
     oh = np.stack([one_hot(p) for p in peaks])
@@ -261,7 +262,7 @@ def figures(work: Path, tf: str, docs: Path, n_ism: int = 100):
     import pandas as pd
 
     from modeling_genebert.explain import ism_contributions, plots
-    from modeling_genebert.explain.loading import one_hot
+    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.motifs import discover_motifs, jaspar_ppms
 
     out = work / tf / "measure"
@@ -290,7 +291,7 @@ def _locality(work: Path, tf: str, n_ism: int, around: int = 20) -> dict:
     import pandas as pd
 
     from modeling_genebert.explain import ism_contributions
-    from modeling_genebert.explain.loading import one_hot
+    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.plots import top_window
 
     out = work / tf / "measure"

@@ -355,7 +355,7 @@ def test_explain_takes_pathlib_paths(classifier_folder, tmp_path):
 @pytest.mark.slow
 def test_motif_discovery_names_a_planted_jaspar_motif():
     """Seqlets with a planted REST-like site cluster into one motif that Tomtom names REST (MA0138) with q < 0.05."""
-    from modeling_genebert.explain.loading import one_hot
+    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.motifs import discover_motifs, jaspar_ppms, motif_table
 
     ids, names, ppms = jaspar_ppms()

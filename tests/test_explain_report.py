@@ -20,7 +20,7 @@ from modeling_genebert import GeneBertForSequenceClassification, GeneBertTokeniz
 from modeling_genebert.explain import ExplainedModel, integrated_gradients  # noqa: E402
 from modeling_genebert.explain.agreement import chance_overlap, top_window_overlap  # noqa: E402
 from modeling_genebert.explain.cli import main as explain_main  # noqa: E402
-from modeling_genebert.explain.loading import one_hot  # noqa: E402
+from dataset_scripts.sequences import one_hot  # noqa: E402
 from test_explain import K, MOTIF, MotifCounter, random_dna, tiny_config  # noqa: E402
 
 ANTI = "TTTTT"

@@ -23,6 +23,7 @@ import torch
 from dataset_scripts.cli import UsageError, fspath_options
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.sequence_input import read_sequences
+from dataset_scripts.sequences import one_hot
 from modeling_genebert.precision import (
     INFERENCE_DEFAULT,
     INFERENCE_PRECISION_HELP,
@@ -36,7 +37,7 @@ from .agreement import top_window_overlap
 from .attention import attention_maps
 from .integrated_gradients import ig_path_points, integrated_gradients, seconds_per_path_point
 from .ism import ism_contributions, ism_windows, saturation_mutagenesis, seconds_per_window
-from .loading import ExplainedModel, check_sequences, load_classifier, one_hot
+from .loading import ExplainedModel, check_sequences, load_classifier
 from .motifs import MATCH_Q, discover_motifs, jaspar_ppms, motif_table
 from .quality import quality, read_labels
 from .region import tf_attributions

@@ -42,7 +42,9 @@ from tqdm.auto import tqdm
 
 from modeling_genebert.downstream.cls_only import cls_only_last_layer
 
-from .loading import check_sequences, one_hot
+from dataset_scripts.sequences import one_hot, reverse_complement
+
+from .loading import check_sequences
 from .tokens import BASES, class_score, encode_codes, kmer_lut, to_bases
 
 PATHS = ("bases", "tokens")
@@ -86,7 +88,7 @@ def integrated_gradients(explained, sequences: Sequence[str], target=None, n_ste
         return _token_ig(explained, sequences, target, n_steps, batch_size, internal_batch_size, progress)
     target = explained.class_index(target)
     sequences = check_sequences(sequences, explained.window)
-    rc = [s[::-1].translate(_COMPLEMENT) for s in sequences] if strands == "both" else []
+    rc = [reverse_complement(s) for s in sequences] if strands == "both" else []
     both = _base_ig(explained, sequences + rc, target, n_steps, internal_batch_size, progress)  # strands share passes
     forward, back = both[:len(sequences)], both[len(sequences):]
     if strands == "both":
@@ -102,9 +104,6 @@ def integrated_gradients(explained, sequences: Sequence[str], target=None, n_ste
                     np.array([m[2] for m in forward], dtype=np.float32),
                     np.array([m[3] for m in forward], dtype=np.float32),
                     np.stack(hyp) if same else hyp, "bases", strands)
-
-
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 def ig_path_points(sequences: Sequence[str], n_steps: int, path: str = "bases", strands: str = "forward") -> int:

@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .loading import check_sequences, one_hot
+from dataset_scripts.sequences import one_hot
+
+from .loading import check_sequences
 from .tokens import KmerIds, encode_codes, reverse_complement_codes, score_ids
 
 

@@ -11,7 +11,6 @@ import os
 import re
 from typing import Sequence
 
-import numpy as np
 
 from dataset_scripts.readers import open_text
 from modeling_genebert.finetuning.classifier import Classifier, load_classifier, resolve_class  # noqa: F401 (explain's API)
@@ -84,12 +83,3 @@ def read_sequences(path: str | os.PathLike, sequence_column: str = "sequence") -
     return [f"{path}:{i + 1}" for i in range(len(lines))], lines
 
 
-def one_hot(sequence: str) -> np.ndarray:
-    """``(L, 4)`` float32 one-hot, columns A C G T; N is all zeros."""
-    index = {"A": 0, "C": 1, "G": 2, "T": 3}
-    out = np.zeros((len(sequence), 4), dtype=np.float32)
-    for i, c in enumerate(sequence):
-        j = index.get(c)
-        if j is not None:
-            out[i, j] = 1.0
-    return out

@@ -8,7 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from .loading import one_hot
+from dataset_scripts.sequences import one_hot
+
 
 
 def _plt():

@@ -43,7 +43,8 @@ import pandas as pd
 import torch
 
 from dataset_scripts.readers import Genome
-from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows, reverse_complement
+from dataset_scripts.sequences import reverse_complement
+from dataset_scripts.variants import AllelePair, Variant, WindowStats, genome_windows
 from modeling_genebert import GeneBertForMaskedLM, GeneBertForPreTraining, GeneBertModel, GeneBertTokenizer
 from modeling_genebert.folder_tokenizer import load_tokenizer
 from modeling_genebert.precision import INFERENCE_DEFAULT, inference_precision, resolve_bf16, resolved_precision
@@ -56,7 +57,11 @@ from .supervised import SupervisedEffect
 
 STRANDS = ("both", "forward")
 SCORES = ("llr", "embedding", "supervised", "cell_type", "motif")
-_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+
+
+def _complement_base(base: str) -> str:
+    """The SNV base on the other strand; anything but A, C, G, T, N (no single base) is ''."""
+    return reverse_complement(base) if len(base) == 1 and base in "ACGTN" else ""
 
 
 def load_zero_shot_model(folder: str | os.PathLike, device: str = "cpu"):
@@ -223,7 +228,7 @@ class VariantScorer:
         if self.strand == "both":
             out.append(([reverse_complement(s) for s in fwd[0]], [reverse_complement(s) for s in fwd[1]],
                         [len(p.ref_seq) - 1 - p.offset for p in pairs],
-                        [_COMPLEMENT.get(b, "") for b in fwd[3]], [_COMPLEMENT.get(b, "") for b in fwd[4]]))
+                        [_complement_base(b) for b in fwd[3]], [_complement_base(b) for b in fwd[4]]))
         return out
 
     def score(self, pairs: Sequence[AllelePair]) -> pd.DataFrame:
