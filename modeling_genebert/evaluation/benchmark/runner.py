@@ -219,7 +219,7 @@ def run_one(options, recipe: dict, task: SuiteTask, run: dict, folder: str | Non
     cpu, wall = time.process_time(), time.perf_counter()
     eval_split = "test" if task.has_test else "dev"
     if run["arm"] == "kmer_lr":
-        summary = _kmer(options, recipe, task, run)
+        summary = run_kmer_baseline(options, recipe, task, run)
     else:
         summary = finetune(*finetune_arguments(options, recipe, task, run, folder)).to_dict()
         for checkpoint in run_dir.glob("checkpoint-*"):
@@ -326,7 +326,8 @@ def reuse_sweep_run(run: dict, chosen: dict, sweep: dict) -> dict:
     return record
 
 
-def _kmer(options, recipe: dict, task: SuiteTask, run: dict) -> dict:
+def run_kmer_baseline(options, recipe: dict, task: SuiteTask, run: dict) -> dict:
+    """One run of the kmer_lr arm (logistic regression on k-mer counts), recorded as the fine-tuning arms' runs are."""
     registered = get_task(task.task)
     data_args = FinetuneDataArguments(
         task=task.task, train_file=str(task.files["train"]),
