@@ -384,6 +384,23 @@ def _find(columns: Sequence[str], names: Sequence[str]) -> str | None:
     return None
 
 
+def _coordinate_header(path, rows, region_column: bool):
+    """``(header, chrom, start, end, region, summit)`` column names of a region table's header row (the region
+    column only where ``region_column`` allows it instead of chrom/start/end; summit ``None`` when absent)."""
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise DataFormatError(f"{path}: empty file (no header line)") from None
+    cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
+    cregion = None
+    if not (cchrom and cstart and cend):
+        cregion = _find(header, _REGION_NAMES) if region_column else None
+        if not cregion:
+            wanted = "chrom/start/end columns or a region column" if region_column else "chrom/start/end columns"
+            raise DataFormatError(f"{path}:1: header needs {wanted}, got {header}")
+    return header, cchrom, cstart, cend, cregion, _find(header, ("summit",))
+
+
 def parse_region_name(name: str) -> tuple[str, int, int]:
     """``chr1:100-200``, ``chr1-100-200`` or ``chr1_100_200`` -> ``("chr1", 100, 200)``."""
     m = _REGION_RE.match(name.strip())
@@ -415,15 +432,7 @@ def read_region_table(
     out: dict[str, list[Region]] = {}
     with open_text(path) as fh:
         rows = _csv_rows(path, fh, delimiter)
-        try:
-            _, header = next(rows)
-        except StopIteration:
-            raise DataFormatError(f"{path}: empty file (no header line)") from None
-        cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
-        cregion = None if (cchrom and cstart and cend) else _find(header, _REGION_NAMES)
-        if not (cchrom and cstart and cend) and not cregion:
-            raise DataFormatError(f"{path}:1: header needs chrom/start/end columns or a region column, got {header}")
-        csummit = _find(header, ("summit",))
+        header, cchrom, cstart, cend, cregion, csummit = _coordinate_header(path, rows, region_column=True)
         coord = {c for c in (cchrom, cstart, cend, cregion, csummit) if c}
         if cell_types is None:
             cell_types = [c for c in header if c not in coord]
@@ -604,16 +613,9 @@ def read_sequence_table(
     out: dict[str, list[Region]] = {}
     with open_text(path) as fh:
         rows = _csv_rows(path, fh, delimiter)
-        try:
-            _, header = next(rows)
-        except StopIteration:
-            raise DataFormatError(f"{path}: empty file (no header line)") from None
-        cchrom, cstart, cend = _find(header, _CHROM_NAMES), _find(header, _START_NAMES), _find(header, _END_NAMES)
-        if not (cchrom and cstart and cend):
-            raise DataFormatError(f"{path}:1: header needs chrom/start/end columns, got {header}")
+        header, cchrom, cstart, cend, _, csummit = _coordinate_header(path, rows, region_column=False)
         if sequence_column not in header:
             raise DataFormatError(f"{path}:1: no sequence column {sequence_column!r} in the header")
-        csummit = _find(header, ("summit",))
         if anchor == "summit" and not csummit:
             raise DataFormatError(f"{path}:1: anchor='summit' needs a summit column")
         if split_column is not None and split_column not in header:
