@@ -52,9 +52,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from efficiency import describe_machine, matmul_peak  # noqa: E402  (the peak measure efficiency.py uses)
+from ism import per_mutant_loop  # noqa: E402  (the per-mutant baseline benchmarks/ism.py times)
 
+from dataset_scripts.sequences import reverse_complement  # noqa: E402
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer  # noqa: E402
 from modeling_genebert.explain import ExplainedModel, attention_maps, integrated_gradients, saturation_mutagenesis  # noqa: E402
+from modeling_genebert.explain.integrated_gradients import _base_ig_reference  # noqa: E402
 from modeling_genebert.explain.tokens import class_score  # noqa: E402
 
 LENGTH = 101
@@ -119,22 +122,6 @@ def random_sequences(n: int, seed: int = 0, length: int = LENGTH) -> list[str]:
     return ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
 
 
-def per_mutant_loop(explained, sequence: str, n_mutants: int) -> int:
-    """The naive way: one tokenizer call and one forward pass per single-base mutant (forward strand)."""
-    done = 0
-    with torch.no_grad():
-        for i in range(len(sequence)):
-            for base in "ACGT":
-                if base == sequence[i]:
-                    continue
-                enc = explained.tokenizer([sequence[:i] + base + sequence[i + 1:]], return_tensors="pt")
-                class_score(explained.model(**enc).logits, 1)
-                done += 1
-                if done == n_mutants:
-                    return done
-    return done
-
-
 def ism_before(explained, sequences, batch_size: int = 256) -> None:
     """ISM as it ran before this benchmark was written (commit 85afa35): one sequence at a time, mutant ids
     from the mutant codes, the full model, ``batch_size`` windows per pass, both strands."""
@@ -157,10 +144,8 @@ def ism_before(explained, sequences, batch_size: int = 256) -> None:
 def ig_before(explained, sequences) -> None:
     """Per-base IG as it ran before (commit 85afa35): autograd through the 4^k-wide k-mer mixture, one sequence
     and one strand at a time, the 50 steps in one pass (kept as ``_base_ig_reference``)."""
-    from modeling_genebert.explain.integrated_gradients import _COMPLEMENT, _base_ig_reference
-
     _base_ig_reference(explained, sequences, 1, 50)
-    _base_ig_reference(explained, [s[::-1].translate(_COMPLEMENT) for s in sequences], 1, 50)
+    _base_ig_reference(explained, [reverse_complement(s) for s in sequences], 1, 50)
 
 
 def agreement(explained, seqs: list[str]) -> dict:
