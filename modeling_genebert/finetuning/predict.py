@@ -148,12 +148,18 @@ class Predictor:
             logits = (logits + rc_logits) / 2
         return logits, windows
 
-    def probabilities(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
-        """``(probabilities [n, classes], windows per sequence [n])``: the softmax of the logits (both strands averaged
-        with ``rc_average``; with an ensemble, the mean of every member's logits)."""
+    def ensemble_logits(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
+        """``(logits, windows per sequence)``: this classifier's logits averaged with every ensemble member's (the
+        classifier's own alone without an ensemble)."""
         logits, windows = self.logits(sequences, where)
         if self.members:
             logits = np.mean([logits] + [member.logits(sequences, where)[0] for member in self.members], axis=0)
+        return logits, windows
+
+    def probabilities(self, sequences: Sequence[str], where: str = "input") -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities [n, classes], windows per sequence [n])``: the softmax of :meth:`ensemble_logits` (both
+        strands averaged with ``rc_average``)."""
+        logits, windows = self.ensemble_logits(sequences, where)
         return torch.from_numpy(logits.astype(np.float64)).softmax(-1).numpy(), windows
 
     def frame(self, records: Sequence[SequenceRecord], where: str = "input") -> pd.DataFrame:

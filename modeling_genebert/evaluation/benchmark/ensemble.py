@@ -64,10 +64,8 @@ def ensemble_rows(records: list[dict], tasks: dict, recipes: dict, max_eval_samp
             raise ValueError(f"seed ensemble {model} {task_name}: the classifiers' classes {list(members[0].label_names)} "
                              f"are not the split's {class_names}")
         predictor = Predictor(members[0], batch_size=128, precision=precision, ensemble=members[1:])
-        member_logits = [predictor.logits(sequences, str(task.folder))[0]]
-        member_logits += [member.logits(sequences, str(task.folder))[0] for member in predictor.members]
-        metrics = compute_all(labels, np.mean(member_logits, axis=0), metric_sets=get_task(task.task).metrics,
-                              id2label=dict(enumerate(class_names)))
+        logits, _ = predictor.ensemble_logits(sequences, str(task.folder))
+        metrics = compute_all(labels, logits, metric_sets=get_task(task.task).metrics, id2label=dict(enumerate(class_names)))
         seeds = sorted(r["seed"] for r in runs if r.get("run_dir") and Path(r["run_dir"]) in folders)
         rows.append({
             "task": task_name, "model": model, "arm": arm, "levers": levers, "rc_average": False, "seed_ensemble": True,
