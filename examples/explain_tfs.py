@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset_scripts.downstream import dinucleotide_shuffle
-from dataset_scripts.sequences import reverse_complement
+from dataset_scripts.sequences import one_hot, reverse_complement
 
 TFS = {"REST_GM12878": "MA0138", "FOXA1_HepG2": "MA0148", "USF1_HepG2": "MA0093"}
 
@@ -136,7 +136,6 @@ def measure(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_
 
     from modeling_genebert.explain import integrated_gradients, ism_contributions, load_classifier, saturation_mutagenesis
     from modeling_genebert.explain.agreement import top_window_overlap
-    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.motifs import discover_motifs
 
     out = work / tf / "measure"
@@ -262,7 +261,6 @@ def figures(work: Path, tf: str, docs: Path, n_ism: int = 100):
     import pandas as pd
 
     from modeling_genebert.explain import ism_contributions, plots
-    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.motifs import discover_motifs, jaspar_ppms
 
     out = work / tf / "measure"
@@ -291,7 +289,6 @@ def _locality(work: Path, tf: str, n_ism: int, around: int = 20) -> dict:
     import pandas as pd
 
     from modeling_genebert.explain import ism_contributions
-    from dataset_scripts.sequences import one_hot
     from modeling_genebert.explain.plots import top_window
 
     out = work / tf / "measure"

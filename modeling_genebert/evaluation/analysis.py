@@ -46,7 +46,7 @@ from transformers import HfArgumentParser
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script, options_given
 from dataset_scripts.output_folders import OutputFolder
-from dataset_scripts.pretraining_build import cache_dir
+from dataset_scripts.readers import cache_dir
 from dataset_scripts.tasks import get_task, list_tasks
 from modeling_genebert import GeneBertConfig, GeneBertTokenizer
 from modeling_genebert.downstream.metrics import METRIC_DESCRIPTIONS

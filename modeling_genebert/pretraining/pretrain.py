@@ -27,8 +27,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
 from dataset_scripts.cli import TRAINING_BOUNDS, check_bounds, console_script
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
-from dataset_scripts.pretraining_build import cache_dir
 from dataset_scripts.pretraining_load import NGSP_NEGATIVES, NGSP_PAIRINGS
+from dataset_scripts.readers import cache_dir
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
 from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoints
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
