@@ -111,6 +111,11 @@ def inference_precision(precision: str = INFERENCE_DEFAULT, device: str | torch.
     return contextlib.nullcontext()
 
 
+def training_precision(args) -> str:
+    """What a ``TrainingArguments`` trains in, as outputs record it: ``"bf16"``, ``"fp16"`` or ``"fp32"``."""
+    return "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
+
+
 def apply_training_precision(args) -> None:
     """Set a ``TrainingArguments``' ``bf16`` (and ``use_cpu`` for bf16 on a CPU) from its ``precision``.
 

@@ -79,6 +79,7 @@ from modeling_genebert.finetuning.data import (
 from modeling_genebert.finetuning.lora import apply_lora, lora_summary, save_lora
 from modeling_genebert.finetuning.models import load_model_and_tokenizer
 from modeling_genebert.finetuning.task_adaptive import adapt_to_task, check_task_adaptive_options
+from modeling_genebert.precision import training_precision
 
 logger = logging.getLogger("genebert.finetune")
 
@@ -262,7 +263,7 @@ def hyperparameters_of(model_args, data_args, training_args, trainer: Trainer, m
         "rc_average": data_args.rc_average,
         "task_adaptive_pretraining": task_adaptation,
         **({"peft": peft_info} if peft_info else {}),
-        "precision": "bf16" if training_args.bf16 else ("fp16" if training_args.fp16 else "fp32"),
+        "precision": training_precision(training_args),
         "seed": training_args.seed,
     }
 

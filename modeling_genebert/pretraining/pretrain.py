@@ -37,7 +37,7 @@ from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
 from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.trainer import COMPONENTS, GeneBertTrainer
-from modeling_genebert.precision import PRECISION_HELP, apply_training_precision
+from modeling_genebert.precision import PRECISION_HELP, apply_training_precision, training_precision
 
 logger = logging.getLogger("genebert.pretrain")
 
@@ -382,7 +382,7 @@ def hyperparameters_of(model_args, data_args, training_args, config, collator, g
         "mask_span": collator.mask_span,
         "seed": training_args.seed,
         "pretraining_dropout": training_args.pretraining_dropout,
-        "precision": "bf16" if training_args.bf16 else "fp32",
+        "precision": training_precision(training_args),
         "loss_weights": {"mgm": config.mgm_weight, "ngsp": config.ngsp_weight, "srm": config.srm_weight},
     }
 
@@ -459,7 +459,7 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
         train_samples=len(train) if hasattr(train, "__len__") else None,
         global_step=trainer.state.global_step, train_runtime_s=train_result.metrics.get("train_runtime"),
         before=before, after=after, srm_chance=1.0 / training_args.per_device_eval_batch_size,
-        precision="bf16" if training_args.bf16 else "fp32",
+        precision=training_precision(training_args),
     )
     if trainer.is_world_process_zero():
         card = pretraining_model_card(
