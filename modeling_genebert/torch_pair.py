@@ -1,31 +1,32 @@
-"""What every ``genebert-*`` console script does first: check that torch and torchvision are a matched pair.
+"""Is the installed torch / torchvision a matched pair? Answered from package metadata, before either is imported.
 
 A torchvision that does not match torch fails deep inside an import (transformers and timm import
-torchvision) with 40 lines of traceback ending in ``operator torchvision::nms does not exist``. The
-console scripts therefore start here, before any of that is imported: the installed versions are read
-from the package metadata (no import), compared with PyTorch's compatibility table (torch 2.N pairs
-with torchvision 0.(N+15); torch 1.N with 0.(N+1)) and with each other's build (a ``+cpu`` torch needs a
-``+cpu`` torchvision), and for the commands that load models torchvision is imported once, so that a
-pair that still does not work is caught here too. A mismatch ends with one line
-``error: ... pip install torch==X torchvision==Y`` and exit status 2.
+torchvision) with 40 lines of traceback ending in ``operator torchvision::nms does not exist``. So
+:mod:`modeling_genebert` asks this module first, and the console scripts (:mod:`.commands`) turn a
+problem into one line ``error: ... pip install torch==X torchvision==Y`` and exit status 2. The
+installed versions are read from the package metadata (no import), compared with PyTorch's
+compatibility table (torch 2.N pairs with torchvision 0.(N+15); torch 1.N with 0.(N+1)) and with each
+other's build (a ``+cpu`` torch needs a ``+cpu`` torchvision); then torchvision is imported once, so
+that a pair that still does not work is caught here too.
 
-Lives on the data side beside :mod:`.cli` because it must run before torch is imported.
+The rule that keeps the check first: this module imports the standard library only, and it is the
+first import of ``modeling_genebert/__init__.py`` (tests/test_data_startup_checks.py holds both).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
-import sys
 from importlib import metadata
-from typing import Callable
-
-from .cli import debugging, fail
 
 # the pair that the README's install lines and CI pin
 PINNED_TORCH, PINNED_TORCHVISION = "2.14.1", "0.29.1"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+SKIP_VARIABLE = "GENEBERT_SKIP_TORCH_CHECK"
+
+
+class TorchPairError(ImportError):
+    """torch and torchvision are not a matched pair; the message says what to install."""
 
 
 def installed_version(name: str) -> str | None:
@@ -88,7 +89,7 @@ def pair_problem(torch_version: str | None, torchvision_version: str | None) -> 
 
 def _import_problem(torch_version: str | None, torchvision_version: str | None) -> str | None:
     try:
-        importlib.import_module("torchvision")
+        import torchvision  # noqa: F401  (the import that fails on a broken pair)
     except ModuleNotFoundError as error:
         if error.name == "torchvision":
             return None
@@ -101,46 +102,17 @@ def _import_problem(torch_version: str | None, torchvision_version: str | None) 
     return f"torchvision {torchvision_version} does not work with torch {torch_version} ({first})"
 
 
-def check_torch_pair(import_torchvision: bool = True) -> int:
-    """0 when torch and torchvision match; else print ``error: ...`` (what to install) and return 2."""
+def installed_pair_problem() -> str | None:
+    """The one line that says what is wrong with the installed pair and what to install; None when it works
+    (or when ``GENEBERT_SKIP_TORCH_CHECK=1`` says not to look)."""
+    if os.environ.get(SKIP_VARIABLE, "").strip().lower() in ("1", "true", "yes"):
+        return None
     torch_version, torchvision_version = installed_version("torch"), installed_version("torchvision")
     problem = pair_problem(torch_version, torchvision_version)
-    if problem is None and import_torchvision and torchvision_version is not None:
+    if problem is None and torchvision_version is not None:
         problem = _import_problem(torch_version, torchvision_version)
-    if problem is None:
-        return 0
-    if debugging() and import_torchvision and torchvision_version is not None:
-        importlib.import_module("torchvision")  # show the traceback (GENEBERT_DEBUG=1)
-    return fail(f"{problem}; install a matched pair: {install_line(torch_version)}")
+    return None if problem is None else f"{problem}; install a matched pair: {install_line(torch_version)}"
 
 
-def command(target: str, import_torchvision: bool = True) -> Callable[[list[str] | None], int]:
-    """A console entry point that checks the torch pair, then imports ``module:function`` and runs it."""
-    module_name, _, function = target.partition(":")
-
-    def main(argv: list[str] | None = None) -> int:
-        if os.environ.get("GENEBERT_SKIP_TORCH_CHECK", "").strip() not in ("1", "true", "yes"):
-            status = check_torch_pair(import_torchvision)
-            if status:
-                return status
-        return getattr(importlib.import_module(module_name), function)(argv)
-
-    main.__doc__ = f"Console entry point: check the torch / torchvision pair, then {target}."
-    return main
-
-
-pretrain = command("modeling_genebert.pretraining.pretrain:main")
-finetune = command("modeling_genebert.finetuning.finetune:main")
-predict = command("modeling_genebert.finetuning.predict:main")
-embed = command("modeling_genebert.evaluation.embed:main")
-analysis = command("modeling_genebert.evaluation.analysis:main")
-explain = command("modeling_genebert.explain.cli:main")
-score_variants = command("modeling_genebert.variants.cli:main")
-benchmark = command("modeling_genebert.evaluation.benchmark.runner:main")
-build_pretraining = command("dataset_scripts.build:main_pretraining", import_torchvision=False)
-build_finetuning = command("dataset_scripts.build:main_finetuning", import_torchvision=False)
-
-__all__ = ["check_torch_pair", "command", "install_line", "matching_torchvision", "pair_problem"]
-
-if __name__ == "__main__":
-    sys.exit(check_torch_pair())
+__all__ = ["CPU_INDEX", "PINNED_TORCH", "PINNED_TORCHVISION", "TorchPairError", "install_line", "installed_pair_problem",
+           "matching_torchvision", "pair_problem"]
