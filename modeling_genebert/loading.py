@@ -6,6 +6,9 @@
   dropped, a new task head, SRM parts a task model has no use for) are one line, not
   transformers' table of UNEXPECTED / MISSING keys; that table goes to debug level.
   A missing sequence-encoder weight is still a loud warning naming the weights.
+* Weights load as float32 unless the caller asks for a ``dtype``: a release stored in bf16 to halve its
+  download is trained and run in float32 like every other GeneBERT model (transformers 5 would keep
+  the stored dtype); ``dtype="auto"`` keeps it.
 * Loading and saving a folder of a few MB draw no progress bars ("Loading weights",
   "Writing model shards" on every call were noise); long work keeps its bars.
 
@@ -40,6 +43,8 @@ def no_progress_bars():
 def from_pretrained_with_report(load: Callable, source, *args, **kwargs):
     """Run ``load`` (transformers' ``from_pretrained`` of a GeneBERT class) on ``source`` under the policy above."""
     want_info = kwargs.pop("output_loading_info", False)
+    if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
+        kwargs["dtype"] = torch.float32
     capture = _LoadReportCapture()
     transformers_logger = logging.get_logger("transformers.modeling_utils")
     transformers_logger.addFilter(capture)

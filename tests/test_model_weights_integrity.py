@@ -59,3 +59,19 @@ def test_sequence_encoder_init_reads_tensors_only(tmp_path):
     (tmp_path / "pytorch_model.bin").write_bytes(b"PK\x03\x04broken")
     with pytest.raises(OSError, match="cannot read weights"):
         load_sequence_encoder_weights(model, tmp_path)
+
+
+def test_half_precision_weights_load_as_float32_unless_asked(tmp_path):
+    """A release stored in bf16 (half the download) trains and runs in float32 like any GeneBERT model."""
+    config = GeneBertConfig.from_preset("tiny", num_tfs=8, regions_per_sample=4, num_hidden_layers=1)
+    model = GeneBertForPreTraining(config).to(torch.bfloat16)
+    model.save_pretrained(tmp_path)
+    stored = load_file(tmp_path / "model.safetensors")
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.bfloat16}
+    for loader in (GeneBertForPreTraining, AutoModel):
+        loaded = loader.from_pretrained(tmp_path)
+        assert {p.dtype for p in loaded.parameters()} == {torch.float32}, loader
+        embeddings = loaded.get_input_embeddings().weight
+        assert torch.equal(embeddings, stored["genebert.bert.embeddings.word_embeddings.weight"].float())
+    assert {p.dtype for p in AutoModel.from_pretrained(tmp_path, dtype="auto").parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in GeneBertModel.from_pretrained(tmp_path, dtype=torch.float16).parameters()} == {torch.float16}
