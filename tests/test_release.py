@@ -1,0 +1,79 @@
+"""examples/release/make_release.py: a pre-training folder becomes a half-precision, Hub-ready release with its GUE results."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from safetensors.torch import load_file
+from transformers import AutoModel
+
+from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertTokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make_release_module():
+    spec = importlib.util.spec_from_file_location("make_release", ROOT / "examples" / "release" / "make_release.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pt") / "final"
+    config = GeneBertConfig.from_preset("tiny", num_tfs=8, regions_per_sample=4, num_hidden_layers=1)
+    GeneBertForPreTraining(config).save_pretrained(folder)
+    GeneBertTokenizer(k=6).save_pretrained(folder)
+    (folder / "pretraining_summary.json").write_text(json.dumps({
+        "global_step": 300, "train_runtime_s": 720.0, "train_samples": 1000, "after": {"mgm_loss": 5.1}}))
+    (folder / "training_args.json").write_text(json.dumps({"per_device_train_batch_size": 16}))
+    return folder
+
+
+def _results(folder: Path, path: Path, mccs: dict[int, float]) -> Path:
+    runs = [{"model_path": str(folder), "task": "tf0", "arm": "finetune", "seed": seed, "eval_split": "dev",
+             "metrics": {"mcc": mcc}} for seed, mcc in mccs.items()]
+    runs.append({"model_path": "", "task": "tf0", "arm": "kmer_lr", "seed": 42, "eval_split": "dev", "metrics": {"mcc": 0.45}})
+    path.write_text(json.dumps({"runs": runs}))
+    return path
+
+
+@pytest.mark.slow
+def test_a_release_is_half_precision_documented_and_loads_both_ways(source, tmp_path, capsys):
+    release = _make_release_module()
+    plain = _results(source, tmp_path / "plain.json", {42: 0.5, 7: 0.6, 13: 0.7})
+    region = _results(source, tmp_path / "region.json", {42: 0.65})
+    output = tmp_path / "checkpoints" / "genebert-test"
+    argv = ["--model", str(source), "--output", str(output), "--name", "genebert-test", "--machine", "a test CPU",
+            "--results", f"fine-tuned={plain}", f"fine-tuned, --region_input={region}"]
+    info = release.run(argv)
+
+    stored = load_file(output / "model.safetensors")
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.bfloat16}
+    assert info["checks"]["package_load_max_diff"] == 0.0 and info["checks"]["remote_code_load_max_diff"] == 0.0
+    assert info["checks"]["remote_code_dtype"] == "torch.float32" and info["checks"]["size_mb"] < 25
+    assert [p.name for p in output.parent.iterdir()] == ["genebert-test"]  # no staging folder left
+    model = AutoModel.from_pretrained(output)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    source_weights = GeneBertForPreTraining.from_pretrained(source).genebert.bert.embeddings.word_embeddings.weight
+    assert torch.equal(model.get_input_embeddings().weight, source_weights.to(torch.bfloat16).float())
+
+    card = ModelCard.load(output / "README.md")
+    assert card.text.lstrip().startswith("# genebert-test")
+    assert "| tf0 | GeneBERT, fine-tuned | dev | 3 | 0.600 ± 0.100 |" in card.text
+    assert "| tf0 | GeneBERT, fine-tuned, --region_input | dev | 1 | 0.650 ± 0.000 |" in card.text
+    assert "| tf0 | 6-mer logistic regression | dev | 1 | 0.450 ± 0.000 |" in card.text
+    assert "300 steps of 16 samples (1,000 training samples) in 0.20 hours of wall time on one core of a test CPU" in card.text
+    assert card.text.count("## Limitations") == 1 and card.text.index("## Limitations") < card.text.index("## Citation")
+    assert card.data.model_name == "genebert-test"
+    assert sorted(r.metric_value for r in card.data.eval_results) == [0.6, 0.65]
+    assert json.loads((output / "release.json").read_text())["gue"][0]["seeds"] == [42]  # rows sorted by arm
+
+    assert release.main(argv) == 2  # an existing release is not replaced without --overwrite
+    assert "exists; give --overwrite" in capsys.readouterr().err
