@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from dataset_scripts.cli import UsageError
 from modeling_genebert import GeneBertTokenizer
 from modeling_genebert.pretraining.collator import NEXT, NOT_NEXT, GeneBertPretrainingCollator
 from modeling_genebert.pretraining.pretrain import PretrainResult, last_complete_checkpoint, main, parse_args, pretrain
@@ -285,3 +286,25 @@ def test_the_no_argument_run_uses_the_data_on_which_ngsp_learns(tmp_path, monkey
     assert training_args.max_steps == 600
     summary = module.summarize({"ngsp_accuracy": 0.5}, {"ngsp_accuracy": 0.7, "srm_accuracy": 0.5}, 1 / 32)
     assert "NGSP accuracy chance level: 0.5000" in summary and "SRM accuracy chance level: 0.0312" in summary
+
+
+def test_a_long_run_in_slices_keeps_the_schedule_of_one_run(pretraining_dataset, micro_config_file, tmp_path):
+    """--stop_at_step ends a session with a checkpoint and no final/; resumed, the run ends where one straight run
+    does, with the same learning rates (the schedule is --max_steps', not the slice's)."""
+    straight = pretrain(*parse_args(pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "one", save_steps=2,
+                                                  lr_scheduler_type="cosine")))
+    sliced_args = pretrain_args(pretraining_dataset, micro_config_file, tmp_path / "sliced", save_steps=100,
+                                lr_scheduler_type="cosine", stop_at_step=4)
+    first = pretrain(*parse_args(sliced_args))
+    assert first.output_dir == tmp_path / "sliced" / "checkpoint-4" and first.global_step == 4 and first.after == {}
+    assert first.output_dir.is_dir() and not (tmp_path / "sliced" / "final").exists()
+    with pytest.raises(UsageError, match="--stop_at_step 4: the run resumes at step 4, already there"):
+        pretrain(*parse_args(sliced_args + ["--resume_from_checkpoint", "auto"]))
+    second = pretrain(*parse_args(sliced_args[:-2] + ["--resume_from_checkpoint", "auto"]))
+    assert second.output_dir == tmp_path / "sliced" / "final" and second.global_step == straight.global_step == 6
+
+    def rates(result):
+        state = json.loads((result.output_dir / "trainer_state.json").read_text())
+        return {e["step"]: e["learning_rate"] for e in state["log_history"] if "learning_rate" in e}
+
+    assert rates(second) == pytest.approx(rates(straight)) and set(rates(second)) == {2, 4, 6}

@@ -33,3 +33,16 @@ class MaskRatioScheduleCallback(TrainerCallback):
 
     def on_step_begin(self, args, state, control, **kwargs):
         self.collator.mask_ratio = self.ratio_at(state.global_step, state.max_steps)
+
+
+class StopAtStepCallback(TrainerCallback):
+    """End a run at ``step`` with a checkpoint, its learning-rate schedule still that of ``max_steps``:
+    a long pre-training runs in slices (``--stop_at_step``), each resumed with ``--resume_from_checkpoint auto``."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            control.should_save = True
+            control.should_training_stop = True

@@ -25,7 +25,7 @@ from transformers import HfArgumentParser, TrainerCallback, TrainingArguments, s
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
-from dataset_scripts.cli import TRAINING_BOUNDS, check_bounds, console_script
+from dataset_scripts.cli import TRAINING_BOUNDS, UsageError, check_bounds, console_script
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.pretraining_load import NGSP_NEGATIVES, NGSP_PAIRINGS
 from dataset_scripts.readers import cache_dir
@@ -34,7 +34,7 @@ from modeling_genebert.cards.folder import finish_output_folder, remove_checkpoi
 from modeling_genebert.cards.model_card import pretraining_model_card, save_model_card
 from modeling_genebert.configuration_genebert import kmer_vocab_size
 from modeling_genebert.convert_checkpoints import load_sequence_encoder_weights
-from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback
+from modeling_genebert.pretraining.callbacks import MaskRatioScheduleCallback, StopAtStepCallback
 from modeling_genebert.pretraining.collator import GeneBertPretrainingCollator
 from modeling_genebert.pretraining.trainer import COMPONENTS, GeneBertTrainer
 from modeling_genebert.precision import PRECISION_HELP, apply_training_precision, training_precision
@@ -155,6 +155,11 @@ class PretrainingArguments(TrainingArguments):
                   "is under way)"},
     )
     precision: str = field(default="auto", metadata={"help": PRECISION_HELP})
+    stop_at_step: int | None = field(
+        default=None,
+        metadata={"help": "end this session of the run at step N with a checkpoint (no final/ yet), the learning-rate "
+                  "schedule still that of --max_steps; continue with --resume_from_checkpoint auto: a long run in slices"},
+    )
     pretraining_dropout: float | None = field(
         default=0.0,
         metadata={"help": "dropout (hidden and attention) while pre-training; 0 lets attention run the fused SDPA "
@@ -162,7 +167,7 @@ class PretrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
-        check_bounds(self, TRAINING_BOUNDS)  # before any data is read or any folder made
+        check_bounds(self, {**TRAINING_BOUNDS, "stop_at_step": (">=", 1)})  # before any data is read or any folder made
         apply_training_precision(self)
         super().__post_init__()
     overwrite: bool = field(
@@ -441,6 +446,9 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
         processing_class=collator.tokenizer,
         callbacks=[schedule, *callbacks],
     )
+    stop_at = _stop_at_step(training_args, resume)
+    if stop_at is not None:
+        trainer.add_callback(StopAtStepCallback(stop_at))
 
     def validate():
         if evaluation is None:
@@ -450,6 +458,8 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
     output_folder.start()
     before = {} if resume else validate()
     train_result = trainer.train(resume_from_checkpoint=resume)
+    if stop_at is not None:
+        return _stopped_early(trainer, training_args, dataset_path, train, train_result, before)
     after = validate()
 
     final_dir = Path(training_args.output_dir) / "final"
@@ -480,6 +490,30 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
                 logger.info("removed the intermediate checkpoints %s (keep them with --keep_checkpoints true)", removed)
         output_folder.finish()
     return result
+
+
+def _stop_at_step(training_args: PretrainingArguments, resume: str | None) -> int | None:
+    """The step this session ends at (None: it runs to --max_steps); an impossible one is an error."""
+    stop = training_args.stop_at_step
+    if stop is None or stop >= training_args.max_steps:
+        return None
+    resumed = int(Path(resume).name.rpartition("-")[2]) if resume else 0
+    if stop <= resumed:
+        raise UsageError(f"--stop_at_step {stop}: the run resumes at step {resumed}, already there")
+    return stop
+
+
+def _stopped_early(trainer, training_args, dataset_path, train, train_result, before) -> PretrainResult:
+    """The result of a session ended by --stop_at_step: its checkpoint, no final folder yet."""
+    step = trainer.state.global_step
+    checkpoint = Path(training_args.output_dir) / f"checkpoint-{step}"
+    logger.info("stopped at step %d of %d (--stop_at_step): %s; continue with --resume_from_checkpoint auto",
+                step, training_args.max_steps, checkpoint)
+    return PretrainResult(
+        output_dir=checkpoint, dataset=Path(dataset_path), train_samples=len(train) if hasattr(train, "__len__") else None,
+        global_step=step, train_runtime_s=train_result.metrics.get("train_runtime"), before=before, after={},
+        srm_chance=1.0 / training_args.per_device_eval_batch_size, precision=training_precision(training_args),
+    )
 
 
 def _describe_dataset(path: str, data) -> str:
@@ -514,7 +548,10 @@ def run_command(argv: list[str] | None = None) -> PretrainResult:
     """Parse, pre-train, print the summary (on the main process only)."""
     model_args, data_args, training_args = parse_args(argv)
     result = pretrain(model_args, data_args, training_args)
-    if training_args.process_index == 0:
+    if training_args.process_index == 0 and not result.after:
+        print(f"stopped at step {result.global_step} of {training_args.max_steps}: {result.output_dir}; "
+              "continue with --resume_from_checkpoint auto")
+    elif training_args.process_index == 0:
         print(summarize(result.before, result.after, result.srm_chance))
         print(f"Hub-ready model folder: {result.output_dir}")
     return result
