@@ -228,7 +228,8 @@ def test_embeddings_grouped_by_length_come_back_in_input_order_and_bf16_stays_cl
 def test_variant_scoring_runs_one_masked_pass_per_site_and_one_reference_pass_per_window(monkeypatch):
     from dataset_scripts.variants import AllelePair, Variant
     from modeling_genebert import GeneBertTokenizer
-    from modeling_genebert.variants import VariantScorer, scoring
+    from modeling_genebert.variants import VariantScorer
+    from modeling_genebert.variants.scores import embedding, llr
 
     torch.manual_seed(0)
     model = GeneBertForPreTraining(_tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).eval()
@@ -237,9 +238,9 @@ def test_variant_scoring_runs_one_masked_pass_per_site_and_one_reference_pass_pe
     pairs = [AllelePair(Variant("chr1", 16, seq[15], alt, id=f"{seq[15]}>{alt}"), seq, seq[:15] + alt + seq[16:], 15, 1, 1)
              for alt in "ACGT" if alt != seq[15]]  # saturation mutagenesis of one base: 3 alternatives
     masked_rows, encoded_rows = [], []
-    masked, encode = scoring.masked_log_marginals, scoring.encode
-    monkeypatch.setattr(scoring, "masked_log_marginals", lambda m, t, seqs, *a, **k: masked_rows.append(len(seqs)) or masked(m, t, seqs, *a, **k))
-    monkeypatch.setattr(scoring, "encode", lambda e, t, seqs, *a, **k: encoded_rows.append(len(seqs)) or encode(e, t, seqs, *a, **k))
+    masked, encode = llr.masked_log_marginals, embedding.encode
+    monkeypatch.setattr(llr, "masked_log_marginals", lambda m, t, seqs, *a, **k: masked_rows.append(len(seqs)) or masked(m, t, seqs, *a, **k))
+    monkeypatch.setattr(embedding, "encode", lambda e, t, seqs, *a, **k: encoded_rows.append(len(seqs)) or encode(e, t, seqs, *a, **k))
     scorer = VariantScorer(model=model, tokenizer=GeneBertTokenizer(k=3), motifs=False, scores=["llr", "embedding"],
                            strand="forward", precision="fp32")
     together = scorer.score(pairs)

@@ -14,6 +14,7 @@ from modeling_genebert.variants import legend, score_variant_records
 from modeling_genebert.variants.cli import build_parser
 from modeling_genebert.variants.cli import main as cli_main
 from modeling_genebert.variants.motif_effects import STRONG_BITS, WEAK_BITS, MotifEffects
+from modeling_genebert.variants.scores import get_score, list_scores
 
 NEUTRAL = "ATGC" * 20  # no JASPAR 2018 motif has a site with p <= 1e-4 here
 
@@ -151,10 +152,10 @@ def test_legend_describes_every_kind_of_column():
 def test_help_epilog_lists_columns_and_verdicts():
     help_text = build_parser().format_help()
     text = " ".join(help_text.split())  # wrapped lines joined
-    for key in legend.COLUMNS:
+    for key in legend.all_columns():
         assert f" {key}: " in text and f"\n  {key}: " in help_text, key
-    for e in legend.EVIDENCE.values():
-        assert e["verdict"] in text
+    for name in list_scores():
+        assert get_score(name).evidence.verdict in text
 
 
 def test_readme_and_cli_agree():
@@ -162,13 +163,14 @@ def test_readme_and_cli_agree():
     column kind and no longer recommends llr_masked for pre-trained-model-only users (its measured section says it loses)."""
     page = (Path(__file__).resolve().parents[1] / "docs" / "variants.md").read_text()
     section = page[page.index("## Which score to trust"):]
-    for score, e in legend.EVIDENCE.items():
+    for score in list_scores():
+        e = get_score(score).evidence
         row = next(line for line in section.splitlines() if line.startswith(f"| {score} |"))
-        assert f"**{e['verdict']}**" in row and e["measured"].replace("|", "\\|") in row, score
+        assert f"**{e.verdict}**" in row and e.measured.replace("|", "\\|") in row, score
     variants = page[: page.index("## Which score to trust")]
     llr_row = next(line for line in variants.splitlines() if line.startswith("| `llr_masked` |"))
     assert "you have a pre-trained model and no labels" not in llr_row and "lose" in llr_row
-    for key in legend.COLUMNS:
+    for key in legend.all_columns():
         if key not in ("id", "chrom", "pos", "ref", "alt", "kind", "notes"):
             stem = re.split(r"[<:]", key)[0].rstrip("_")
             assert stem in variants, key
@@ -180,7 +182,7 @@ def test_support_names_what_the_model_folder_records(tmp_path):
     (tmp_path / "pretraining_summary.json").write_text(json.dumps({"global_step": 1000, "after": {"mgm_loss": 7.75}}))
     support = legend.support(["llr", "motif"], model=str(tmp_path))
     assert support["llr"]["this_run"] == "this model: 1000 pre-training steps, validation MGM 7.75 nats (uniform guess 8.32)"
-    assert support["llr"]["verdict"] == legend.EVIDENCE["llr"]["verdict"] and "this_run" not in support["motif"]
+    assert support["llr"]["verdict"] == get_score("llr").evidence.verdict and "this_run" not in support["motif"]
     assert all(entry["evidence"] == "docs/variants.md#which-score-to-trust" for entry in support.values())
     clf = tmp_path / "clf"
     clf.mkdir()
@@ -215,4 +217,4 @@ def test_cli_writes_the_legend_and_support(tmp_path, capsys):
     meta = json.loads(pq.read_schema(f"{out}.parquet").metadata[b"genebert_legend"])
     assert list(meta) == list(frame.columns)
     assert frame["motif_top"].tolist()[1] == "" and frame["motif_top"][0].startswith("CTCF_MA0139.1 -")
-    assert "motif_*: " + legend.EVIDENCE["motif"]["verdict"] in capsys.readouterr().out
+    assert "motif_*: " + get_score("motif").evidence.verdict in capsys.readouterr().out

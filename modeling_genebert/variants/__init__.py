@@ -8,6 +8,8 @@ One concern per module:
 * :mod:`.cell_types` -- per-cell-type score from sequence-region matching (an atlas's region-embedding centroids).
 * :mod:`.supervised` -- Δ logit / Δ probability per class of a fine-tuned classifier folder.
 * :mod:`.motif_effects` -- Δ max log-odds per JASPAR motif over sites overlapping the variant.
+* :mod:`.scores` -- the score registry: one file per score (name, columns and their legend, needs, evidence,
+  compute function); the scorer, the legend and the command read it.
 * :mod:`.scoring` -- :class:`VariantScorer` and :func:`score_variant_records` (variants in memory -> a DataFrame).
 * :mod:`.output` -- resumable chunked Parquet/TSV results.
 * :mod:`.api` -- :func:`score_variants` (:class:`ScoreVariantsOptions` -> :class:`ScoreVariantsResult`): input files

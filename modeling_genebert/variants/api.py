@@ -35,7 +35,8 @@ from modeling_genebert.precision import INFERENCE_DEFAULT, INFERENCE_PRECISION_H
 from . import legend
 from .motif_effects import DEFAULT_PVALUE
 from .output import ChunkedResults, finished_files
-from .scoring import SCORES, STRANDS, VariantScorer, iter_pairs
+from .scores import get_scores, list_scores
+from .scoring import STRANDS, VariantScorer, iter_pairs
 
 COMMAND = "genebert-score-variants"
 
@@ -64,7 +65,7 @@ class ScoreVariantsOptions:
     atlas_samples: int = field(default=256, metadata={"group": MODELS, "help": "samples of regions_per_sample regions read per cell type of the atlas (default 256)"})
     motifs: str | None = field(default=None, metadata={"group": MODELS, "help": "motif set: JASPAR release name or motif file (default JASPAR2018 CORE vertebrates)"})
     no_motifs: bool = field(default=False, metadata={"group": MODELS, "help": "skip the motif break/gain scores"})
-    scores: str | None = field(default=None, metadata={"group": MODELS, "help": f"comma-separated subset of {','.join(SCORES)} (default: all the given models allow)"})
+    scores: str | None = field(default=None, metadata={"group": MODELS, "help": f"comma-separated subset of {','.join(list_scores())} (default: all the given models allow)"})
     strand: str = field(default="both", metadata={"group": MODELS, "choices": STRANDS, "help": "average model scores over both strands (default), or forward only"})
     pooling: str = field(default="mean", metadata={"group": MODELS, "choices": ("mean", "cls"), "help": "embedding pooling for the cosine distance (default mean)"})
     top_motifs: int = field(default=3, metadata={"group": MODELS, "help": "number of significant motifs listed in motif_top per variant, the most significant site first (default 3)"})
@@ -130,8 +131,9 @@ def check_options(options: ScoreVariantsOptions) -> None:
     for name in ("model_name_or_path", "classifier"):
         if getattr(options, name):
             check_model_folder(getattr(options, name), f"--{name}")
-    if options.no_motifs and "motif" in _score_names(options):
-        raise UsageError("--no_motifs contradicts --scores motif")
+    need_motifs = [score.name for score in get_scores(_score_names(options)) if "motifs" in score.needs]
+    if options.no_motifs and need_motifs:
+        raise UsageError(f"--no_motifs contradicts --scores {','.join(need_motifs)}")
     # a finished run is never replaced silently; an interrupted one (parts only) resumes
     check_output_files(finished_files(options.output), COMMAND, overwrite=options.overwrite)
 

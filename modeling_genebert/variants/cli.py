@@ -20,6 +20,7 @@ from dataset_scripts.cli import HelpFormatter, add_options, console_script, pars
 
 from . import legend
 from .api import COMMAND, RUN, ScoreVariantsOptions, ScoreVariantsResult, score_variants
+from .scores import get_score
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +44,7 @@ def print_summary(result: ScoreVariantsResult, show: int) -> None:
     _print_table(result.parquet, show)
     print(f"scored {result.rows} variants ({result.resumed_from_earlier_run} from an earlier run) -> {result.parquet} and {result.tsv}")
     for score, entry in result.support.items():
-        print(f"{legend.SCORE_NAMES[score]}: {entry['verdict']} ({entry['evidence']}; summary.json 'support')")
+        print(f"{get_score(score).title}: {entry['verdict']} ({entry['evidence']}; summary.json 'support')")
     if result.skipped_ref_mismatch:
         print(f"skipped {result.skipped_ref_mismatch} variants whose REF does not match the genome, e.g. {result.ref_mismatch_examples[0]}")
     if result.padded_past_chromosome_end:
