@@ -114,6 +114,30 @@ def explain(work: Path, tf: str, max_sequences: int, methods: str = "ism"):
                     "--strands", "forward", "--ig_steps", "16", "--logos", "3", "--top_matches", "30", "--overwrite"], check=True)
 
 
+def discover(data_dir: Path, work: Path, tf: str, train_peaks: int, seed: int, n_peaks: int) -> dict:
+    """genebert-explain on ``n_peaks`` bound peaks (the test set's, then held-out training-set peaks), IG only:
+    seqlets, discovered motifs and the Tomtom rank and q of the TF's own JASPAR motif, with the time it took."""
+    import time
+
+    import pandas as pd
+
+    out = work / tf / f"discover_{n_peaks}"
+    out.mkdir(parents=True, exist_ok=True)
+    test = pd.read_csv(work / tf / "test.csv")
+    peaks = list(test.sequence[test.label == 1])[:n_peaks]
+    peaks += held_out_peaks(data_dir, tf, train_peaks, seed, n_peaks - len(peaks))
+    (out / "peaks.csv").write_text("sequence\n" + "".join(f"{p}\n" for p in peaks))
+    started, cpu = time.time(), time.process_time()
+    subprocess.run(["genebert-explain", "--model_name_or_path", str(work / tf / "model"), "--input", str(out / "peaks.csv"),
+                    "--class_name", "bound", "--output_dir", str(out / "report"), "--methods", "ig", "--motifs", "ig",
+                    "--precision", "fp32", "--overwrite"], check=True)
+    children = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    result = {"tf": tf, "peaks": len(peaks), "wall_s": round(time.time() - started, 1),
+              "cpu_s": round(children.ru_utime + children.ru_stime + time.process_time() - cpu, 1)}
+    (out / "discover.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
 def held_out_peaks(data_dir: Path, tf: str, train_peaks: int, seed: int, n: int) -> list[str]:
     """AC peaks that ``prepare`` did not sample for training (same permutation, the ones after it)."""
     rng = np.random.default_rng(seed)
@@ -355,8 +379,10 @@ def main(argv=None):
     p.add_argument("--max_sequences", type=int, default=100, help="test peaks explained per TF (the first N)")
     p.add_argument("--methods", default="ism", help="genebert-explain --methods")
     p.add_argument("--stages", nargs="*", default=["prepare", "finetune", "baseline", "explain", "table"],
-                   help="stages to run (also: measure, figures: the results page's logos from measure's arrays)")
+                   help="stages to run (also: measure; discover: IG motif discovery on --n_peaks peaks; figures: the "
+                        "results page's logos from measure's arrays)")
     p.add_argument("--seed", type=int, default=42, help="seed")
+    p.add_argument("--n_peaks", type=int, default=2000, help="discover: bound peaks explained (test peaks, then held-out ones)")
     p.add_argument("--n_ism", type=int, default=100, help="measure: test peaks given ISM (forward strand), IG-ISM agreement on these")
     p.add_argument("--n_ig", type=int, default=500, help="measure: test peaks given per-base IG (forward and reverse strand)")
     p.add_argument("--n_extra", type=int, default=500, help="measure: held-out training-set peaks given IG (more sequences)")
@@ -372,6 +398,8 @@ def main(argv=None):
             print(tf, "k-mer LR test ROC-AUC", round(baseline(work, tf), 4))
         if "explain" in a.stages:
             explain(work, tf, a.max_sequences, a.methods)
+        if "discover" in a.stages:
+            print(json.dumps(discover(data, work, tf, a.train_peaks, a.seed, a.n_peaks)), flush=True)
         if "measure" in a.stages:
             measure(data, work, tf, a.train_peaks, a.seed, a.n_ism, a.n_ig, a.n_extra, a.ig_steps,
                     log=lambda *x: print(*x, flush=True))
