@@ -11,11 +11,11 @@ Installed as ``dataset_scripts``. Imports the tokenizer at most, never models; i
 * :mod:`.pretraining_build` / :mod:`.pretraining_card` / :mod:`.pretraining_load` -- the pre-training
   dataset: its builder (sharded Parquet), its dataset card, its schema and loader.
 * :mod:`.shard_writer` / :mod:`.publish` -- Parquet shards per split; atomic output folders.
-* :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
+* :mod:`.finetuning_data` -- fine-tuning datasets (promoter, TFBS, splice, generic): readers, builders, saving.
 * :mod:`.build` -- the command line (``python -m dataset_scripts.build``).
 """
 
-from .downstream import (
+from .finetuning_data import (
     build_sequence_classification_dataset,
     build_splice_dataset,
     build_tfbs_dataset,

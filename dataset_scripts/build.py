@@ -19,7 +19,7 @@ import sys
 
 from .cli import UsageError, console_script
 from .output_folders import OutputFolder, check_output_folder
-from .downstream import save_downstream_dataset
+from .finetuning_data import save_downstream_dataset
 from .pretraining_build import build_default_pretraining_dataset, build_pretraining_dataset
 from .region_sources import AnnDataPseudobulk, DhsTable, PeakFiles, RegionSource, RegionTable, SequenceTable
 from .tasks import ReadOptions, get_task, list_tasks

@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .downstream import dinucleotide_shuffle
+from .finetuning_data import dinucleotide_shuffle
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
 from .overlap import OVERLAP_K, OverlapIndex

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import pipeline
 
-from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.finetuning_data import reverse_complement
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.downstream.long_inputs import bases_per_window, split_into_windows
 from modeling_genebert.finetuning.predict import load_classifier, main, predict_sequences

@@ -41,7 +41,7 @@ import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
 from dataset_scripts.cli import UsageError, check_model_folder, console_script, fspath_options, options_parser
-from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
+from dataset_scripts.finetuning_data import _is_fasta, has_column, read_labelled_fasta
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
