@@ -102,8 +102,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text.lower() or not action.option_strings or action.default in (None, False, "", [])
-                or action.default is argparse.SUPPRESS):
+        if ("default" in text.lower() or not action.option_strings or action.default is None or action.default is False
+                or action.default in ("", []) or action.default is argparse.SUPPRESS):  # 0 is shown, False is not
             return text
         return f"{text} (default: %(default)s)"
 

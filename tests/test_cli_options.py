@@ -82,6 +82,8 @@ class Options:
     path: str = field(default="x", metadata={"group": "input", "help": "a path"})
 
 cli.options_parser(Options).parse_options(["--path", "y"])
+import dataset_scripts.build as build
+build.pretraining_parser().format_help(), build.finetuning_parser().parse_options(["-o", "x"])
 assert "transformers.hf_argparser" in sys.modules
 assert "torch" not in sys.modules, [m for m in sys.modules if m.startswith("torch")][:5]
 """
