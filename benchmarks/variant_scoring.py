@@ -186,7 +186,7 @@ class KmerBaseline:
 
 
 def kmer_baseline(data: str, positives: str, k: int, elements: list[str], window: int, workdir: str) -> tuple[dict, pd.DataFrame]:
-    from dataset_scripts.downstream import build_tfbs_dataset
+    from dataset_scripts.finetuning_data import build_tfbs_dataset
 
     train = build_tfbs_dataset({"train": positives}, seed=0)["train"]
     started = time.time()

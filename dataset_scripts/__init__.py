@@ -11,11 +11,19 @@ Installed as ``dataset_scripts``. Imports the tokenizer at most, never models; i
 * :mod:`.pretraining_build` / :mod:`.pretraining_card` / :mod:`.pretraining_load` -- the pre-training
   dataset: its builder (sharded Parquet), its dataset card, its schema and loader.
 * :mod:`.shard_writer` / :mod:`.publish` -- Parquet shards per split; atomic output folders.
-* :mod:`.downstream` -- fine-tuning datasets (promoter, TFBS, splice, generic).
+* :mod:`.finetuning_data` -- fine-tuning datasets (promoter, TFBS, splice, generic): readers, builders, saving.
+* :mod:`.build_api` -- ``build_pretraining(options)`` / ``build_finetuning(options)``: the build commands from Python.
 * :mod:`.build` -- the command line (``python -m dataset_scripts.build``).
 """
 
-from .downstream import (
+from .build_api import (
+    BuildFinetuningOptions,
+    BuildPretrainingOptions,
+    FinetuningBuildResult,
+    build_finetuning,
+    build_pretraining,
+)
+from .finetuning_data import (
     build_sequence_classification_dataset,
     build_splice_dataset,
     build_tfbs_dataset,
@@ -25,7 +33,13 @@ from .downstream import (
 )
 from .motif_scan import MotifScanner, scan_sequences
 from .motifs import MotifSet, load_jaspar_motifs, load_motifs, read_motif_file
-from .pretraining_build import build_default_pretraining_dataset, build_pretraining_dataset, default_atlas_path
+from .pretraining_build import (
+    BuildResult,
+    PretrainingBuilder,
+    build_default_pretraining_dataset,
+    build_pretraining_dataset,
+    default_atlas_path,
+)
 from .pretraining_load import load_pretraining_dataset, pretraining_features, read_dataset_motifs
 from .readers import (
     DataFormatError,
@@ -51,18 +65,25 @@ from .region_sources import (
 
 __all__ = [
     "AnnDataPseudobulk",
+    "BuildFinetuningOptions",
+    "BuildPretrainingOptions",
+    "BuildResult",
     "DataFormatError",
     "DhsTable",
+    "FinetuningBuildResult",
     "Genome",
     "MotifScanner",
     "MotifSet",
     "PeakFiles",
+    "PretrainingBuilder",
     "Region",
     "RegionSource",
     "RegionTable",
     "RegionsInPython",
     "SequenceTable",
     "build_default_pretraining_dataset",
+    "build_finetuning",
+    "build_pretraining",
     "build_pretraining_dataset",
     "build_sequence_classification_dataset",
     "build_splice_dataset",

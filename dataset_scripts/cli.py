@@ -12,12 +12,14 @@ stay importable without torch or transformers.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import functools
 import logging
 import os
+import re
 import sys
 import types
-import typing
 from typing import Any, Callable, Iterable, Mapping
 
 # what bad input raises: DataFormatError is a ValueError; missing / unreadable files are OSErrors
@@ -100,8 +102,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text.lower() or not action.option_strings or action.default in (None, False, "", [])
-                or action.default is argparse.SUPPRESS):
+        if ("default" in text.lower() or not action.option_strings or action.default is None or action.default is False
+                or action.default in ("", []) or action.default is argparse.SUPPRESS):  # 0 is shown, False is not
             return text
         return f"{text} (default: %(default)s)"
 
@@ -145,54 +147,76 @@ def group_options(parser: argparse.ArgumentParser, groups: Mapping[str, Iterable
 
 
 # ----------------------------------------------------------------------------- options dataclass <-> argparse
-def _option_type(annotation) -> tuple[type, bool]:
-    """``(int | float | str | bool, is_list)`` from a field's annotation (``X | None`` -> ``X``; ``list[X]``:
-    an option taking one or more values)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-    is_list = typing.get_origin(annotation) is list
-    if is_list:
-        annotation = typing.get_args(annotation)[0]
-    if annotation not in (str, int, float, bool) or (is_list and annotation is bool):
-        raise TypeError(f"an option must be str, int, float or bool, a list of one of the first three, "
-                        f"or one of them | None, not {annotation!r}")
-    return annotation, is_list
+_ALIASES = re.compile(r"(?<![\w/-])(--?[A-Za-z][\w-]*)(?:/--?[A-Za-z][\w-]*)+")  # "--a_b/--a-b/-a" in an error
 
 
-def add_options(parser: argparse.ArgumentParser, options_class: type) -> dict[str, argparse._ArgumentGroup]:
-    """Add one ``--name`` per field of the dataclass ``options_class``, so a command and its Python API
-    share one definition of every option (name, type, default, help, choices).
+@functools.cache
+def _options_parser_class() -> type:
+    """:class:`OptionsParser`, made on first use: transformers (its package and ``hf_argparser``, about a second;
+    no torch) loads when a command builds its parser, not when the data side is imported."""
+    from transformers.hf_argparser import HfArgumentParser
 
-    A field without a default is a required option; a ``bool`` field (default False) is a flag; a
-    ``list[X]`` field takes one or more values (``nargs="+"``).
-    ``metadata``: ``help`` (required), ``choices``, ``metavar``, and ``group``, the title of the
-    ``--help`` section the option is listed under (none: the parser's own). Returns the groups by title.
-    """
-    hints = typing.get_type_hints(options_class)
-    groups: dict[str, argparse._ArgumentGroup] = {}
-    for spec in dataclasses.fields(options_class):
-        meta = dict(spec.metadata)
-        title = meta.pop("group", None)
-        if title is not None and title not in groups:
-            groups[title] = parser.add_argument_group(title)
-        target = parser if title is None else groups[title]
-        kind, is_list = _option_type(hints[spec.name])
-        if is_list:
-            meta["nargs"] = "+"
-        if spec.default is not dataclasses.MISSING:
-            meta["default"] = spec.default
-        elif spec.default_factory is not dataclasses.MISSING:
-            meta["default"] = spec.default_factory()
-        else:
-            meta["required"] = True
-        if kind is bool:
-            if meta.get("default") is not False:
-                raise TypeError(f"{options_class.__name__}.{spec.name}: a flag must default to False")
-            meta["action"] = "store_true"
-        else:
-            meta["type"] = kind
-        target.add_argument(f"--{spec.name}", dest=spec.name, **meta)
-    return groups
+    class OptionsParser(HfArgumentParser):
+        """transformers' ``HfArgumentParser`` (one ``--snake_case`` option and its ``--dashed-alias`` per field of
+        an options dataclass; ``metadata``: ``help``, ``choices``, ``metavar``, ``aliases``) with our ``--help``
+        (:class:`HelpFormatter`) and one more metadata key, ``group``: the title of the ``--help`` section the
+        option is listed under (none: the parser's own)."""
+
+        def __init__(self, dataclass_types=None, **kwargs):
+            kwargs.setdefault("formatter_class", HelpFormatter)
+            self._titled_groups: dict[str, argparse._ArgumentGroup] = {}  # filled while the base adds the fields
+            super().__init__(dataclass_types, **kwargs)
+
+        def group(self, title: str) -> argparse._ArgumentGroup:
+            """The ``--help`` section ``title`` (made the first time): where a command adds options of its own."""
+            if title not in self._titled_groups:
+                self._titled_groups[title] = self.add_argument_group(title)
+            return self._titled_groups[title]
+
+        def _parse_dataclass_field(self, parser, field):
+            """The base passes every metadata key to ``add_argument``: ``group`` is ours, so it picks the section."""
+            title = field.metadata.get("group")
+            if title is None:
+                return super()._parse_dataclass_field(parser, field)
+            field = copy.copy(field)
+            field.metadata = types.MappingProxyType({k: v for k, v in field.metadata.items() if k != "group"})
+            return super()._parse_dataclass_field(self.group(title), field)
+
+        def error(self, message: str):
+            """argparse names an option by all its spellings (``--batch_size/--batch-size``): name it once, as
+            ``--help`` lists it first."""
+            super().error(_ALIASES.sub(r"\1", message))
+
+        def parse_options(self, argv: list[str] | None = None) -> tuple:
+            """The command line as the options dataclasses (in order), then a namespace of the options a command
+            added itself (e.g. ``--show``) if any. Unlike ``parse_args_into_dataclasses``' defaults no ``.args``
+            file beside the script is read, and an unknown option is argparse's ``error: unrecognized arguments``
+            (exit status 2)."""
+            *parsed, unknown = self.parse_args_into_dataclasses(argv, return_remaining_strings=True,
+                                                                look_for_args_file=False)
+            if unknown:
+                self.error(f"unrecognized arguments: {' '.join(unknown)}")
+            return tuple(parsed)
+
+    OptionsParser.__qualname__ = "OptionsParser"
+    return OptionsParser
+
+
+def options_parser(dataclass_types, **kwargs) -> argparse.ArgumentParser:
+    """A command's parser, generated from its options dataclass(es) (an ``OptionsParser``, see
+    :func:`_options_parser_class`), so a command and its Python API share one definition of every option;
+    ``kwargs`` go to ``argparse.ArgumentParser`` (``prog``, ``description``, ``epilog``, ...)."""
+    return _options_parser_class()(dataclass_types, **kwargs)
+
+
+def split_commas(values: str | Iterable[str] | None) -> list[str] | None:
+    """``["a,b", "c"]`` (or ``"a,b"``) -> ``["a", "b", "c"]``: a list option keeps taking the comma-separated form
+    the build commands always had, beside space-separated values (call from ``__post_init__``); None stays None."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def fspath_options(options: Any) -> None:
@@ -226,15 +250,6 @@ def check_bounds(options: Any, bounds: Mapping[str, tuple[str, float]]) -> None:
             raise UsageError(f"--{name} must be {wanted}, got {value}")
 
 
-def parse_options(parser: argparse.ArgumentParser, options_class: type, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
-    """``(options_class instance, the other parsed arguments)``: the command line as the options dataclass
-    (see :func:`add_options`) plus what only the command line has (e.g. ``--show``)."""
-    parsed = vars(parser.parse_args(argv))
-    names = {spec.name for spec in dataclasses.fields(options_class)}
-    options = options_class(**{name: value for name, value in parsed.items() if name in names})
-    return options, argparse.Namespace(**{name: value for name, value in parsed.items() if name not in names})
-
-
 def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -> dict[str, Any]:
     """Only the options ``argv`` sets, typed by ``parser`` (a command's own): what a command that calls another
     (``--finetune_args``, ``--pretrain_args``) lays over the options it chose itself, as later options on a command
@@ -251,6 +266,6 @@ def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -
     return vars(given)
 
 
-__all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "add_options", "check_model_folder",
+__all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "check_model_folder",
            "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options",
-           "options_given", "parse_options"]
+           "options_given", "options_parser", "split_commas"]

@@ -19,18 +19,20 @@ dropped with a warning (counted in ``build_info.json``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import inspect
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .downstream import dinucleotide_shuffle
+from .finetuning_data import dinucleotide_shuffle
 from .motif_scan import AGGREGATIONS, MotifScanner
 from .motifs import MotifSet, load_motifs
 from .overlap import OVERLAP_K, OverlapIndex
@@ -38,7 +40,7 @@ from .pretraining_card import pretraining_dataset_card
 from .pretraining_load import DEFAULT_NGSP_PAIRING, NGSP_NEGATIVES, NGSP_PAIRINGS, SPLITS, pretraining_features
 from .publish import AtomicOutput
 from .readers import DataFormatError, Genome, Region, cache_dir, natural_key
-from .region_sources import RegionSource, region_source
+from .region_sources import PathLike, RegionSource, region_source
 from .shard_writer import ShardWriters
 
 logger = logging.getLogger(__name__)
@@ -414,67 +416,44 @@ def _write_metadata(build_dir: str, info: dict, motif_set: MotifSet, features) -
 
 
 # --------------------------------------------------------------------------- the builder
-def build_pretraining_dataset(
-    output_dir: str | os.PathLike,
-    *,
-    source: RegionSource | None = None,
-    regions: Mapping[str, Sequence[Region]] | None = None,
-    dhs_table: str | os.PathLike | None = None,
-    sequence_table: str | os.PathLike | None = None,
-    sequence_table_options: Mapping | None = None,
-    peaks: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] | None = None,
-    region_table: str | os.PathLike | None = None,
-    h5ad: str | os.PathLike | None = None,
-    cell_type_key: str = "cell_type",
-    threshold: float = 0.0,
-    genome: str | os.PathLike | None = None,
-    genome_windows: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-    cell_types: Sequence[str] | None = None,
-    exclude_overlap_with: Sequence[str | os.PathLike] | None = None,
-    overlap_k: int = OVERLAP_K,
-    motifs: MotifSet | str | os.PathLike | None = None,
-    motif_options: Mapping | None = None,
-    regions_per_sample: int = 10,
-    bases_per_region: int = 50,
-    validation_chroms: Sequence[str] | None = None,
-    test_chroms: Sequence[str] | None = None,
-    aggregation: str = "max",
-    both_strands: bool = True,
-    matrix_dtype: str = "float32",
-    seed: int = 0,
-    negative_pool_size: int = 256,
-    ngsp_pairing: str = DEFAULT_NGSP_PAIRING,
-    ngsp_negatives: str = "other_sample",
-    samples_per_shard: int = 2000,
-    rows_per_row_group: int = 256,
-    device: str = "cpu",
-    num_proc: int = 1,
-    overwrite: bool = False,
-    progress: bool = True,
-    attribution: str | None = None,
-) -> dict:
-    """Build the pre-training dataset (schema: :mod:`.pretraining_load`) at ``output_dir``.
+@dataclass(kw_only=True)
+class BuildResult:
+    """What a pre-training build wrote and counted; :meth:`to_dict` is ``build_info.json``."""
 
-    Region sources (give exactly one):
-        source: a :class:`~.region_sources.RegionSource` (``DhsTable(path)``,
-            ``PeakFiles({...})``, ...); the keyword arguments below are shorthands for them.
-        regions: ``{cell_type: [Region, ...]}`` built in Python.
-        dhs_table: a DNA-Diffusion / ENCODE DHS table (sequence included; its
-            ``data_label`` gives the splits unless chromosome lists are passed).
-        sequence_table: any table with coordinates, a sequence column and per-cell-type
-            columns (options for :func:`~.readers.read_sequence_table` in
-            ``sequence_table_options``).
-        peaks: one BED / narrowPeak file per cell type (``{cell_type: path}`` or a list
-            of paths named after the cell type); needs ``genome``.
-        region_table: a regions x cell-types table binarised at ``threshold``; needs ``genome``.
-        h5ad: an AnnData of cells x peaks with ``obs[cell_type_key]``, pseudo-bulked per
-            cell type and binarised at ``threshold``; needs ``genome``.
+    schema_version: int
+    output_dir: Path
+    source: str  # the region source's description
+    split_rule: str
+    num_tfs: int
+    num_samples: dict[str, int] = field(default_factory=dict)  # per split
+    num_samples_per_cell_type: dict[str, dict[str, int]] = field(default_factory=dict)  # per split, then cell type
+    num_regions_per_cell_type: dict[str, int] = field(default_factory=dict)
+    dropped_single_samples: dict[str, dict[str, int]] = field(default_factory=dict)  # no NGSP partner
+    overlap_filter: dict[str, Any] | None = None  # with exclude_overlap_with: windows checked and dropped
+    shards: dict[str, list[str]] = field(default_factory=dict)  # Parquet files under data/, per split
+    parameters: dict[str, Any] = field(default_factory=dict)  # what shapes every sample
+    attribution: str | None = None
+    seconds: float = 0.0
 
-    Args:
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "output_dir": str(self.output_dir)}
+
+    def summary(self) -> dict[str, Any]:
+        """What ``genebert-build-pretraining`` prints: where, how many TFs and samples, how long; windows dropped."""
+        summary = {key: getattr(self, key) for key in ("num_tfs", "num_samples", "num_samples_per_cell_type", "seconds")}
+        summary = {"output_dir": str(self.output_dir), **summary}
+        if self.overlap_filter:
+            summary["overlap_windows_dropped"] = self.overlap_filter["windows_dropped"]
+        return summary
+
+
+@dataclass(kw_only=True)
+class PretrainingBuilder:
+    """Every setting of a pre-training build (schema: :mod:`.pretraining_load`) but where its regions come from
+    and where it goes: :meth:`build` takes those two.
+
+    Fields:
         genome: FASTA for sources without sequences (random access via pyfaidx).
-        genome_windows: a FASTA (or several, with distinct record names) tiled into consecutive
-            ``bases_per_region`` windows, added as the pseudo cell type ``genome`` (alone or beside
-            another source; see :class:`~.region_sources.GenomeWindows`).
         cell_types: restrict to (and require) these cell types.
         exclude_overlap_with: benchmark sequence files (CSV/TSV with a ``sequence`` column, FASTA,
             or one sequence per line; plain or gzip): every region whose stored window shares an
@@ -507,80 +486,127 @@ def build_pretraining_dataset(
         samples_per_shard / rows_per_row_group: Parquet sharding.
         device: torch device for motif scanning.
         num_proc: processes that scan motifs (CPU); the output is byte-identical to one process.
-        overwrite: replace an existing ``output_dir`` (atomically); else it is an error.
+        overwrite: replace an existing output folder (atomically); else it is an error.
         progress: show a tqdm progress bar.
         attribution: licence / attribution text for the dataset card.
-
-    Returns:
-        a summary dict (also written to ``build_info.json``): counts per split and cell
-        type, number of TFs, seconds taken, output path.
     """
-    started = time.time()
-    output = AtomicOutput(output_dir, overwrite=overwrite)
-    parameters = {
-        "regions_per_sample": regions_per_sample,
-        "bases_per_region": bases_per_region,
-        "aggregation": aggregation,
-        "both_strands": both_strands,
-        "matrix_dtype": matrix_dtype,
-        "seed": seed,
-        "negative_pool_size": negative_pool_size,
-        "ngsp_pairing": ngsp_pairing,
-        "ngsp_negatives": ngsp_negatives,
-    }
-    _check_parameters(parameters)
-    source = region_source(
-        source=source, regions=regions, dhs_table=dhs_table, sequence_table=sequence_table,
-        sequence_table_options=sequence_table_options, peaks=peaks, region_table=region_table, h5ad=h5ad,
-        cell_type_key=cell_type_key, threshold=threshold, genome_windows=genome_windows,
-    )
-    overlap_index = OverlapIndex.from_files(exclude_overlap_with, k=overlap_k) if exclude_overlap_with else None
-    regions_by_cell_type = _select_and_sort(source.load(window=bases_per_region), cell_types, regions_per_sample)
-    with _open_genome(regions_by_cell_type, genome, source.description, bases_per_region) as fasta:
-        overlap_report = None
-        if overlap_index is not None:
-            regions_by_cell_type, overlap_report = _drop_overlapping(
-                regions_by_cell_type, overlap_index, fasta, bases_per_region, regions_per_sample)
-        split_rule = _SplitRule.choose(regions_by_cell_type, validation_chroms, test_chroms)
-        samples = _group_samples(regions_by_cell_type, split_rule, regions_per_sample)
-        motif_set = load_motifs(motifs, **(motif_options or {}))
-        features = pretraining_features(regions_per_sample, len(motif_set), matrix_dtype, ngsp_pairing)
+
+    genome: PathLike | None = None
+    cell_types: Sequence[str] | None = None
+    exclude_overlap_with: Sequence[PathLike] | None = None
+    overlap_k: int = OVERLAP_K
+    motifs: MotifSet | PathLike | None = None
+    motif_options: Mapping | None = None
+    regions_per_sample: int = 10
+    bases_per_region: int = 50
+    validation_chroms: Sequence[str] | None = None
+    test_chroms: Sequence[str] | None = None
+    aggregation: str = "max"
+    both_strands: bool = True
+    matrix_dtype: str = "float32"
+    seed: int = 0
+    negative_pool_size: int = 256
+    ngsp_pairing: str = DEFAULT_NGSP_PAIRING
+    ngsp_negatives: str = "other_sample"
+    samples_per_shard: int = 2000
+    rows_per_row_group: int = 256
+    device: str = "cpu"
+    num_proc: int = 1
+    overwrite: bool = False
+    progress: bool = True
+    attribution: str | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        """The settings that shape every sample (``parameters`` in ``build_info.json``)."""
+        names = ("regions_per_sample", "bases_per_region", "aggregation", "both_strands", "matrix_dtype", "seed",
+                 "negative_pool_size", "ngsp_pairing", "ngsp_negatives")
+        return {name: getattr(self, name) for name in names}
+
+    def build(self, output_dir: PathLike, source: RegionSource) -> BuildResult:
+        """Read ``source``'s regions, cut and pair the samples, scan and write them to ``output_dir``, which
+        appears atomically at the end (an existing one only with ``overwrite``)."""
+        started = time.time()
+        output = AtomicOutput(output_dir, overwrite=self.overwrite)
+        _check_parameters(self.parameters())
+        overlap_index = OverlapIndex.from_files(self.exclude_overlap_with, k=self.overlap_k) if self.exclude_overlap_with else None
+        regions_by_cell_type = _select_and_sort(source.load(window=self.bases_per_region), self.cell_types, self.regions_per_sample)
+        with _open_genome(regions_by_cell_type, self.genome, source.description, self.bases_per_region) as fasta:
+            overlap_report = None
+            if overlap_index is not None:
+                regions_by_cell_type, overlap_report = _drop_overlapping(
+                    regions_by_cell_type, overlap_index, fasta, self.bases_per_region, self.regions_per_sample)
+            split_rule = _SplitRule.choose(regions_by_cell_type, self.validation_chroms, self.test_chroms)
+            samples = _group_samples(regions_by_cell_type, split_rule, self.regions_per_sample)
+            motif_set = load_motifs(self.motifs, **(self.motif_options or {}))
+            result = BuildResult(
+                schema_version=NGSP_PAIRINGS[self.ngsp_pairing], output_dir=Path(output.path), source=source.description,
+                split_rule=split_rule.description, num_tfs=len(motif_set),
+                num_regions_per_cell_type={cell_type: len(regions) for cell_type, regions in regions_by_cell_type.items()},
+                overlap_filter=overlap_report, parameters=self.parameters(), attribution=self.attribution,
+            )
+            self._write(output, samples, motif_set, fasta, result, started)
+        result.seconds = round(time.time() - started, 2)
+        return result
+
+    def _write(self, output: AtomicOutput, samples, motif_set: MotifSet, fasta, result: BuildResult, started: float) -> None:
+        """Scan and write every sample, then motifs.json, build_info.json and the card; counts go into ``result``."""
+        features = pretraining_features(self.regions_per_sample, len(motif_set), self.matrix_dtype, self.ngsp_pairing)
         maker = _RowMaker(
-            scanner=MotifScanner(motif_set, device=device, both_strands=both_strands, num_proc=num_proc),
+            scanner=MotifScanner(motif_set, device=self.device, both_strands=self.both_strands, num_proc=self.num_proc),
             genome=fasta,
-            regions_per_sample=regions_per_sample,
-            bases_per_region=bases_per_region,
-            aggregation=aggregation,
-            matrix_dtype=matrix_dtype,
-            rng=np.random.default_rng(seed),
-            ngsp_pairing=ngsp_pairing,
-            ngsp_negatives=ngsp_negatives,
+            regions_per_sample=self.regions_per_sample,
+            bases_per_region=self.bases_per_region,
+            aggregation=self.aggregation,
+            matrix_dtype=self.matrix_dtype,
+            rng=np.random.default_rng(self.seed),
+            ngsp_pairing=self.ngsp_pairing,
+            ngsp_negatives=self.ngsp_negatives,
         )
-        with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, samples_per_shard, rows_per_row_group) as shards:
+        with output as build_dir, ShardWriters(os.path.join(build_dir, "data"), features, self.samples_per_shard,
+                                               self.rows_per_row_group) as shards:
             try:
-                counts, dropped = _write_samples(samples, shards, maker, negative_pool_size, progress)
+                counts, result.dropped_single_samples = _write_samples(samples, shards, maker, self.negative_pool_size, self.progress)
             finally:
                 maker.scanner.close()
-            num_samples = {split: sum(counts[split].values()) for split in SPLITS if counts[split]}
-            info = {
-                "schema_version": NGSP_PAIRINGS[ngsp_pairing],
-                "output_dir": output.path,
-                "source": source.description,
-                "split_rule": split_rule.description,
-                "num_tfs": len(motif_set),
-                "num_samples": num_samples,
-                "num_samples_per_cell_type": {split: counts[split] for split in num_samples},
-                "num_regions_per_cell_type": {cell_type: len(regions) for cell_type, regions in regions_by_cell_type.items()},
-                "dropped_single_samples": dropped,
-                "overlap_filter": overlap_report,
-                "shards": shards.finish(),
-                "parameters": parameters,
-                "attribution": attribution,
-                "seconds": round(time.time() - started, 2),
-            }
-            _write_metadata(build_dir, info, motif_set, features)
-    info["seconds"] = round(time.time() - started, 2)
-    return info
+            result.num_samples = {split: sum(counts[split].values()) for split in SPLITS if counts[split]}
+            result.num_samples_per_cell_type = {split: counts[split] for split in result.num_samples}
+            result.shards = shards.finish()
+            result.seconds = round(time.time() - started, 2)
+            _write_metadata(build_dir, result.to_dict(), motif_set, features)
+
+
+def build_pretraining_dataset(output_dir: PathLike, **options) -> dict:
+    """Build the pre-training dataset (schema: :mod:`.pretraining_load`) at ``output_dir``: the keyword form of
+    ``PretrainingBuilder(...).build(output_dir, region_source(...))``.
+
+    The keyword arguments of :func:`~.region_sources.region_source` name the region source (give exactly one):
+        source: a :class:`~.region_sources.RegionSource` (``DhsTable(path)``,
+            ``PeakFiles({...})``, ...); the keyword arguments below are shorthands for them.
+        regions: ``{cell_type: [Region, ...]}`` built in Python.
+        dhs_table: a DNA-Diffusion / ENCODE DHS table (sequence included; its
+            ``data_label`` gives the splits unless chromosome lists are passed).
+        sequence_table: any table with coordinates, a sequence column and per-cell-type
+            columns (options for :func:`~.readers.read_sequence_table` in
+            ``sequence_table_options``).
+        peaks: one BED / narrowPeak file per cell type (``{cell_type: path}`` or a list
+            of paths named after the cell type); needs ``genome``.
+        region_table: a regions x cell-types table binarised at ``threshold``; needs ``genome``.
+        h5ad: an AnnData of cells x peaks with ``obs[cell_type_key]``, pseudo-bulked per
+            cell type and binarised at ``threshold``; needs ``genome``.
+        genome_windows: a FASTA (or several, with distinct record names) tiled into consecutive
+            ``bases_per_region`` windows, added as the pseudo cell type ``genome`` (alone or beside
+            another source; see :class:`~.region_sources.GenomeWindows`).
+
+    Every other keyword argument is a field of :class:`PretrainingBuilder` (``genome``, ``cell_types``,
+    ``motifs``, ``regions_per_sample``, ``bases_per_region``, ``overwrite``, ...), documented there.
+
+    Returns:
+        what ``build_info.json`` holds (:meth:`BuildResult.to_dict`): counts per split and cell
+        type, number of TFs, seconds taken, output path.
+    """
+    source_keywords = inspect.signature(region_source).parameters
+    source = region_source(**{name: options.pop(name) for name in list(options) if name in source_keywords})
+    return PretrainingBuilder(**options).build(output_dir, source).to_dict()
 
 
 # --------------------------------------------------------------------------- the default
@@ -608,6 +634,8 @@ def build_default_pretraining_dataset(output_dir: str | os.PathLike, **options) 
 
 __all__ = [
     "DEFAULT_ATTRIBUTION",
+    "BuildResult",
+    "PretrainingBuilder",
     "build_default_pretraining_dataset",
     "build_pretraining_dataset",
     "cache_dir",

@@ -576,6 +576,85 @@ DHS_CELL_TYPE_COLUMNS = ("GM12878_ENCLB441ZZZ", "hESCT0_ENCLB449ZZZ", "K562_ENCL
 DHS_SPLITS = {"training": "train", "train": "train", "validation": "validation", "test": "test"}
 
 
+@dataclass(frozen=True)
+class _SequenceColumns:
+    """Where a sequence table keeps each field: column names (``summit`` / ``split`` None when absent) and positions."""
+
+    header: list[str]
+    index: dict[str, int]
+    chrom: str
+    start: str
+    end: str
+    summit: str | None
+    sequence: str
+    split: str | None
+    cell_types: list[str]
+
+
+def _sequence_table_columns(path: str, rows, delimiter: str, cell_type_columns, sequence_column: str, anchor: str,
+                            split_column: str | None) -> tuple[_SequenceColumns, tuple | None]:
+    """The header's columns, checked; and the first data line when it was read to find the cell-type columns
+    (the 0/1 columns other than coordinates, summit, sequence and split), else None."""
+    header, cchrom, cstart, cend, _, csummit = _coordinate_header(path, rows, region_column=False)
+    if sequence_column not in header:
+        raise DataFormatError(f"{path}:1: no sequence column {sequence_column!r} in the header")
+    if anchor == "summit" and not csummit:
+        raise DataFormatError(f"{path}:1: anchor='summit' needs a summit column")
+    if split_column is not None and split_column not in header:
+        raise DataFormatError(f"{path}:1: no split column {split_column!r} in the header")
+    idx = {c: i for i, c in enumerate(header)}
+    first = None
+    if cell_type_columns is None:
+        first = next(((n, row) for n, row in rows if not _blank(row)), None)  # the first data line
+        if first is not None:
+            _check_width(path, *first, header, delimiter)
+        skip = {cchrom, cstart, cend, csummit, sequence_column, split_column}
+        cell_type_columns = [
+            c for c in header if c not in skip and first is not None and first[1][idx[c]].strip() in ("0", "1")
+        ]
+    missing = [c for c in cell_type_columns if c not in header]
+    if missing:
+        raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header")
+    if not cell_type_columns:
+        raise DataFormatError(f"{path}:1: no cell-type columns found; pass cell_type_columns")
+    _check_unique(path, header, [c for c in (cchrom, cstart, cend, csummit, sequence_column, split_column) if c] + list(cell_type_columns))
+    columns = _SequenceColumns(header, idx, cchrom, cstart, cend, csummit, sequence_column, split_column, list(cell_type_columns))
+    return columns, first
+
+
+def _sequence_row(path: str, lineno: int, row, columns: _SequenceColumns, anchor: str, window: int | None):
+    """``(chrom, start, end, summit, sequence, seq_start)`` of one data line: the sequence placed on the genome by
+    ``anchor`` and, with ``window``, cut to the ``window`` bases around the summit (or centre)."""
+    idx = columns.index
+    chrom = row[idx[columns.chrom]].strip()
+    start = _int(path, lineno, columns.start, row[idx[columns.start]])
+    end = _int(path, lineno, columns.end, row[idx[columns.end]])
+    _check_interval(path, lineno, chrom, start, end)
+    summit = _summit(path, lineno, columns.summit, row[idx[columns.summit]], start, end) if columns.summit else None
+    seq = row[idx[columns.sequence]].strip()
+    if not seq or not _SEQ_RE.fullmatch(seq):
+        bad = next((ch for ch in seq if ch not in _SEQ_CHARS), "")
+        raise _err(path, lineno, columns.sequence, f"not a DNA sequence (character {bad!r})" if seq else "empty sequence", seq[:60])
+    how = anchor
+    if how == "auto":
+        how = "start" if len(seq) == end - start else ("summit" if summit is not None else "centre")
+    if how == "start":
+        seq_start = start
+    elif how == "summit":
+        seq_start = summit - len(seq) // 2
+    else:
+        seq_start = (start + end) // 2 - len(seq) // 2
+    if seq_start < 0:
+        raise _err(path, lineno, columns.sequence, f"with anchor={how!r} its {len(seq)} bases would start at genome position {seq_start} (< 0)", seq[:60])
+    if window is not None:
+        if len(seq) < window:
+            raise _err(path, lineno, columns.sequence, f"sequence of {len(seq)} bases is shorter than the {window}-base window", seq[:60])
+        centre = summit if summit is not None else (start + end) // 2
+        lo = min(max(centre - window // 2 - seq_start, 0), len(seq) - window)
+        seq, seq_start = seq[lo : lo + window], seq_start + lo
+    return chrom, start, end, summit, seq, seq_start
+
+
 def read_sequence_table(
     path: str | os.PathLike,
     cell_type_columns: Sequence[str] | None = None,
@@ -613,70 +692,23 @@ def read_sequence_table(
     out: dict[str, list[Region]] = {}
     with open_text(path) as fh:
         rows = _csv_rows(path, fh, delimiter)
-        header, cchrom, cstart, cend, _, csummit = _coordinate_header(path, rows, region_column=False)
-        if sequence_column not in header:
-            raise DataFormatError(f"{path}:1: no sequence column {sequence_column!r} in the header")
-        if anchor == "summit" and not csummit:
-            raise DataFormatError(f"{path}:1: anchor='summit' needs a summit column")
-        if split_column is not None and split_column not in header:
-            raise DataFormatError(f"{path}:1: no split column {split_column!r} in the header")
-        idx = {c: i for i, c in enumerate(header)}
-        first = None
-        if cell_type_columns is None:
-            first = next(((n, row) for n, row in rows if not _blank(row)), None)  # the first data line
-            if first is not None:
-                _check_width(path, *first, header, delimiter)
-            skip = {cchrom, cstart, cend, csummit, sequence_column, split_column}
-            cell_type_columns = [
-                c for c in header if c not in skip and first is not None and first[1][idx[c]].strip() in ("0", "1")
-            ]
-        missing = [c for c in cell_type_columns if c not in header]
-        if missing:
-            raise DataFormatError(f"{path}:1: cell-type column(s) {missing} not in the header")
-        if not cell_type_columns:
-            raise DataFormatError(f"{path}:1: no cell-type columns found; pass cell_type_columns")
-        _check_unique(path, header, [c for c in (cchrom, cstart, cend, csummit, sequence_column, split_column) if c] + list(cell_type_columns))
-        names = {c: (cell_type_names or {}).get(c, c) for c in cell_type_columns}
-        for c in cell_type_columns:
+        columns, first = _sequence_table_columns(path, rows, delimiter, cell_type_columns, sequence_column, anchor, split_column)
+        names = {c: (cell_type_names or {}).get(c, c) for c in columns.cell_types}
+        for c in columns.cell_types:
             out[names[c]] = []
 
         for lineno, row in itertools.chain([first] if first is not None else [], rows):
             if _blank(row):
                 continue
-            _check_width(path, lineno, row, header, delimiter)
-            chrom = row[idx[cchrom]].strip()
-            start = _int(path, lineno, cstart, row[idx[cstart]])
-            end = _int(path, lineno, cend, row[idx[cend]])
-            _check_interval(path, lineno, chrom, start, end)
-            summit = _summit(path, lineno, csummit, row[idx[csummit]], start, end) if csummit else None
-            seq = row[idx[sequence_column]].strip()
-            if not seq or not _SEQ_RE.fullmatch(seq):
-                bad = next((ch for ch in seq if ch not in _SEQ_CHARS), "")
-                raise _err(path, lineno, sequence_column, f"not a DNA sequence (character {bad!r})" if seq else "empty sequence", seq[:60])
-            how = anchor
-            if how == "auto":
-                how = "start" if len(seq) == end - start else ("summit" if summit is not None else "centre")
-            if how == "start":
-                seq_start = start
-            elif how == "summit":
-                seq_start = summit - len(seq) // 2
-            else:
-                seq_start = (start + end) // 2 - len(seq) // 2
-            if seq_start < 0:
-                raise _err(path, lineno, sequence_column, f"with anchor={how!r} its {len(seq)} bases would start at genome position {seq_start} (< 0)", seq[:60])
-            if window is not None:
-                if len(seq) < window:
-                    raise _err(path, lineno, sequence_column, f"sequence of {len(seq)} bases is shorter than the {window}-base window", seq[:60])
-                centre = summit if summit is not None else (start + end) // 2
-                lo = min(max(centre - window // 2 - seq_start, 0), len(seq) - window)
-                seq, seq_start = seq[lo : lo + window], seq_start + lo
+            _check_width(path, lineno, row, columns.header, delimiter)
+            chrom, start, end, summit, seq, seq_start = _sequence_row(path, lineno, row, columns, anchor, window)
             split = None
-            if split_column is not None:
-                label = row[idx[split_column]].strip()
+            if columns.split is not None:
+                label = row[columns.index[columns.split]].strip()
                 split = (split_names or {}).get(label, label)
             origin = f"{path}:{lineno}"
-            for c in cell_type_columns:
-                if _float(path, lineno, c, row[idx[c]]) > threshold:
+            for c in columns.cell_types:
+                if _float(path, lineno, c, row[columns.index[c]]) > threshold:
                     out[names[c]].append(Region(chrom, start, end, summit, seq, seq_start, split, origin))
     return out
 

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from dataset_scripts.downstream import (
+from dataset_scripts.finetuning_data import (
     build_sequence_classification_dataset,
     build_splice_dataset,
     build_tfbs_dataset,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset_scripts.downstream import dinucleotide_shuffle
+from dataset_scripts.finetuning_data import dinucleotide_shuffle
 from dataset_scripts.sequences import one_hot, reverse_complement
 
 TFS = {"REST_GM12878": "MA0138", "FOXA1_HepG2": "MA0148", "USF1_HepG2": "MA0093"}

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataset_scripts import build as cli
-from dataset_scripts.downstream import (
+from dataset_scripts.finetuning_data import (
     build_sequence_classification_dataset,
     build_splice_dataset,
     build_tfbs_dataset,
@@ -144,7 +144,7 @@ def test_cli_finetuning(tmp_path):
 
 
 def test_labelled_table_errors_name_file_line_and_field(tmp_path):
-    from dataset_scripts.downstream import read_labelled_table
+    from dataset_scripts.finetuning_data import read_labelled_table
     from dataset_scripts.readers import DataFormatError
 
     cases = {

@@ -10,14 +10,14 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEAVY = ("torch", "transformers")
 PACKAGE_DIR = os.path.join(ROOT, "dataset_scripts")
-# every module of the data side (readers, motifs, motif_scan, downstream, pretraining_build, build, cli, tasks, ...)
+# every module of the data side (readers, motifs, motif_scan, finetuning_data, pretraining_build, build, cli, tasks, ...)
 DATA_MODULES = ["dataset_scripts"] + [
     f"dataset_scripts.{name[:-3]}" for name in sorted(os.listdir(PACKAGE_DIR)) if name.endswith(".py") and name != "__init__.py"
 ]
 
 
 def test_the_list_holds_the_data_side():
-    for module in ("readers", "motifs", "motif_scan", "downstream", "pretraining_build", "pretraining_card", "pretraining_load", "build", "cli"):
+    for module in ("readers", "motifs", "motif_scan", "finetuning_data", "pretraining_build", "pretraining_card", "pretraining_load", "build", "cli"):
         assert f"dataset_scripts.{module}" in DATA_MODULES
 
 

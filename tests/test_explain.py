@@ -270,18 +270,17 @@ def test_cli_bad_input_exits_2_with_a_message(classifier_folder, tmp_path, capsy
 
 
 def test_the_command_line_is_the_explain_options(capsys):
-    from dataset_scripts.cli import parse_options
     from modeling_genebert.explain import ExplainOptions
     from modeling_genebert.explain.cli import build_parser
 
     required = ["--model_name_or_path", "m", "--input", "s.fa", "--output_dir", "o"]
-    options, _ = parse_options(build_parser(), ExplainOptions, required + [
+    (options,) = build_parser().parse_options(required + [
         "--class_name", "bound", "--methods", "ism", "--strands", "forward", "--ig_steps", "8", "--motifs", "none",
         "--attention", "--region_baseline", "zeros", "--max_sequences", "3"])
     assert options == ExplainOptions(model_name_or_path="m", input="s.fa", output_dir="o", class_name="bound", methods="ism",
                                      strands="forward", ig_steps=8, motifs="none", attention=True, region_baseline="zeros",
                                      max_sequences=3)
-    defaults, _ = parse_options(build_parser(), ExplainOptions, required)
+    (defaults,) = build_parser().parse_options(required)
     assert defaults == ExplainOptions(model_name_or_path="m", input="s.fa", output_dir="o")
     assert (defaults.methods, defaults.strands, defaults.ig_steps, defaults.motifs, defaults.attention) == ("ism,ig", "both", 50, "ism", False)
     with pytest.raises(SystemExit) as exit:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import pipeline
 
-from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.finetuning_data import reverse_complement
 from modeling_genebert import GeneBertConfig, GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.downstream.long_inputs import bases_per_window, split_into_windows
 from modeling_genebert.finetuning.predict import load_classifier, main, predict_sequences
@@ -246,18 +246,17 @@ def test_predict_takes_pathlib_paths(classifier_folder, tmp_path):
 
 
 def test_the_command_line_is_the_predict_options(capsys):
-    from dataset_scripts.cli import parse_options
     from modeling_genebert.finetuning.predict import PredictOptions, build_parser
 
     required = ["--model_name_or_path", "m", "--input", "in.fa", "--output", "out"]
-    options, command_line = parse_options(build_parser(), PredictOptions, required + [
+    options, command_line = build_parser().parse_options(required + [
         "--rc_average", "--batch_size", "8", "--long_inputs", "truncate", "--window_overlap", "10", "--window_aggregation", "max",
         "--sequence_column", "dna", "--overwrite", "--show", "3"])
     assert options == PredictOptions(model_name_or_path="m", input="in.fa", output="out", rc_average=True, batch_size=8,
                                      long_inputs="truncate", window_overlap=10, window_aggregation="max", sequence_column="dna",
                                      overwrite=True)
     assert command_line.show == 3
-    defaults, command_line = parse_options(build_parser(), PredictOptions, required)
+    defaults, command_line = build_parser().parse_options(required)
     assert defaults == PredictOptions(model_name_or_path="m", input="in.fa", output="out")
     assert (defaults.batch_size, defaults.long_inputs, defaults.window_aggregation, command_line.show) == (64, "sliding_window", None, 10)
     with pytest.raises(SystemExit) as exit:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dataset_scripts import MotifScanner
-from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.finetuning_data import reverse_complement
 from dataset_scripts.tasks import SEQUENCE_REGIONS, Task, get_task, ref_alt_features, sequence_features
 from modeling_genebert import GeneBertForPreTraining, GeneBertForSequenceClassification, GeneBertTokenizer
 from modeling_genebert.downstream.long_inputs import aggregate_windows, fit_to_window

@@ -40,9 +40,8 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
-from dataset_scripts.cli import (HelpFormatter, UsageError, add_options, check_model_folder, console_script, fspath_options,
-                                 parse_options)
-from dataset_scripts.downstream import _is_fasta, has_column, read_labelled_fasta
+from dataset_scripts.cli import UsageError, check_model_folder, console_script, fspath_options, options_parser
+from dataset_scripts.finetuning_data import _is_fasta, has_column, read_labelled_fasta
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.sequence_input import read_sequences
@@ -303,17 +302,12 @@ def embed(options: EmbedOptions) -> EmbedResult:
 
 # ----------------------------------------------------------------------------- the command line: parse, call, print
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="genebert-embed",
-        description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.",
-        formatter_class=HelpFormatter,
-    )
-    add_options(parser, EmbedOptions)
-    return parser
+    return options_parser(EmbedOptions, prog="genebert-embed",
+                          description="Embed a dataset with a GeneBERT folder ([CLS] / mean-pooled / projected) into a file.")
 
 
 def run_command(argv: list[str] | None = None) -> EmbedResult:
-    options, _ = parse_options(build_parser(), EmbedOptions, argv)
+    (options,) = build_parser().parse_options(argv)
     result = embed(options)
     print(f"wrote {result.shape[0]} x {result.shape[1]} {result.pooling} embeddings to {result.output}")
     return result

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 
-from dataset_scripts.cli import HelpFormatter, add_options, console_script, parse_options
+from dataset_scripts.cli import console_script, options_parser
 
 from .api import COMMAND, ExplainOptions, ExplainResult, explain
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__, formatter_class=HelpFormatter)
-    add_options(parser, ExplainOptions)
-    return parser
+    return options_parser(ExplainOptions, prog=COMMAND, description=__doc__)
 
 
 def run_command(argv: list[str] | None = None) -> ExplainResult:
-    options, _ = parse_options(build_parser(), ExplainOptions, argv)
+    (options,) = build_parser().parse_options(argv)
     result = explain(options)
     print(f"wrote {result.output_dir / 'report.html'}")
     return result

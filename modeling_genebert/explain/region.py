@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from dataset_scripts.downstream import dinucleotide_shuffle
+from dataset_scripts.finetuning_data import dinucleotide_shuffle
 
 from .loading import check_sequences
 from .tokens import class_score

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import torch
 
-from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.finetuning_data import reverse_complement
 from dataset_scripts.readers import DataFormatError
 from dataset_scripts.tasks import REF_ALT, SEQUENCE, ReadOptions, Task
 from modeling_genebert.downstream.long_inputs import fit_to_window

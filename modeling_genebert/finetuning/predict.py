@@ -48,9 +48,8 @@ import pandas as pd
 import torch
 from transformers.utils import logging as hf_logging
 
-from dataset_scripts.cli import (HelpFormatter, UsageError, add_options, check_model_folder, console_script, fspath_options,
-                                 parse_options)
-from dataset_scripts.downstream import reverse_complement
+from dataset_scripts.cli import UsageError, check_model_folder, console_script, fspath_options, options_parser
+from dataset_scripts.finetuning_data import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences
 from modeling_genebert.downstream.long_inputs import (
@@ -369,11 +368,9 @@ def _predict_file(options: PredictOptions) -> PredictResult:
 
 # ----------------------------------------------------------------------------- the command line: parse, call, print
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0].strip("`: "),
-                                formatter_class=HelpFormatter,
-                                epilog="Writes PREFIX.parquet and PREFIX.tsv (id, line, length, windows, p_<class> per class, "
-                                       "predicted_label, predicted_probability) and prints the first rows.")
-    add_options(p, PredictOptions)
+    p = options_parser(PredictOptions, prog=COMMAND, description=__doc__.split("\n\n")[0].strip("`: "),
+                       epilog="Writes PREFIX.parquet and PREFIX.tsv (id, line, length, windows, p_<class> per class, "
+                              "predicted_label, predicted_probability) and prints the first rows.")
     p.add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout")
     return p
 
@@ -393,7 +390,7 @@ def print_summary(result: PredictResult, show: int) -> None:
 
 
 def run_command(argv: list[str] | None = None) -> PredictResult:
-    options, cli = parse_options(build_parser(), PredictOptions, argv)
+    options, cli = build_parser().parse_options(argv)
     result = predict(options)
     print_summary(result, cli.show)
     return result

@@ -16,7 +16,7 @@ import sys
 
 import pandas as pd
 
-from dataset_scripts.cli import HelpFormatter, add_options, console_script, parse_options
+from dataset_scripts.cli import console_script, options_parser
 
 from . import legend
 from .api import COMMAND, RUN, ScoreVariantsOptions, ScoreVariantsResult, score_variants
@@ -24,16 +24,15 @@ from .scores import get_score
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
-                                epilog=legend.epilog(), formatter_class=HelpFormatter)
-    groups = add_options(p, ScoreVariantsOptions)
-    groups[RUN].add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
+    p = options_parser(ScoreVariantsOptions, prog=COMMAND, description=__doc__.split("\n\n")[0],
+                       epilog=legend.epilog())
+    p.group(RUN).add_argument("--show", type=int, default=10, help="rows of the result table printed on stdout (default 10)")
     return p
 
 
 def run_command(argv: list[str] | None = None) -> ScoreVariantsResult | None:
     """Parse, score, print the summary (on the main process only)."""
-    options, cli = parse_options(build_parser(), ScoreVariantsOptions, argv)
+    options, cli = build_parser().parse_options(argv)
     result = score_variants(options)
     if result is not None:
         print_summary(result, cli.show)

@@ -1,4 +1,4 @@
-"""Downstream (fine-tuning) datasets: CSV / TSV / FASTA -> ``datasets.DatasetDict``.
+"""Fine-tuning datasets: CSV / TSV / FASTA -> ``datasets.DatasetDict`` (readers, builders, saving).
 
 Every builder returns a ``DatasetDict`` with two columns, ``sequence`` (string) and
 ``label`` (:class:`datasets.ClassLabel` with names), and records the label mapping
