@@ -108,27 +108,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "adapter_model.safetensors")
-
-
-def check_model_folder(path, option: str = "--model_name_or_path", weights: bool = True) -> str:
-    """Fail early (before any data is read) when ``path`` is not a model folder; returns it.
-
-    A model folder holds ``config.json`` (an adapter folder ``adapter_config.json``) and, unless
-    ``weights`` is false (an architecture to train from scratch), weights.
-    """
-    folder = os.fspath(path)
-    if not os.path.exists(folder):
-        raise FileNotFoundError(f"{option} {folder}: no such folder")
-    if not os.path.isdir(folder):
-        raise UsageError(f"{option} {folder}: a file, not a model folder")
-    if not any(os.path.isfile(os.path.join(folder, name)) for name in ("config.json", "adapter_config.json")):
-        raise UsageError(f"{option} {folder}: not a model folder (no config.json)")
-    if weights and not any(os.path.isfile(os.path.join(folder, name)) for name in MODEL_WEIGHTS):
-        raise UsageError(f"{option} {folder}: not a model folder (no weights: {', '.join(MODEL_WEIGHTS[::2])})")
-    return folder
-
-
 def group_options(parser: argparse.ArgumentParser, groups: Mapping[str, Iterable[str]], rest: str) -> None:
     """Order ``--help`` as users read it: the named groups of options first, every other option last.
 
@@ -266,6 +245,6 @@ def options_given(parser: argparse.ArgumentParser, argv: list[str], what: str) -
     return vars(given)
 
 
-__all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError", "check_model_folder",
+__all__ = ["DEBUG_VARIABLE", "LOG_FORMAT", "USER_ERRORS", "HelpFormatter", "UsageError",
            "close_progress_bars", "configure_logging", "console_script", "debugging", "fail", "fspath_options", "group_options",
            "options_given", "options_parser", "split_commas"]

@@ -44,7 +44,8 @@ import numpy as np
 from transformers import HfArgumentParser
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
-from dataset_scripts.cli import HelpFormatter, check_model_folder, console_script, options_given
+from dataset_scripts.cli import HelpFormatter, console_script, options_given
+from modeling_genebert.model_folders import check_model_folder
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.readers import cache_dir
 from dataset_scripts.tasks import get_task, list_tasks

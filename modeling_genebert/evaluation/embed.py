@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 from dataset_scripts import build_sequence_classification_dataset, load_pretraining_dataset
-from dataset_scripts.cli import UsageError, check_model_folder, console_script, fspath_options, options_parser
+from dataset_scripts.cli import UsageError, console_script, fspath_options, options_parser
+from modeling_genebert.model_folders import check_model_folder
 from dataset_scripts.finetuning_data import _is_fasta, has_column, read_labelled_fasta
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.readers import DataFormatError

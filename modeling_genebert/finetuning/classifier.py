@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import torch
 
-from dataset_scripts.cli import UsageError, check_model_folder
+from dataset_scripts.cli import UsageError
+from modeling_genebert.model_folders import check_model_folder
 from modeling_genebert import GeneBertForSequenceClassification
 from modeling_genebert.downstream.long_inputs import bases_per_window
 from modeling_genebert.downstream.region_input import RegionMatrixBuilder

@@ -54,7 +54,8 @@ import numpy as np
 import torch
 from transformers import EvalPrediction, HfArgumentParser, Trainer, set_seed
 
-from dataset_scripts.cli import check_bounds, check_model_folder, console_script, group_options
+from dataset_scripts.cli import check_bounds, console_script, group_options
+from modeling_genebert.model_folders import check_model_folder
 from dataset_scripts.output_folders import TRAINER_LEFTOVERS, OutputFolder
 from dataset_scripts.tasks import REF_ALT, Task, get_task, list_tasks
 from modeling_genebert.cards.finetune_card import finetuning_model_card, results_text, with_rc_average

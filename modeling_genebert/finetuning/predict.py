@@ -48,7 +48,8 @@ import pandas as pd
 import torch
 from transformers.utils import logging as hf_logging
 
-from dataset_scripts.cli import UsageError, check_model_folder, console_script, fspath_options, options_parser
+from dataset_scripts.cli import UsageError, console_script, fspath_options, options_parser
+from modeling_genebert.model_folders import check_model_folder
 from dataset_scripts.finetuning_data import reverse_complement
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.sequence_input import SequenceRecord, check_dna, iter_sequences

@@ -27,7 +27,8 @@ import torch
 from accelerate import PartialState
 from tqdm.auto import tqdm
 
-from dataset_scripts.cli import UsageError, check_model_folder, fspath_options
+from dataset_scripts.cli import UsageError, fspath_options
+from modeling_genebert.model_folders import check_model_folder
 from dataset_scripts.output_folders import check_output_files
 from dataset_scripts.variants import WindowStats, read_allele_table, read_paired_fasta, read_variant_table, read_vcf
 from modeling_genebert.precision import INFERENCE_DEFAULT, INFERENCE_PRECISION_HELP, PRECISIONS
