@@ -217,7 +217,7 @@ def check_release(folder: Path, expected: torch.Tensor, max_mb: float) -> dict:
 
 
 def make_release(args: argparse.Namespace) -> dict:
-    output = Path(args.output)
+    output = Path(args.output).resolve()
     if output.exists() and not args.overwrite:
         raise UsageError(f"--output {output} exists; give --overwrite to replace it")
     results = _results_files(args.results)

@@ -14,10 +14,11 @@ At run time it imports nothing of GeneBERT's, so the score files register into i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-if TYPE_CHECKING:
-    from ..scoring import VariantScorer
+# the scoring.VariantScorer that runs a score (its models, motifs and options); named, not imported, so that the
+# registry stays below the scorer that reads it
+VariantScorer = Any
 
 # what a score can need -> how an error names it; the scorer says which of them a run was given
 NEEDS: dict[str, str] = {
