@@ -31,7 +31,6 @@ Bases that are N keep their ``[UNK]`` tokens fixed and get 0.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Sequence
@@ -252,121 +251,138 @@ def _base_ig(explained, sequences, target, n_steps, internal_batch_size, progres
     rows, default :data:`DEFAULT_IG_ROWS`; sequences of one token length share passes); the soft k-mer
     embeddings and their derivatives come from :class:`_KmerSubsetSums`, and autograd runs from the
     score to the embeddings only (no weight gradients)."""
-    model, tok = explained.model, explained.tokenizer
-    device = next(model.parameters()).device
-    embedding = model.get_input_embeddings()
-    k = int(tok.kmer)
-    alphas, weights = _path_steps(n_steps, k)
-    # two more rows per sequence, weight 0: alpha 1 is the sequence itself, alpha 0 the reference
-    alphas, weights = np.concatenate([alphas, [1.0, 0.0]]), np.concatenate([weights, [0.0, 0.0]])
-    c0, c1 = torch.tensor((1 - alphas) / 4), torch.tensor(alphas)
-    powers = torch.arange(k + 1, dtype=torch.float64)
-    coef_f = (c1[:, None] ** powers * c0[:, None] ** (k - powers)).float()  # (steps, k+1): c1^r c0^(k-r)
-    coef_g = (c1[:, None] ** powers[:k] * c0[:, None] ** (k - 1 - powers[:k]) * torch.tensor(weights)[:, None]).float()
-    sums = _KmerSubsetSums(embedding.weight.detach().float()[torch.from_numpy(kmer_lut(tok))], k)
-    sums.rows = sums.rows.to(device)
-    rows_per_pass = max(1, internal_batch_size or DEFAULT_IG_ROWS)
-    steps = len(alphas)
-    state = {}
+    return _PooledBaseIG(explained, target, n_steps, internal_batch_size).run(sequences, progress)
 
-    def hook(module, inputs, output):
-        if "emb" not in state:
+
+class _PooledBaseIG:
+    """The state of :func:`_base_ig`: the path's coefficients, the k-mer subset sums, and the hook that puts each
+    pass's soft embeddings in place of the embedding layer's output."""
+
+    def __init__(self, explained, target, n_steps, internal_batch_size):
+        self.explained, self.target = explained, target
+        self.model, self.tok = explained.model, explained.tokenizer
+        self.device = next(self.model.parameters()).device
+        self.embedding = self.model.get_input_embeddings()
+        k = self.k = int(self.tok.kmer)
+        alphas, weights = _path_steps(n_steps, k)
+        # two more rows per sequence, weight 0: alpha 1 is the sequence itself, alpha 0 the reference
+        alphas, weights = np.concatenate([alphas, [1.0, 0.0]]), np.concatenate([weights, [0.0, 0.0]])
+        c0, c1 = torch.tensor((1 - alphas) / 4), torch.tensor(alphas)
+        powers = torch.arange(k + 1, dtype=torch.float64)
+        self.coef_f = (c1[:, None] ** powers * c0[:, None] ** (k - powers)).float()  # (steps, k+1): c1^r c0^(k-r)
+        self.coef_g = (c1[:, None] ** powers[:k] * c0[:, None] ** (k - 1 - powers[:k])
+                       * torch.tensor(weights)[:, None]).float()
+        self.sums = _KmerSubsetSums(self.embedding.weight.detach().float()[torch.from_numpy(kmer_lut(self.tok))], k)
+        self.sums.rows = self.sums.rows.to(self.device)
+        self.rows_per_pass = max(1, internal_batch_size or DEFAULT_IG_ROWS)
+        self.steps = len(alphas)
+        self.state = {}
+
+    def hook(self, module, inputs, output):
+        if "emb" not in self.state:
             return output
-        return torch.where(state["mask"][..., None], state["emb"].to(output.dtype), output)
+        return torch.where(self.state["mask"][..., None], self.state["emb"].to(output.dtype), output)
 
-    def layout(s: str) -> dict:
-        enc = tok(s, return_offsets_mapping=True)
+    def layout(self, s: str) -> dict:
+        """A sequence's token ids, which tokens are soft (no N), their k-mer codes and forward terms, its region matrix."""
+        enc = self.tok(s, return_offsets_mapping=True)
         offsets = [tuple(o) for o in enc["offset_mapping"]]
         soft = np.array([b > a and "N" not in s[a:b] for a, b in offsets])
         starts = np.array([a for a, _ in offsets])[soft]
-        codes = encode_codes(s)[starts[:, None] + np.arange(k)]
-        region = explained.region_matrix([s])
+        codes = encode_codes(s)[starts[:, None] + np.arange(self.k)]
+        region = self.explained.region_matrix([s])
         return {"ids": torch.tensor(enc["input_ids"]), "soft": torch.from_numpy(soft), "starts": starts, "codes": codes,
-                "F": sums.forward_terms(codes).float().to(device), "region": region.to(device) if region is not None else None}
+                "F": self.sums.forward_terms(codes).float().to(self.device),
+                "region": region.to(self.device) if region is not None else None}
 
-    def explain_group(sequences: list[str]) -> list:
-        layouts = [layout(s) for s in sequences]
-        accumulated = [torch.zeros(int(lay["soft"].sum()), k, embedding.weight.shape[1], device=device) for lay in layouts]
+    def run(self, sequences, progress) -> list:
+        self.bar = tqdm(total=len(sequences) * self.steps, desc="integrated gradients (path points)", unit="point",
+                        disable=not progress)
+        handle = self.embedding.register_forward_hook(self.hook)
+        out = []
+        try:  # groups of sequences: the per-sequence tables of a group are all that is held at a time
+            with cls_only_last_layer(self.model):  # the same scores, the last layer for [CLS] only
+                for g in range(0, len(sequences), IG_GROUP):
+                    out += self.explain_group(sequences[g:g + IG_GROUP])
+        finally:
+            handle.remove()
+            self.state.clear()
+            self.bar.close()
+        return out
+
+    def explain_group(self, sequences: list[str]) -> list:
+        layouts = [self.layout(s) for s in sequences]
+        hidden = self.embedding.weight.shape[1]
+        accumulated = [torch.zeros(int(lay["soft"].sum()), self.k, hidden, device=self.device) for lay in layouts]
         ends = np.zeros((len(sequences), 2))
         by_length: dict[int, list[int]] = {}
         for i, lay in enumerate(layouts):
             by_length.setdefault(len(lay["ids"]), []).append(i)
-        work = [(i, a) for group in by_length.values() for i in group for a in range(steps)]
+        work = [(i, a) for group in by_length.values() for i in group for a in range(self.steps)]
         lo = 0
-        while lo < len(work):
+        while lo < len(work):  # one pass: up to rows_per_pass path points of sequences of one token length
             length = len(layouts[work[lo][0]]["ids"])
             hi = lo
-            while hi < len(work) and hi - lo < rows_per_pass and len(layouts[work[hi][0]]["ids"]) == length:
+            while hi < len(work) and hi - lo < self.rows_per_pass and len(layouts[work[hi][0]]["ids"]) == length:
                 hi += 1
-            chunk = work[lo:hi]
-            seqs = list(dict.fromkeys(i for i, _ in chunk))
-            parts = []
-            for i in seqs:
-                step_index = torch.tensor([a for j, a in chunk if j == i])
-                lay = layouts[i]
-                with torch.autocast(device.type, enabled=False):  # the k-mer algebra stays fp32 under an outer autocast
-                    soft_emb = torch.einsum("nr,trh->nth", coef_f[step_index].to(device), lay["F"])
-                full = torch.zeros(len(step_index), length, soft_emb.shape[-1], device=device)
-                full[:, lay["soft"].to(device)] = soft_emb
-                parts.append(full)
-            emb = torch.cat(parts).requires_grad_(True)
-            rows = [i for i, _ in chunk]
-            ids = torch.stack([layouts[i]["ids"] for i in rows]).to(device)
-            state["emb"], state["mask"] = emb, torch.stack([layouts[i]["soft"] for i in rows]).to(device)
-            kwargs = {}
-            if layouts[rows[0]]["region"] is not None:
-                kwargs["region_matrix"] = torch.cat([layouts[i]["region"] for i in rows])
-            score = class_score(model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs).logits, target)
-            g_emb, = torch.autograd.grad(score.sum(), emb)
-            state.clear()
-            score = score.detach().cpu().numpy()
-            at = 0
-            for i in seqs:
-                step_index = [a for j, a in chunk if j == i]
-                n = len(step_index)
-                lay = layouts[i]
-                g = g_emb[at:at + n][:, lay["soft"].to(device)].float()  # (n, T_soft, H)
-                with torch.autocast(device.type, enabled=False):
-                    accumulated[i] += torch.einsum("nth,nr->trh", g, coef_g[torch.tensor(step_index)].to(device))
-                for a, value in zip(step_index, score[at:at + n]):
-                    if a >= steps - 2:
-                        ends[i, a - (steps - 2)] = value
-                at += n
-            bar.update(hi - lo)
+            self.one_pass(work[lo:hi], layouts, accumulated, ends)
+            self.bar.update(hi - lo)
             lo = hi
-        out = []
-        for i, (s, lay) in enumerate(zip(sequences, layouts)):
-            x = torch.from_numpy(one_hot(s)).to(device)
-            known = (x.sum(-1, keepdim=True) > 0).float()
-            ref = known.expand_as(x) * 0.25
-            grad = torch.zeros_like(x)
-            starts = torch.from_numpy(lay["starts"]).to(device)
-            with torch.autocast(device.type, enabled=False):
-                per_token = sums.gradient(lay["codes"], accumulated[i])  # (T_soft, k, 4)
-            for j in range(k):
-                grad.index_add_(0, starts + j, per_token[:, j])
-            grad = grad * known
-            attr = ((x - ref) * grad).sum(-1)
-            hyp = (grad - grad.mean(-1, keepdim=True)) * known
-            bases = attr.detach().cpu().numpy().astype(np.float32)
-            out.append((hyp.detach().cpu().numpy().astype(np.float32), bases, float(ends[i, 0]), float(ends[i, 1]),
-                        float(bases.sum() - (ends[i, 0] - ends[i, 1]))))
-        return out
+        return [self.finish(s, lay, accumulated[i], ends[i]) for i, (s, lay) in enumerate(zip(sequences, layouts))]
 
-    bar = tqdm(total=len(sequences) * steps, desc="integrated gradients (path points)", unit="point", disable=not progress)
-    handle = embedding.register_forward_hook(hook)
-    stack = contextlib.ExitStack()
-    stack.enter_context(cls_only_last_layer(model))  # the same scores, the last layer for [CLS] only
-    out = []
-    try:  # groups of sequences: the per-sequence tables of a group are all that is held at a time
-        for g in range(0, len(sequences), IG_GROUP):
-            out += explain_group(sequences[g:g + IG_GROUP])
-    finally:
-        stack.close()
-        handle.remove()
-        state.clear()
-        bar.close()
-    return out
+    def one_pass(self, chunk, layouts, accumulated, ends) -> None:
+        """Forward and input-gradient backward of the path points ``chunk`` ((sequence, step) pairs); each sequence's
+        step-weighted embedding gradients go to ``accumulated``, its scores at the two ends to ``ends``."""
+        device, length = self.device, len(layouts[chunk[0][0]]["ids"])
+        seqs = list(dict.fromkeys(i for i, _ in chunk))
+        steps_of = {i: [a for j, a in chunk if j == i] for i in seqs}
+        parts = []
+        for i in seqs:
+            lay = layouts[i]
+            with torch.autocast(device.type, enabled=False):  # the k-mer algebra stays fp32 under an outer autocast
+                soft_emb = torch.einsum("nr,trh->nth", self.coef_f[torch.tensor(steps_of[i])].to(device), lay["F"])
+            full = torch.zeros(len(steps_of[i]), length, soft_emb.shape[-1], device=device)
+            full[:, lay["soft"].to(device)] = soft_emb
+            parts.append(full)
+        emb = torch.cat(parts).requires_grad_(True)
+        rows = [i for i, _ in chunk]
+        ids = torch.stack([layouts[i]["ids"] for i in rows]).to(device)
+        self.state["emb"], self.state["mask"] = emb, torch.stack([layouts[i]["soft"] for i in rows]).to(device)
+        kwargs = {}
+        if layouts[rows[0]]["region"] is not None:
+            kwargs["region_matrix"] = torch.cat([layouts[i]["region"] for i in rows])
+        score = class_score(self.model(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs).logits, self.target)
+        g_emb, = torch.autograd.grad(score.sum(), emb)
+        self.state.clear()
+        score = score.detach().cpu().numpy()
+        at = 0
+        for i in seqs:
+            n = len(steps_of[i])
+            g = g_emb[at:at + n][:, layouts[i]["soft"].to(device)].float()  # (n, T_soft, H)
+            with torch.autocast(device.type, enabled=False):
+                accumulated[i] += torch.einsum("nth,nr->trh", g, self.coef_g[torch.tensor(steps_of[i])].to(device))
+            for a, value in zip(steps_of[i], score[at:at + n]):
+                if a >= self.steps - 2:
+                    ends[i, a - (self.steps - 2)] = value
+            at += n
+
+    def finish(self, s: str, lay: dict, accumulated: torch.Tensor, ends: np.ndarray) -> tuple:
+        """One sequence's per-base gradient from its tokens' accumulated gradients; its attributions and gap."""
+        x = torch.from_numpy(one_hot(s)).to(self.device)
+        known = (x.sum(-1, keepdim=True) > 0).float()
+        ref = known.expand_as(x) * 0.25
+        grad = torch.zeros_like(x)
+        starts = torch.from_numpy(lay["starts"]).to(self.device)
+        with torch.autocast(self.device.type, enabled=False):
+            per_token = self.sums.gradient(lay["codes"], accumulated)  # (T_soft, k, 4)
+        for j in range(self.k):
+            grad.index_add_(0, starts + j, per_token[:, j])
+        grad = grad * known
+        attr = ((x - ref) * grad).sum(-1)
+        hyp = (grad - grad.mean(-1, keepdim=True)) * known
+        bases = attr.detach().cpu().numpy().astype(np.float32)
+        return (hyp.detach().cpu().numpy().astype(np.float32), bases, float(ends[0]), float(ends[1]),
+                float(bases.sum() - (ends[0] - ends[1])))
 
 
 def _base_ig_reference(explained, sequences, target, n_steps, internal_batch_size=None, progress=False):
