@@ -130,9 +130,10 @@ def test_block_parser_sees_marks_and_placeholders(tmp_path):
 
 
 def _user_checkout(tmp_path: Path) -> Path:
-    """A folder laid out as the repository root, so blocks find tests/data, benchmarks/ and examples/ as a user does."""
+    """A folder laid out as the repository root, so blocks find tests/data, benchmarks/, checkpoints/ and examples/ as a
+    user does."""
     shutil.copytree(ROOT / "tests" / "data", tmp_path / "tests" / "data")  # copies: pyfaidx indexes beside a FASTA
-    for folder in ("benchmarks", "examples"):
+    for folder in ("benchmarks", "checkpoints", "examples"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     return tmp_path
 
