@@ -37,10 +37,13 @@ def source(tmp_path_factory):
 
 
 def _results(folder: Path, path: Path, mccs: dict[int, float]) -> Path:
-    runs = [{"model_path": str(folder), "task": "tf0", "arm": "finetune", "seed": seed, "eval_split": "dev",
-             "metrics": {"mcc": mcc}} for seed, mcc in mccs.items()]
-    runs.append({"model_path": "", "task": "tf0", "arm": "kmer_lr", "seed": 42, "eval_split": "dev", "metrics": {"mcc": 0.45}})
-    path.write_text(json.dumps({"runs": runs}))
+    runs = [{"model": "final", "model_path": str(folder), "task": "tf0", "arm": "finetune", "seed": seed,
+             "eval_split": "dev", "metrics": {"mcc": mcc}} for seed, mcc in mccs.items()]
+    runs.append({"model": "-", "model_path": "", "task": "tf0", "arm": "kmer_lr", "seed": 42, "eval_split": "dev",
+                 "metrics": {"mcc": 0.45}})
+    rows = [{"model": "final", "task": "tf0", "arm": "finetune", "seed_ensemble": True, "seeds": sorted(mccs),
+             "eval_split": "dev", "mcc": {"mean": 0.71}}] if len(mccs) > 1 else []
+    path.write_text(json.dumps({"runs": runs, "rows": rows}))
     return path
 
 
@@ -69,6 +72,7 @@ def test_a_release_is_half_precision_documented_and_loads_both_ways(source, tmp_
     assert "| tf0 | GeneBERT, fine-tuned | dev | 3 | 0.600 ± 0.100 |" in card.text
     assert "| tf0 | GeneBERT, fine-tuned, --region_input | dev | 1 | 0.650 ± 0.000 |" in card.text
     assert "| tf0 | 6-mer logistic regression | dev | 1 | 0.450 ± 0.000 |" in card.text
+    assert "| tf0 | GeneBERT, fine-tuned, ensemble of the seeds' models | dev | 3 | 0.710 |" in card.text
     assert "300 steps of 16 samples (1,000 training samples) in 0.20 hours of wall time on one core of a test CPU" in card.text
     assert card.text.count("## Limitations") == 1 and card.text.index("## Limitations") < card.text.index("## Citation")
     assert card.data.model_name == "genebert-test"
@@ -77,3 +81,39 @@ def test_a_release_is_half_precision_documented_and_loads_both_ways(source, tmp_
 
     assert release.main(argv) == 2  # an existing release is not replaced without --overwrite
     assert "exists; give --overwrite" in capsys.readouterr().err
+
+
+CHECKPOINT = ROOT / "checkpoints" / "genebert-tiny"
+
+
+def test_the_released_model_loads_and_answers_as_it_did_when_released():
+    """The committed release, through the package: float32 weights, the embeddings recorded at release time."""
+    from transformers import AutoTokenizer
+
+    info = json.loads((CHECKPOINT / "release.json").read_text())
+    size_mb = sum(p.stat().st_size for p in CHECKPOINT.rglob("*") if p.is_file()) / 1e6
+    assert size_mb <= 25, size_mb
+    model = AutoModel.from_pretrained(CHECKPOINT).eval()
+    tokenizer = AutoTokenizer.from_pretrained(CHECKPOINT)
+    assert {p.dtype for p in model.parameters()} == {torch.float32} and tokenizer.kmer == 6
+    with torch.no_grad():
+        out = model(**tokenizer(info["probe"]["sequence"], return_tensors="pt")).last_hidden_state
+    expected = torch.tensor(info["probe"]["last_hidden_state_first_values"])
+    assert torch.allclose(out.flatten()[:8], expected, atol=1e-5), (out.flatten()[:8], expected)
+    card = (CHECKPOINT / "README.md").read_text()
+    for heading in ("## Evaluation on GUE", "## Compute", "## How it was made", "## Limitations", "## Citation"):
+        assert heading in card, heading
+    assert {row["task"] for row in info["gue"]} == {"prom_core_all", "tf0", "tf1", "tf2"}
+
+
+def test_the_released_remote_code_is_the_packages_own():
+    """The release carries the package's modules as they are, not copies that drifted."""
+    import modeling_genebert
+    import tokenization
+
+    sources = {p.name: p for package in (modeling_genebert, tokenization) for p in Path(package.__file__).parent.glob("*.py")}
+    exported = sorted(CHECKPOINT.glob("*.py"))
+    assert {p.name for p in exported} >= {"configuration_genebert.py", "modeling_genebert.py", "tokenization_genebert.py"}
+    drifted = [p.name for p in exported if p.read_bytes() != sources[p.name].read_bytes()]
+    assert not drifted, (f"{drifted} differ from the package's modules: "
+                         "python examples/release/make_release.py --refresh_code checkpoints/genebert-tiny")
