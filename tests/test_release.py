@@ -81,6 +81,8 @@ def test_a_release_is_half_precision_documented_and_loads_both_ways(source, tmp_
 
     assert release.main(argv) == 2  # an existing release is not replaced without --overwrite
     assert "exists; give --overwrite" in capsys.readouterr().err
+    assert release.main(["--model", str(source)]) == 2
+    assert "error: a release needs --output, --name" in capsys.readouterr().err
 
 
 CHECKPOINT = ROOT / "checkpoints" / "genebert-tiny"

@@ -53,17 +53,19 @@ PROBE = "ACGTAGGCTTACGATCGATCGGCTAGCTAGCATCGACTAGCTTGACCGATCGATTACGGATCCAGT"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="make_release.py", description=__doc__, formatter_class=HelpFormatter)
-    p.add_argument("--model", required=True, help="the genebert-pretrain output folder to release (its final/ folder)")
+    p.add_argument("--model", help="the genebert-pretrain output folder to release (its final/ folder); required")
     p.add_argument("--results", nargs="*", default=[], metavar="LABEL=RESULTS_JSON",
                    help="genebert-benchmark results.json files, each with the label its rows get in the card")
-    p.add_argument("--output", required=True, help="the release folder (refused when it exists, unless --overwrite)")
-    p.add_argument("--name", required=True, help="the release's name (card title and model-index name), e.g. genebert-tiny")
+    p.add_argument("--output", help="the release folder (refused when it exists, unless --overwrite); required")
+    p.add_argument("--name", help="the release's name (card title and model-index name), e.g. genebert-tiny; required")
     p.add_argument("--dtype", default="bfloat16", choices=sorted(DTYPES), help="dtype of the stored weights")
     p.add_argument("--reproduce", help="a Markdown file with the commands that reproduce the release")
     p.add_argument("--machine", default=None, help="the machine that trained it (default: this machine's CPU)")
     p.add_argument("--limitations", help="a Markdown file replacing the default limitations text")
     p.add_argument("--max_mb", type=float, default=25.0, help="largest allowed release folder, in MB")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    p.add_argument("--refresh_code", metavar="FOLDER",
+                   help="instead of a release: copy the package's current model and tokenizer modules over FOLDER's remote code")
     return p
 
 
@@ -128,7 +130,7 @@ def gue_table(rows: list[dict]) -> str:
             lines.append(f"| {task} | {r['arm']} | {r['split']} | {len(r['seeds'])} | {mcc} |")
         if task in published and "mcc" in published[task].metrics:
             ref = published[task]
-            lines.append(f"| {task} | {ref.method} (published, 117M parameters, GPU-days) | {ref.split} | – | {ref.metrics['mcc']:.3f} |")
+            lines.append(f"| {task} | {ref.method}, published (GPU-days of pre-training) | {ref.split} | – | {ref.metrics['mcc']:.3f} |")
     return "\n".join(lines)
 
 
@@ -290,14 +292,15 @@ def refresh_code(folder: str | os.PathLike) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> dict:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--refresh_code"]:
-        if len(argv) != 2:
-            raise UsageError("--refresh_code takes one release folder")
-        changed = refresh_code(argv[1])
-        print(f"{argv[1]}: {', '.join(changed) if changed else 'no file'} refreshed from the package")
+    args = parser().parse_args(argv)
+    if args.refresh_code:
+        changed = refresh_code(args.refresh_code)
+        print(f"{args.refresh_code}: {', '.join(changed) if changed else 'no file'} refreshed from the package")
         return {"refreshed": changed}
-    return make_release(parser().parse_args(argv))
+    missing = [f"--{name}" for name in ("model", "output", "name") if getattr(args, name) is None]
+    if missing:
+        raise UsageError(f"a release needs {', '.join(missing)}")
+    return make_release(args)
 
 
 main = console_script(run, prog="make_release.py")
