@@ -3,8 +3,9 @@
 ``modeling_genebert/__init__`` has already asked :mod:`modeling_genebert.torch_pair` before it imported
 anything that needs torchvision; here a problem becomes one line ``error: ... pip install torch==X
 torchvision==Y`` and exit status 2 (``GENEBERT_DEBUG=1``: the traceback of importing torchvision). Each
-command is imported only after the check, inside its entry point, so a script loads its own command
-and no other.
+model command is imported only after the check, inside its entry point, so a script loads its own command
+and no other; the build commands' mains come from the data side, which imports neither torch nor
+transformers, so they are imported here at the top.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
+from dataset_scripts.build import main_finetuning, main_pretraining
 from dataset_scripts.cli import debugging, fail
 
 from .. import torch_pair
@@ -101,14 +103,12 @@ def benchmark() -> Main:
 @command
 def build_pretraining() -> Main:
     """genebert-build-pretraining"""
-    from dataset_scripts.build import main_pretraining
     return main_pretraining
 
 
 @command
 def build_finetuning() -> Main:
     """genebert-build-finetuning"""
-    from dataset_scripts.build import main_finetuning
     return main_finetuning
 
 
