@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import HfArgumentParser, TrainerCallback, TrainingArguments, set_seed
+from transformers import HfArgumentParser, TrainerCallback, TrainerState, TrainingArguments, set_seed
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dataset_scripts import build_default_pretraining_dataset, load_pretraining_dataset
@@ -458,19 +459,26 @@ def pretrain(model_args: ModelArguments, data_args: DataArguments, training_args
     output_folder.start()
     before = {} if resume else validate()
     train_result = trainer.train(resume_from_checkpoint=resume)
-    if stop_at is not None:
-        return _stopped_early(trainer, training_args, dataset_path, train, train_result, before)
+
+    def result_in(output_dir: Path, after: dict) -> PretrainResult:
+        return PretrainResult(
+            output_dir=output_dir, dataset=Path(dataset_path),
+            train_samples=len(train) if hasattr(train, "__len__") else None,
+            global_step=trainer.state.global_step, train_runtime_s=train_result.metrics.get("train_runtime"),
+            before=before, after=after, srm_chance=1.0 / training_args.per_device_eval_batch_size,
+            precision=training_precision(training_args),
+        )
+
+    if stop_at is not None:  # --stop_at_step: the session ends with its checkpoint, no final folder yet
+        checkpoint = Path(training_args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{trainer.state.global_step}"
+        logger.info("stopped at step %d of %d (--stop_at_step): %s; continue with --resume_from_checkpoint auto",
+                    trainer.state.global_step, training_args.max_steps, checkpoint)
+        return result_in(checkpoint, {})
     after = validate()
 
     final_dir = Path(training_args.output_dir) / "final"
     trainer.save_model(str(final_dir))  # weights (safetensors), config + auto_map, remote code, tokenizer
-    result = PretrainResult(
-        output_dir=final_dir, dataset=Path(dataset_path),
-        train_samples=len(train) if hasattr(train, "__len__") else None,
-        global_step=trainer.state.global_step, train_runtime_s=train_result.metrics.get("train_runtime"),
-        before=before, after=after, srm_chance=1.0 / training_args.per_device_eval_batch_size,
-        precision=training_precision(training_args),
-    )
+    result = result_in(final_dir, after)
     if trainer.is_world_process_zero():
         card = pretraining_model_card(
             config=config,
@@ -497,23 +505,12 @@ def _stop_at_step(training_args: PretrainingArguments, resume: str | None) -> in
     stop = training_args.stop_at_step
     if stop is None or stop >= training_args.max_steps:
         return None
-    resumed = int(Path(resume).name.rpartition("-")[2]) if resume else 0
+    resumed = 0
+    if resume and Path(resume, TRAINER_STATE_NAME).is_file():  # the step the checkpoint's own state records
+        resumed = TrainerState.load_from_json(str(Path(resume, TRAINER_STATE_NAME))).global_step
     if stop <= resumed:
         raise UsageError(f"--stop_at_step {stop}: the run resumes at step {resumed}, already there")
     return stop
-
-
-def _stopped_early(trainer, training_args, dataset_path, train, train_result, before) -> PretrainResult:
-    """The result of a session ended by --stop_at_step: its checkpoint, no final folder yet."""
-    step = trainer.state.global_step
-    checkpoint = Path(training_args.output_dir) / f"checkpoint-{step}"
-    logger.info("stopped at step %d of %d (--stop_at_step): %s; continue with --resume_from_checkpoint auto",
-                step, training_args.max_steps, checkpoint)
-    return PretrainResult(
-        output_dir=checkpoint, dataset=Path(dataset_path), train_samples=len(train) if hasattr(train, "__len__") else None,
-        global_step=step, train_runtime_s=train_result.metrics.get("train_runtime"), before=before, after={},
-        srm_chance=1.0 / training_args.per_device_eval_batch_size, precision=training_precision(training_args),
-    )
 
 
 def _describe_dataset(path: str, data) -> str:
