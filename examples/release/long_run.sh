@@ -39,14 +39,9 @@ if [ -n "${WAIT_PID:-}" ]; then
     while kill -0 "$WAIT_PID" 2>/dev/null; do sleep 30; done
 fi
 
-newest_step() {  # the step of the newest complete checkpoint (0 when none)
-    local newest=0 dir step
-    for dir in "$OUT"/checkpoint-*; do
-        [ -f "$dir/trainer_state.json" ] || continue
-        step=${dir##*-}
-        [ "$step" -gt "$newest" ] && newest=$step
-    done
-    echo "$newest"
+newest_step() {  # the step of the newest complete checkpoint (0 when none), by genebert-pretrain's own resume rule
+    python -c "import sys; from modeling_genebert.pretraining.pretrain import last_complete_checkpoint as newest
+path = newest(sys.argv[1]); print(path.rsplit('-', 1)[1] if path else 0)" "$OUT"
 }
 
 probe() {  # probe STEP: fine-tune the probe task from checkpoint-STEP, once

@@ -15,15 +15,17 @@ import json
 import sys
 from pathlib import Path
 
+from modeling_genebert.pretraining.pretrain import last_complete_checkpoint
+
 COLUMNS = ("eval_loss", "eval_mgm_loss", "eval_ngsp_loss", "eval_ngsp_accuracy", "eval_srm_loss", "eval_srm_accuracy")
 
 
 def newest_state(run: Path) -> dict:
-    candidates = [run / "final"] + sorted(run.glob("checkpoint-*"), key=lambda p: int(p.name.rpartition("-")[2]), reverse=True)
-    for folder in candidates:
-        if (folder / "trainer_state.json").is_file():
-            return json.loads((folder / "trainer_state.json").read_text())
-    raise FileNotFoundError(f"{run}: no trainer_state.json in final/ or any checkpoint-N/")
+    """The log history of the run: final/'s when it has finished, else its newest complete checkpoint's."""
+    folder = run / "final" if (run / "final" / "trainer_state.json").is_file() else last_complete_checkpoint(str(run))
+    if folder is None:
+        raise FileNotFoundError(f"{run}: no trainer_state.json in final/ or any checkpoint-N/")
+    return json.loads((Path(folder) / "trainer_state.json").read_text())
 
 
 def probes(run: Path) -> dict[int, float]:
