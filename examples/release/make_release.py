@@ -41,6 +41,8 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard
 
+import modeling_genebert
+import tokenization
 from dataset_scripts.cli import HelpFormatter, UsageError, console_script
 from modeling_genebert import GeneBertForPreTraining
 from modeling_genebert.cards.model_card import CITATION
@@ -272,23 +274,26 @@ def make_release(args: argparse.Namespace) -> dict:
     return info
 
 
+def drifted_code(folder: str | os.PathLike) -> dict[Path, Path]:
+    """The remote-code files of a release that differ from the package's current modules, each with the module."""
+    sources = {p.name: p for package in (modeling_genebert, tokenization) for p in Path(package.__file__).parent.glob("*.py")}
+    drifted = {}
+    for path in sorted(Path(folder).glob("*.py")):
+        if path.name not in sources:
+            raise UsageError(f"{path}: no module of that name in the package to compare it with")
+        if sources[path.name].read_bytes() != path.read_bytes():
+            drifted[path] = sources[path.name]
+    return drifted
+
+
 def refresh_code(folder: str | os.PathLike) -> list[str]:
     """Copy the package's current model and tokenizer modules over a release's remote code (the files
     ``save_pretrained`` exported), so that the release carries the package's own code, not a copy that drifted;
     returns the names of the files that changed."""
-    import modeling_genebert
-    import tokenization
-
-    sources = {p.name: p for package in (modeling_genebert, tokenization) for p in Path(package.__file__).parent.glob("*.py")}
-    changed = []
-    for path in sorted(Path(folder).glob("*.py")):
-        source = sources.get(path.name)
-        if source is None:
-            raise UsageError(f"{path}: no module of that name in the package to refresh it from")
-        if source.read_bytes() != path.read_bytes():
-            path.write_bytes(source.read_bytes())
-            changed.append(path.name)
-    return changed
+    drifted = drifted_code(folder)
+    for path, source in drifted.items():
+        path.write_bytes(source.read_bytes())
+    return [path.name for path in drifted]
 
 
 def run(argv: list[str] | None = None) -> dict:
