@@ -198,8 +198,10 @@ class MotifScanner:
         fill_value: float | str = "min",
         threshold: float = 0.8,
         absolute_threshold: bool = False,
+        per_strand: bool = False,
     ) -> np.ndarray:
-        """Aggregate scores per sequence and motif: ``float32`` array ``(n, M)``.
+        """Aggregate scores per sequence and motif: ``float32`` array ``(n, M)``, or ``(n, 2, M)``
+        (forward strand, then reverse) with ``per_strand``, which keeps the strand a site lies on.
 
         See the module docstring for ``aggregation`` (``max``/``mean``/``logsumexp``/
         ``count``) and ``fill_value`` (``"min"`` = the motif's lowest possible score, or
@@ -209,12 +211,15 @@ class MotifScanner:
 
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        if per_strand and not self.both_strands:
+            raise ValueError("per_strand needs a scanner built with both_strands=True")
         sequences = list(sequences)
         n = len(sequences)
         m = self.num_motifs
-        out = np.empty((n, m), dtype=np.float32)
+        strands = 2 if per_strand else 1
+        out = np.empty((n, strands, m), dtype=np.float32)
         if n == 0:
-            return out
+            return out.reshape(n, m) if strands == 1 else out
         if batch_size is None:
             # keep the (batch, L, 2M) score tensor around 128 MB
             longest = max(max(len(x) for x in sequences), 1)
@@ -229,7 +234,7 @@ class MotifScanner:
             thr = thr.expand(m) if thr.numel() == 1 else thr
         if self.num_proc > 1 and self.device.type == "cpu" and n > batch_size:
             options = dict(aggregation=aggregation, batch_size=batch_size, fill_value=fill_value, threshold=threshold,
-                           absolute_threshold=absolute_threshold)
+                           absolute_threshold=absolute_threshold, per_strand=per_strand)
             return self._scan_in_processes(sequences, batch_size, options)
         for lo in range(0, n, batch_size):
             batch = sequences[lo : lo + batch_size]
@@ -238,14 +243,17 @@ class MotifScanner:
             tile = self._tile(words.shape[1])
             for start in range(0, words.shape[0], tile):
                 s = self._scores(words[start : start + tile])  # (b, L, S*M)
-                b = s.shape[0]
-                s = s.view(b, -1, m)  # strands folded into the position axis
+                b, length = s.shape[:2]
+                if per_strand:  # each strand its own "sequence": (b * 2, L, M)
+                    s = s.view(b, length, 2, m).transpose(1, 2).reshape(b * 2, length, m)
+                else:
+                    s = s.view(b, -1, m)  # strands folded into the position axis
                 agg, any_valid = self._aggregate(s, aggregation, thr if aggregation == "count" else None)
                 agg = agg.float().cpu()
                 if aggregation != "count":
                     agg = torch.where(any_valid.cpu(), agg, fill[None, :])
-                out[lo + start : lo + start + b] = agg.numpy()
-        return out
+                out[lo + start : lo + start + b] = agg.view(b, strands, m).numpy()
+        return out.reshape(n, m) if strands == 1 else out
 
     @staticmethod
     def _aggregate(s: torch.Tensor, aggregation: str, threshold: torch.Tensor | None):

@@ -161,6 +161,40 @@ def test_lower_case_scores_like_upper_and_strands(real_sequences):
     assert np.all(fwd <= sc.scan([s]) + 1e-6)
 
 
+def test_per_strand_aggregates_each_strand_and_swaps_under_reverse_complement(real_sequences):
+    """``per_strand``: row 0 is the forward strand's aggregate, row 1 the reverse's; their max is the
+    pooled scan, the reverse complement swaps them, and sequences without a scoreable window get the fill."""
+    ms = read_motif_file(os.path.join(DATA, "three_motifs.jaspar"))
+    sc = MotifScanner(ms)
+    seqs = real_sequences[:3] + real_sequences[-3:]
+    pos = sc.position_scores(seqs).numpy()  # (n, L, 2M)
+    m = len(ms)
+    for agg in ("max", "mean", "count"):
+        got = sc.scan(seqs, aggregation=agg, per_strand=True)
+        assert got.shape == (len(seqs), 2, m)
+        for i in range(len(seqs) - 1):  # the last one is all N
+            for k in range(m):
+                for strand in (0, 1):
+                    v = pos[i, :, strand * m + k]
+                    v = v[np.isfinite(v)]
+                    if not len(v):
+                        continue
+                    exp = {"max": v.max(), "mean": v.mean()}.get(agg)
+                    if agg == "count":
+                        lo, hi = ms.min_scores()[k], ms.max_scores()[k]
+                        exp = np.sum(v >= lo + 0.8 * (hi - lo))
+                    assert abs(got[i, strand, k] - exp) < 1e-3, (agg, i, k, strand)
+    both = sc.scan(seqs, per_strand=True)
+    np.testing.assert_array_equal(both.max(axis=1), sc.scan(seqs))
+    np.testing.assert_array_equal(both[-1], np.stack([ms.min_scores()] * 2).astype(np.float32))
+    comp = str.maketrans("ACGT", "TGCA")
+    s = real_sequences[1]
+    np.testing.assert_allclose(sc.scan([s.translate(comp)[::-1]], per_strand=True)[0, ::-1], both[1], atol=1e-5)
+    assert sc.scan([], per_strand=True).shape == (0, 2, m)
+    with pytest.raises(ValueError, match="both_strands=True"):
+        MotifScanner(ms, both_strands=False).scan([s], per_strand=True)
+
+
 def test_encode_rejects_non_nucleotides():
     assert encode(["ACGTN", "acgtr"]).tolist() == [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]
     with pytest.raises(ValueError, match=r"sequence 1: character 'X' at position 2"):

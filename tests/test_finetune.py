@@ -21,7 +21,9 @@ from modeling_genebert import (
     GeneBertForSequenceClassification,
     GeneBertTokenizer,
 )
+from dataset_scripts.sequences import reverse_complement
 from modeling_genebert.finetuning import finetune
+from modeling_genebert.finetuning.classifier import load_classifier
 from modeling_genebert.finetuning.finetune import (
     ClassificationCollator,
     FinetuneModelArguments,
@@ -214,6 +216,48 @@ def test_region_matrix_builder_scans_tiles(tmp_path):
     assert best[0, 0] > best[0, 1] and best[1, 1] > best[1, 0]
     assert best[0, 0] > best[2].max()
     assert builder.info()["num_tfs"] == 3
+
+
+def test_separate_strands_give_each_tile_a_forward_and_a_reverse_row(tmp_path):
+    """``strands="separate"``: rows tile by tile, forward then reverse; their max is the pooled row, and a motif
+    planted on the reverse strand shows in the reverse row only."""
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    pooled, separate = RegionMatrixBuilder(str(motifs), rows=2), RegionMatrixBuilder(str(motifs), rows=2, strands="separate")
+    background = pd.read_csv(DATA / "prom_core_all_dev.csv")["sequence"].iloc[0]
+    forward = MOTIF + background[len(MOTIF):]
+    reverse = reverse_complement(MOTIF) + background[len(MOTIF):]
+    matrix = separate([forward, reverse])
+    assert matrix.shape == (2, 4, 3) and separate.matrix_rows == 4
+    assert separate.info()["strands"] == "separate" and pooled.info()["strands"] == "both"
+    np.testing.assert_array_equal(matrix.reshape(2, 2, 2, 3).max(axis=2), pooled([forward, reverse]))
+    planted = matrix[:, 0, 0], matrix[:, 1, 0]  # tile 0's forward and reverse rows, PLANTED column
+    assert planted[0][0] > planted[1][0] and planted[1][1] > planted[0][1]
+    with pytest.raises(ValueError, match="region strands must be one of"):
+        RegionMatrixBuilder(str(motifs), strands="plus")
+
+
+def test_region_strands_separate_is_recorded_and_rebuilt_for_predict(genebert_folder, tmp_path):
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32], 0)
+    result = finetune_with(
+        [
+            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
+            "--region_input", "--motifs", str(motifs), "--region_rows", "2", "--region_strands", "separate",
+            "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--per_device_train_batch_size", "16",
+            "--eval_strategy", "no", *FAST,
+        ]
+    )
+    assert result.region_input["strands"] == "separate" and result.region_input["rows"] == 2
+    classifier = load_classifier(tmp_path / "out")
+    assert classifier.region_builder.matrix_rows == 4
+    assert classifier.model.genebert.region_encoder.position_embeddings.num_embeddings >= 4
+    # a user's motif file is found again by its path; gone, it is named
+    assert result.region_input["motif_file"] == str(motifs.resolve())
+    motifs.rename(tmp_path / "moved.jaspar")
+    with pytest.raises(ValueError, match=r"region_input.motif_file .*motifs.jaspar does not exist"):
+        load_classifier(tmp_path / "out")
 
 
 def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_path):

@@ -44,6 +44,14 @@ class FinetuneModelArguments:
             "scanned separately (1 = the whole sequence is one region)"
         },
     )
+    region_strands: str = field(
+        default="both",
+        metadata={
+            "help": "both: one row per tile, the best site on either strand (as pre-training); separate: two rows "
+            "per tile, forward strand then reverse",
+            "choices": ["both", "separate"],
+        },
+    )
     region_aggregation: str = field(
         default="max", metadata={"help": "per-TF aggregation of PWM scores: max (paper), mean, logsumexp, count"}
     )

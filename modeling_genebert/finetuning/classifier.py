@@ -110,8 +110,8 @@ def load_classifier(folder: str | os.PathLike, device: str | torch.device | None
     region_builder = None
     if model.config.classifier_region_fusion:  # the fine-tuning's region input, or its defaults
         region = info.get("region_input") or {}
-        region_builder = RegionMatrixBuilder(_motif_spec(region.get("motifs")), int(region.get("rows", 1)),
-                                             region.get("aggregation", "max"))
+        region_builder = RegionMatrixBuilder(_motif_spec(region), int(region.get("rows", 1)),
+                                             region.get("aggregation", "max"), strands=region.get("strands", "both"))
         if region_builder.num_tfs != region.get("num_tfs", region_builder.num_tfs):
             raise ValueError(f"{folder}: results.json records {region.get('num_tfs')} TFs for the region input, "
                              f"but the motif set {region.get('motifs')!r} has {region_builder.num_tfs}")
@@ -123,9 +123,16 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _motif_spec(description: str | None) -> str | None:
-    """results.json's region_input.motifs (a path, or a description such as
+def _motif_spec(region: dict) -> str | None:
+    """results.json's region_input (its ``motif_file``, or ``motifs``: a path, or a description such as
     ``'JASPAR2018 collection=CORE ... (pyjaspar)'``) -> a spec ``load_motifs`` takes."""
+    motif_file = region.get("motif_file")
+    if motif_file:
+        if not os.path.isfile(motif_file):
+            raise ValueError(f"results.json's region_input.motif_file {motif_file} does not exist: the region matrix "
+                             "cannot be rebuilt without the motif file the model was fine-tuned with")
+        return motif_file
+    description = region.get("motifs")
     if not description or os.path.exists(description):
         return description or None
     first = str(description).split()[0]

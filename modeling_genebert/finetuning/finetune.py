@@ -217,8 +217,9 @@ def load_labelled_data(task: Task, data_args: FinetuneDataArguments, seed: int):
 def region_input_of(model_args: FinetuneModelArguments, task: Task, train):
     """``(region builder or None, (rows, TFs) or None)``: the motif scan of ``--region_input``, or the task's own matrix."""
     if model_args.region_input:
-        builder = RegionMatrixBuilder(model_args.motifs, model_args.region_rows, model_args.region_aggregation)
-        return builder, (builder.rows * (2 if task.inputs == REF_ALT else 1), builder.num_tfs)
+        builder = RegionMatrixBuilder(model_args.motifs, model_args.region_rows, model_args.region_aggregation,
+                                      strands=model_args.region_strands)
+        return builder, (builder.matrix_rows * (2 if task.inputs == REF_ALT else 1), builder.num_tfs)
     if "region_matrix" in task.inputs:
         return None, tuple(np.asarray(train[0]["region_matrix"]).shape)
     return None, None

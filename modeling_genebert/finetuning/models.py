@@ -48,7 +48,8 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
             )
         region.num_tfs = num_tfs
         if rows > region.max_regions:
-            raise ValueError(f"--region_rows {rows} exceeds the region encoder's max_regions {region.max_regions}")
+            raise ValueError(f"the region matrix has {rows} rows (--region_rows, times 2 with --region_strands separate "
+                             f"and with ref / alt pairs), more than the region encoder's max_regions {region.max_regions}")
         if not pretrained:
             region.regions_per_sample = rows
 
