@@ -260,6 +260,23 @@ def test_region_strands_separate_is_recorded_and_rebuilt_for_predict(genebert_fo
         load_classifier(tmp_path / "out")
 
 
+def test_a_different_motif_set_starts_only_the_tf_facing_layers_afresh(genebert_folder, tmp_path, caplog):
+    """A pre-trained 3-TF region encoder fine-tuned on a 2-motif scan (as a newer JASPAR release would be): the
+    layers that read TF columns are new, every other region-encoder weight comes from the folder."""
+    motifs = tmp_path / "two.jaspar"
+    motifs.write_text(JASPAR.split(">MA9003.1")[0])
+    model_args = FinetuneModelArguments(model_name_or_path=str(genebert_folder), region_input=True, motifs=str(motifs))
+    with caplog.at_level(logging.WARNING, logger="genebert.finetune"):
+        model, _, init = load_model_and_tokenizer(model_args, 2, {0: "a", 1: "b"}, (1, 2))
+    assert "pre-trained on 3 TFs but --region_input scans 2 motifs" in caplog.text
+    assert "TF input layers new for 2 motifs" in init
+    encoder = model.genebert.region_encoder
+    assert encoder.input_proj.weight.shape[1] == 2 and encoder.input_norm.batch_norm.running_mean.shape == (2,)
+    pretrained = GeneBertForPreTraining.from_pretrained(genebert_folder).genebert.region_encoder.state_dict()
+    carried = {k: v for k, v in encoder.state_dict().items() if not k.startswith(("input_proj", "input_norm"))}
+    assert carried and all(torch.equal(v, pretrained[k]) for k, v in carried.items())
+
+
 def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_path):
     motifs = tmp_path / "motifs.jaspar"
     motifs.write_text(JASPAR)

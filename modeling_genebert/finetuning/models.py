@@ -36,22 +36,24 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
         overrides["classifier_pooling"] = model_args.classifier_pooling
     path = model_args.model_name_or_path
 
-    def fit_region(config: GeneBertConfig, pretrained: bool) -> None:
+    def fit_region(config: GeneBertConfig, pretrained: bool) -> bool:
+        """Fit the region config to the matrix; True when a pre-trained encoder's TF-facing layers must start afresh."""
         if region_shape is None:
-            return
+            return False
         rows, num_tfs = region_shape
         region = config.region_config
-        if pretrained and region.num_tfs != num_tfs:
-            raise ValueError(
-                f"{path} was pre-trained on {region.num_tfs} TFs but --region_input scans {num_tfs} motifs; "
-                "use the same motif set as pre-training (--motifs)"
-            )
+        new_tfs = pretrained and region.num_tfs != num_tfs
+        if new_tfs:  # e.g. --motifs JASPAR2026: the layers that read TF columns cannot carry over, the rest can
+            logger.warning("%s was pre-trained on %d TFs but --region_input scans %d motifs: the region encoder's "
+                           "TF-facing input layers start from random weights, its other layers from the folder",
+                           path, region.num_tfs, num_tfs)
         region.num_tfs = num_tfs
         if rows > region.max_regions:
             raise ValueError(f"the region matrix has {rows} rows (--region_rows, times 2 with --region_strands separate "
                              f"and with ref / alt pairs), more than the region encoder's max_regions {region.max_regions}")
         if not pretrained:
             region.regions_per_sample = rows
+        return new_tfs
 
     if path is None:
         config = GeneBertConfig.from_preset(model_args.preset, **overrides)
@@ -77,13 +79,15 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
     for key, value in overrides.items():
         setattr(config, key, value)
     config.architectures = None
-    fit_region(config, pretrained=not model_args.from_scratch)
+    new_tfs = fit_region(config, pretrained=not model_args.from_scratch)
     _set_dropout(config, model_args.classifier_dropout)
     if model_args.from_scratch:
         return GeneBertForSequenceClassification(config), tokenizer, "random (from scratch, GeneBERT architecture)"
     # from_pretrained says in one line which heads are new; a missing encoder weight is a loud warning
-    model = GeneBertForSequenceClassification.from_pretrained(path, config=config)
-    return model, tokenizer, "pre-trained GeneBERT"
+    model = GeneBertForSequenceClassification.from_pretrained(path, config=config, ignore_mismatched_sizes=new_tfs)
+    init = "pre-trained GeneBERT"
+    return model, tokenizer, init + (f" (region encoder's TF input layers new for {config.region_config.num_tfs} motifs)"
+                                     if new_tfs else "")
 
 
 def _set_dropout(config: GeneBertConfig, dropout: float | None) -> None:
