@@ -115,3 +115,34 @@ def test_the_released_remote_code_is_the_packages_own():
     drifted = [path.name for path in _make_release_module().drifted_code(CHECKPOINT)]
     assert not drifted, (f"{drifted} differ from the package's modules: "
                          "python examples/release/make_release.py --refresh_code checkpoints/genebert-tiny")
+
+
+def test_the_long_run_report_reads_validations_probes_and_a_reference(tmp_path, capsys):
+    """long_run_report: validations from the newest complete checkpoint (a half-written one is skipped), probe MCCs
+    from RUN_probes/step-N, the reference's final validation as dashed lines; a missing run is an error, exit 2."""
+    spec = importlib.util.spec_from_file_location("long_run_report", ROOT / "examples" / "release" / "long_run_report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    run = tmp_path / "long"
+    history = [{"step": 500, "eval_loss": 9.6, "eval_mgm_loss": 7.49, "eval_srm_accuracy": 0.17},
+               {"step": 500, "loss": 9.9}, {"step": 1000, "eval_loss": 9.4, "eval_mgm_loss": 7.45, "eval_srm_accuracy": 0.3}]
+    (run / "checkpoint-1000").mkdir(parents=True)
+    (run / "checkpoint-1000" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    (run / "checkpoint-1500").mkdir()  # killed mid-save: no trainer_state.json
+    probe = tmp_path / "long_probes" / "step-1000"
+    probe.mkdir(parents=True)
+    (probe / "results.json").write_text(json.dumps({"runs": [{"arm": "finetune", "metrics": {"mcc": 0.5}},
+                                                             {"arm": "finetune", "metrics": {"mcc": 0.6}}]}))
+    reference = tmp_path / "tiny"
+    reference.mkdir()
+    (reference / "pretraining_summary.json").write_text(json.dumps({"after": {"mgm_loss": 7.4, "srm_accuracy": 0.8}}))
+    rows = report.report(run)
+    assert [r["step"] for r in rows] == [500, 1000]
+    assert rows[1]["eval_mgm_loss"] == 7.45 and rows[1]["probe_mcc"] == pytest.approx(0.55) and "probe_mcc" not in rows[0]
+    assert report.reference_values(reference, 0.58) == {"eval_mgm_loss": 7.4, "eval_srm_accuracy": 0.8, "probe_mcc": 0.58}
+    figure = tmp_path / "curves.png"
+    assert report.main([str(run), "--figure", str(figure), "--reference", str(reference), "--reference_probe", "0.58"]) == 0
+    assert figure.stat().st_size > 10_000
+    assert "1000 | 9.4000 | 7.4500 |" in capsys.readouterr().out
+    assert report.main([str(tmp_path / "nowhere")]) == 2
+    assert "error:" in capsys.readouterr().err

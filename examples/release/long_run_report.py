@@ -5,7 +5,9 @@
 Reads the newest complete checkpoint's (or final/'s) ``trainer_state.json`` (its ``log_history`` holds every
 validation of the run: ``eval_mgm_loss``, ``eval_ngsp_accuracy``, ``eval_srm_accuracy`` ...) and each probe's
 ``RUN_probes/step-N/results.json`` beside it (dev MCC of the probe task fine-tuned from checkpoint-N). Prints one table
-(TSV with --tsv) and draws the validation losses and the probe against the step.
+(TSV with --tsv) and draws the validation losses and the probe against the step. ``--reference FOLDER`` draws a
+finished pre-training's final validation (its ``pretraining_summary.json``) and ``--reference_probe`` its probe MCC as
+dashed lines: the model the long run has to beat.
 """
 
 from __future__ import annotations
@@ -48,7 +50,19 @@ def report(run: Path) -> list[dict]:
     return [rows[s] for s in sorted(rows)]
 
 
-def draw(rows: list[dict], figure: Path, title: str) -> None:
+def reference_values(folder: Path | None, probe: float | None) -> dict[str, float]:
+    """A finished pre-training's final validation (``eval_*`` keys) and probe MCC, where given."""
+    values = {}
+    if folder is not None:
+        after = json.loads((folder / "pretraining_summary.json").read_text())["after"]
+        values = {f"eval_{key}": value for key, value in after.items()}
+    if probe is not None:
+        values["probe_mcc"] = probe
+    return values
+
+
+def draw(rows: list[dict], figure: Path, title: str, reference: dict[str, float] | None = None,
+         reference_label: str = "reference") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,6 +79,10 @@ def draw(rows: list[dict], figure: Path, title: str) -> None:
             srm = [(r["step"], r["eval_srm_accuracy"]) for r in rows if r.get("eval_srm_accuracy") is not None]
             if srm:
                 ax.plot(*zip(*srm), marker="o", ms=3, label="srm_accuracy")
+        for key, colour in ((column, "C0"), ("eval_srm_accuracy" if column == "eval_ngsp_accuracy" else None, "C1")):
+            if key and (reference or {}).get(key) is not None:
+                ax.axhline(reference[key], ls="--", lw=1, color=colour, label=f"{reference_label}: {reference[key]:.3f}")
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
         ax.set_xlabel("step")
         ax.set_title(label, fontsize=10)
@@ -81,10 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure", type=Path, help="write the loss curves to this PNG")
     parser.add_argument("--title", default="GeneBERT long run", help="the figure's title")
     parser.add_argument("--tsv", action="store_true", help="print TSV instead of a Markdown table")
+    parser.add_argument("--reference", type=Path, help="a finished pre-training folder whose final validation is drawn dashed")
+    parser.add_argument("--reference_probe", type=float, help="the reference model's probe MCC, drawn dashed")
+    parser.add_argument("--reference_label", default="reference", help="the dashed lines' label")
     args = parser.parse_args(argv)
     try:
         rows = report(args.run)
-    except FileNotFoundError as error:
+        reference = reference_values(args.reference, args.reference_probe)
+    except (FileNotFoundError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     columns = ("step", *COLUMNS, "probe_mcc")
@@ -96,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(sep.join("" if row.get(c) is None else (f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]))
                        for c in columns))
     if args.figure:
-        draw(rows, args.figure, args.title)
+        draw(rows, args.figure, args.title, reference, args.reference_label)
     return 0
 
 
