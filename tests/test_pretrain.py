@@ -220,6 +220,7 @@ def test_sigkilled_run_resumes_to_the_same_step_count(pretraining_dataset, micro
     resumed = cli(args + ["--resume_from_checkpoint", "auto"])
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output
+    assert "missing keys" not in output  # the tied decoder is stored once, not missing
     summary = json.loads((run / "final" / "pretraining_summary.json").read_text())
     assert summary["global_step"] == 60
     assert all(np.isfinite(v) for v in summary["after"].values())
@@ -246,6 +247,23 @@ def test_two_process_cpu_ddp_ranks_agree(pretraining_dataset, micro_config_file,
     assert digests[0]["global_step"] == digests[1]["global_step"] == 4
     assert digests[0]["digest"] == digests[1]["digest"]
     assert (run / "final" / "model.safetensors").is_file()
+
+
+def test_resuming_reports_only_keys_that_are_really_missing(caplog):
+    """A checkpoint stores the tied k-mer decoder once; transformers would call it missing on every resume."""
+    from torch.nn.modules.module import _IncompatibleKeys
+
+    from modeling_genebert import GeneBertConfig, GeneBertForPreTraining
+    from modeling_genebert.pretraining.trainer import GeneBertTrainer
+
+    trainer = GeneBertTrainer.__new__(GeneBertTrainer)  # only the model is read
+    trainer.model = GeneBertForPreTraining(GeneBertConfig.from_preset("tiny", num_hidden_layers=1))
+    tied = list(GeneBertForPreTraining._tied_weights_keys)
+    with caplog.at_level(logging.WARNING):
+        trainer._issue_warnings_after_load(_IncompatibleKeys(tied, []))
+        assert "missing keys" not in caplog.text
+        trainer._issue_warnings_after_load(_IncompatibleKeys([*tied, "genebert.bert.pooler.dense.weight"], []))
+    assert "missing keys in the checkpoint model loaded: ['genebert.bert.pooler.dense.weight']" in caplog.text
 
 
 def test_training_presets_fill_only_options_left_at_their_defaults():

@@ -46,6 +46,14 @@ class GeneBertTrainer(Trainer):
             raise NonFiniteLossError(f"non-finite total loss at training step {self.state.global_step + 1}")
         return (loss, outputs) if return_outputs else loss
 
+    def _issue_warnings_after_load(self, load_result):
+        """A checkpoint stores each tied weight once (the k-mer decoder *is* the embedding matrix), so a resumed run's
+        tied keys are not missing: only keys that are really absent are reported (transformers lists them all)."""
+        tied = {target for target, source in (getattr(self.model, "_tied_weights_keys", None) or {}).items()
+                if _parameter(self.model, target) is not None and _parameter(self.model, target) is _parameter(self.model, source)}
+        missing = [key for key in load_result.missing_keys if key not in tied]
+        super()._issue_warnings_after_load(load_result._replace(missing_keys=missing))
+
     def log(self, logs, start_time=None):
         if "loss" in logs:
             logs.update(self._drain("train", prefix=""))
@@ -64,3 +72,10 @@ class GeneBertTrainer(Trainer):
         sums.clear()
         counts.clear()
         return means
+
+
+def _parameter(model: torch.nn.Module, name: str) -> torch.nn.Parameter | None:
+    try:
+        return model.get_parameter(name)
+    except AttributeError:
+        return None
