@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -32,6 +31,7 @@ from dataset_scripts.finetuning_data import (
     build_tfbs_dataset,
     has_column,
 )
+from dataset_scripts.plugins import load_plugins
 from dataset_scripts.readers import DataFormatError
 
 SEQUENCE = ("sequence",)
@@ -172,7 +172,6 @@ class Task:
 
 
 _TASKS: dict[str, Task] = {}
-_entry_points_loaded = False
 
 
 def register_task(task: Task, *, replace: bool = False) -> Task:
@@ -184,15 +183,7 @@ def register_task(task: Task, *, replace: bool = False) -> Task:
 
 
 def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        task = entry.load()
-        if not isinstance(task, Task):
-            raise TypeError(f"entry point {entry.name} = {entry.value} in {ENTRY_POINT_GROUP!r} is not a Task")
-        _TASKS.setdefault(task.name, task)
+    load_plugins(ENTRY_POINT_GROUP, Task, lambda task: _TASKS.setdefault(task.name, task))
 
 
 def list_tasks() -> list[str]:

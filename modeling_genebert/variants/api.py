@@ -66,7 +66,7 @@ class ScoreVariantsOptions:
     atlas_samples: int = field(default=256, metadata={"group": MODELS, "help": "samples of regions_per_sample regions read per cell type of the atlas (default 256)"})
     motifs: str | None = field(default=None, metadata={"group": MODELS, "help": "motif set: JASPAR release name or motif file (default JASPAR2018 CORE vertebrates)"})
     no_motifs: bool = field(default=False, metadata={"group": MODELS, "help": "skip the motif break/gain scores"})
-    scores: str | None = field(default=None, metadata={"group": MODELS, "help": f"comma-separated subset of {','.join(list_scores())} (default: all the given models allow)"})
+    scores: str | None = field(default=None, metadata={"group": MODELS, "help": "comma-separated subset of the registered scores, listed at the end of --help (default: all the given models allow)"})
     strand: str = field(default="both", metadata={"group": MODELS, "choices": STRANDS, "help": "average model scores over both strands (default), or forward only"})
     pooling: str = field(default="mean", metadata={"group": MODELS, "choices": ("mean", "cls"), "help": "embedding pooling for the cosine distance (default mean)"})
     top_motifs: int = field(default=3, metadata={"group": MODELS, "help": "number of significant motifs listed in motif_top per variant, the most significant site first (default 3)"})

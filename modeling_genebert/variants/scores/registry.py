@@ -6,15 +6,20 @@ classifier, an atlas, motifs: :data:`NEEDS`), what was measured for it, and the 
 computes its columns for a batch of variants. :class:`~..scoring.VariantScorer`, :mod:`..legend`
 (``--help`` epilog, TSV header, ``summary.json`` ``legend`` and ``support``) and the ``--scores``
 option all read it; none keeps its own list. Adding a score is one file with one
-:func:`register_score` call (docs/variants.md#adding-a-score).
+:func:`register_score` call (docs/variants.md#adding-a-score); another package can ship scores through
+the ``genebert.variant_scores`` entry-point group (each entry a :class:`VariantScore`), which
+``genebert-score-variants`` then offers like the built-ins.
 
-At run time it imports nothing of GeneBERT's, so the score files register into it without import cycles.
+At run time it imports nothing of GeneBERT's but the standard-library plugin loader, so the score files
+register into it without import cycles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
+
+from dataset_scripts.plugins import load_plugins
 
 # the scoring.VariantScorer that runs a score (its models, motifs and options); named, not imported, so that the
 # registry stays below the scorer that reads it
@@ -133,13 +138,22 @@ def register_score(score: VariantScore, *, replace: bool = False) -> VariantScor
     return score
 
 
+ENTRY_POINT_GROUP = "genebert.variant_scores"  # another package's scores (dataset_scripts.plugins)
+
+
+def _load_entry_points() -> None:
+    load_plugins(ENTRY_POINT_GROUP, VariantScore, lambda score: _SCORES.setdefault(score.name, score))
+
+
 def list_scores() -> list[str]:
-    """Registered score names, in registration order."""
+    """Registered score names, in registration order (built-ins, then entry-point scores, then the user's)."""
+    _load_entry_points()
     return list(_SCORES)
 
 
 def get_scores(names: Sequence[str]) -> list[VariantScore]:
     """The scores called ``names``; unknown names are one error listing them and the registered ones."""
+    _load_entry_points()
     unknown = [name for name in names if name not in _SCORES]
     if unknown:
         raise ValueError(f"unknown score(s) {unknown}; choose from {tuple(_SCORES)}")
