@@ -32,7 +32,8 @@ CELL_TYPE = register_score(VariantScore(
         verdict="exploratory",
         measured="CTCF direction accuracy 0.525 (K562) / 0.482 (HepG2) with the 1,000-step k-6 tiny model, 0.568 / "
                  "0.523 with the 2,400-step k-4 one; MPRA mean of 17 elements 0.039 / -0.041 and 0.029 / -0.026 "
-                 "(K562 +0.10 to +0.17 on the four blood-cell elements with the first)",
+                 "(K562 +0.10 to +0.17 on the four blood-cell elements with the first); the release "
+                 "checkpoints/genebert-tiny: 0.520 / 0.462 and 0.025 / -0.037 (K562 +0.04 to +0.16 on GP1BA, HBB and PKLR, -0.02 on HBG1)",
         use="to compare cell types for one variant, not to rank variants",
     ),
 ))

@@ -56,7 +56,8 @@ EMBEDDING = register_score(VariantScore(
         verdict="weak, and only with a longer pre-trained model",
         measured="MPRA embedding shift vs |effect| mean Spearman 0.016 with the 1,000-step k-6 tiny model; 0.100, "
                  "positive on 16 of 17 elements, with the 2,400-step k-4 tiny model (6-mer LR baseline 0.075, "
-                 "significant-motif |Δ| 0.120)",
+                 "significant-motif |Δ| 0.120); 0.065, positive on 10 of 17, with the release checkpoints/genebert-tiny "
+                 "(k 6)",
         use="as a label-free 'how much does the model's view change'; check on labelled variants that your model "
             "ranks them before ranking by it",
     ),

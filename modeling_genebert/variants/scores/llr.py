@@ -53,7 +53,8 @@ LLR = register_score(VariantScore(
         verdict="not supported by the measurements",
         measured="two tiny models, both at chance: 1,000 steps, k 6 (validation MGM 7.75 nats, uniform 8.32): CTCF "
                  "direction accuracy 0.447, MPRA mean Spearman -0.013; 2,400 steps, k 4, DHS + genome windows "
-                 "(MGM 5.04, uniform 5.56): 0.520 and 0.009",
+                 "(MGM 5.04, uniform 5.56): 0.520 and 0.009; the release checkpoints/genebert-tiny (k 6, MGM 7.45): "
+                 "0.515 and 0.008",
         use="only after checking it on labelled variants; a briefly pre-trained model has not learnt which base "
             "belongs where",
     ),
