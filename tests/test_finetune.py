@@ -250,6 +250,7 @@ def test_region_strands_separate_is_recorded_and_rebuilt_for_predict(genebert_fo
         ]
     )
     assert result.region_input["strands"] == "separate" and result.region_input["rows"] == 2
+    assert "2 tile(s) x 2 strands x 3 TFs" in (tmp_path / "out" / "README.md").read_text()
     classifier = load_classifier(tmp_path / "out")
     assert classifier.region_builder.matrix_rows == 4
     assert classifier.model.genebert.region_encoder.position_embeddings.num_embeddings >= 4

@@ -148,7 +148,8 @@ def finetuning_model_card(
         "initial weights": f"{init} (`{base_model}`)",
         "region input": (
             "yes: region matrix computed on the fly by motif scanning "
-            f"({region_input.get('motifs')}, {region_input.get('rows')} row(s) x {region_input.get('num_tfs')} TFs, "
+            f"({region_input.get('motifs')}, {region_input.get('rows')} tile(s)"
+            f"{' x 2 strands' if region_input.get('strands') == 'separate' else ''} x {region_input.get('num_tfs')} TFs, "
             f"{region_input.get('aggregation')} log-odds) and fused with [CLS]"
             if region_input
             else "no (sequence only)"
