@@ -168,6 +168,10 @@ class GeneBertConfig(PreTrainedConfig):
         classifier_region_fusion (`bool`, *optional*, defaults to `False`):
             Sequence classification concatenates the region embedding to the sequence features (zeros when
             no ``region_matrix`` is given).
+        classifier_region_wide (`bool`, *optional*, defaults to `False`):
+            With ``classifier_region_fusion``, also add a linear read-out of the standardised region matrix
+            (each TF's best score over the rows) to the logits: the "wide" half of wide-and-deep, so motif
+            evidence reaches the decision directly rather than only through the unit-norm region embedding.
         classifier_pooling (`str`, *optional*, defaults to `"cls"`):
             Sequence-classification features: ``"cls"`` (BERT's pooler on [CLS]) or ``"mean"``.
         ngsp_pooling (`str`, *optional*, defaults to `"cls"`):
@@ -198,6 +202,8 @@ class GeneBertConfig(PreTrainedConfig):
     srm_pooling: str = "mean"
     # sequence classification: concatenate the region embedding to [CLS] (zeros when no region_matrix is given)
     classifier_region_fusion: bool = False
+    # with fusion: a linear path from the standardised region matrix (max over rows) to the logits ("wide and deep")
+    classifier_region_wide: bool = False
     # sequence classification features: "cls" (BERT's pooler on [CLS], as the paper) or "mean" (masked
     # mean of the last hidden states, as ModernBERT's option): the representation SRM pre-trains
     # when srm_pooling="mean", whereas the [CLS] pooler learns only from NGSP.

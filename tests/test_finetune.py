@@ -278,6 +278,39 @@ def test_a_different_motif_set_starts_only_the_tf_facing_layers_afresh(genebert_
     assert carried and all(torch.equal(v, pretrained[k]) for k, v in carried.items())
 
 
+def test_region_wide_adds_a_linear_read_out_of_the_region_matrix_to_the_logits(genebert_folder, tmp_path):
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32], 0)
+    result = finetune_with(
+        [
+            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
+            "--region_input", "--motifs", str(motifs), "--region_rows", "2", "--region_wide",
+            "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--per_device_train_batch_size", "16",
+            "--eval_strategy", "no", *FAST,
+        ]
+    )
+    assert result.region_input["wide"] is True
+    assert "plus a linear read-out to the logits (--region_wide)" in (tmp_path / "out" / "README.md").read_text()
+    classifier = load_classifier(tmp_path / "out")
+    model = classifier.model
+    assert model.config.classifier_region_wide and model.region_wide[1].weight.shape == (2, 3)
+    # logits = the fused head's + Linear(BatchNorm(each TF's best score over the rows)); nothing without a matrix
+    tokenizer = classifier.tokenizer
+    batch = ClassificationCollator(tokenizer)([{"input_ids": tokenizer(s)["input_ids"], "labels": 0}
+                                               for s in ("ACGTACGTACGT", "GATTACAGGTACCA")])
+    matrix = torch.as_tensor(classifier.region_builder(["ACGTACGTACGT", "GATTACAGGTACCA"]))
+    with torch.no_grad():
+        full = model(**batch, region_matrix=matrix).logits
+        model.region_wide = None
+        fused_only = model(**batch, region_matrix=matrix).logits
+        wide = load_classifier(tmp_path / "out").model.region_wide(matrix.amax(dim=1))
+    torch.testing.assert_close(full, fused_only + wide)
+    with pytest.raises(ValueError, match="--region_wide reads the region matrix: add --region_input"):
+        finetune_with(["--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
+                       "--region_wide", "--output_dir", str(tmp_path / "no_region"), *FAST])
+
+
 def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_path):
     motifs = tmp_path / "motifs.jaspar"
     motifs.write_text(JASPAR)

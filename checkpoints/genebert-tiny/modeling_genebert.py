@@ -450,7 +450,10 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
 
     With fusion on and no ``region_matrix``, the region part is a zero vector: the centre of the
     unit sphere the region embeddings live on, i.e. "no region evidence", so sequence-only inputs
-    (e.g. promoter sets without ATAC context) still classify with the same head.
+    (e.g. promoter sets without ATAC context) still classify with the same head. With
+    ``config.classifier_region_wide`` a linear read-out of the standardised matrix is added to the
+    logits (nothing without a matrix): a motif-score logistic regression trained jointly with the
+    network, which on GUE's TF tasks the unit-norm region embedding alone did not match.
     """
 
     def __init__(self, config: GeneBertConfig):
@@ -463,6 +466,10 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
         dropout = seq.classifier_dropout if seq.classifier_dropout is not None else seq.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(seq.hidden_size + (config.projection_dim if self.fusion else 0), config.num_labels)
+        self.region_wide = None
+        if self.fusion and config.classifier_region_wide:  # each TF's best score over the rows, standardised, to logits
+            num_tfs = config.region_config.num_tfs
+            self.region_wide = nn.Sequential(nn.BatchNorm1d(num_tfs, affine=False), nn.Linear(num_tfs, config.num_labels))
         self.post_init()
 
     @can_return_tuple
@@ -500,6 +507,9 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
                 region = features.new_zeros(features.shape[0], self.config.projection_dim)
             features = torch.cat([features, region.to(features.dtype)], dim=-1)
         logits = self.classifier(features)
+        if self.region_wide is not None and region_matrix is not None:
+            wide = self.region_wide(region_matrix.to(self.region_wide[1].weight.dtype).amax(dim=1))
+            logits = logits + wide.to(logits.dtype)
         loss = None
         if labels is not None:
             loss = self._classification_loss(logits, labels)

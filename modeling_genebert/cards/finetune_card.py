@@ -151,6 +151,7 @@ def finetuning_model_card(
             f"({region_input.get('motifs')}, {region_input.get('rows')} tile(s)"
             f"{' x 2 strands' if region_input.get('strands') == 'separate' else ''} x {region_input.get('num_tfs')} TFs, "
             f"{region_input.get('aggregation')} log-odds) and fused with [CLS]"
+            f"{', plus a linear read-out to the logits (--region_wide)' if region_input.get('wide') else ''}"
             if region_input
             else "no (sequence only)"
         ),

@@ -44,6 +44,13 @@ class FinetuneModelArguments:
             "scanned separately (1 = the whole sequence is one region)"
         },
     )
+    region_wide: bool = field(
+        default=False,
+        metadata={
+            "help": "also add a linear read-out of the standardised region matrix (each motif's best score) to the "
+            "logits, trained with the network (wide and deep); needs --region_input"
+        },
+    )
     region_strands: str = field(
         default="both",
         metadata={

@@ -200,6 +200,9 @@ def check_options(model_args: FinetuneModelArguments, data_args: FinetuneDataArg
         raise ValueError(f"--peft {model_args.peft!r}: the supported method is 'lora'")
     if model_args.merge_lora and model_args.peft is None:
         raise ValueError("--merge_lora needs --peft lora")
+    if model_args.region_wide and not (model_args.region_input or "region_matrix" in task.inputs):
+        raise ValueError("--region_wide reads the region matrix: add --region_input (or use a task whose examples "
+                         "carry a region_matrix)")
     return task
 
 
@@ -360,7 +363,7 @@ def finetune(model_args: FinetuneModelArguments, data_args: FinetuneDataArgument
         model_name_or_path=model_args.model_name_or_path or f"preset:{model_args.preset}",
         init=init,
         from_scratch=model_args.from_scratch or model_args.model_name_or_path is None,
-        region_input=region_builder.info() if region_builder else False,
+        region_input=region_builder.info() | {"wide": model_args.region_wide} if region_builder else False,
         dataset=data_args.dataset_name or dataset_name_of(data_args.dataset_path or data_args.train_file),
         labels=id2label,
         splice_neither_label=data_args.splice_neither_label if splice else None,

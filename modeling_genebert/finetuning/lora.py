@@ -46,7 +46,8 @@ logger = logging.getLogger("genebert.finetune")
 
 ENCODER_PREFIX = "genebert.bert.encoder."
 HEAD_CONFIG = "head_config.json"
-HEAD_CONFIG_KEYS = ("num_labels", "id2label", "label2id", "classifier_pooling", "classifier_region_fusion")
+HEAD_CONFIG_KEYS = ("num_labels", "id2label", "label2id", "classifier_pooling", "classifier_region_fusion",
+                    "classifier_region_wide")
 
 
 @contextlib.contextmanager
@@ -87,8 +88,9 @@ def encoder_target_modules(model, leaf_names: list[str]) -> list[str]:
 
 
 def head_modules(model) -> list[str]:
-    """Module names that train fully beside LoRA: the classifier, the pooler and any region encoder."""
-    names = ["classifier"]
+    """Module names that train fully beside LoRA: the classifier (and its wide region read-out), the pooler and any
+    region encoder."""
+    names = ["classifier"] + (["region_wide"] if getattr(model, "region_wide", None) is not None else [])
     genebert = getattr(model, "genebert", None)
     if genebert is not None:
         if getattr(genebert.bert, "pooler", None) is not None:

@@ -32,6 +32,7 @@ def load_model_and_tokenizer(model_args: FinetuneModelArguments, num_labels: int
     label2id = {v: k for k, v in id2label.items()}
     overrides: dict[str, Any] = dict(num_labels=num_labels, id2label=id2label, label2id=label2id)
     overrides["classifier_region_fusion"] = region_shape is not None
+    overrides["classifier_region_wide"] = region_shape is not None and model_args.region_wide
     if model_args.classifier_pooling is not None:
         overrides["classifier_pooling"] = model_args.classifier_pooling
     path = model_args.model_name_or_path
