@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from huggingface_hub import ModelCard
@@ -194,6 +195,36 @@ def test_the_command_line_is_the_benchmark_options(capsys):
     assert exit.value.code == 2 and "error: argument --arms: invalid choice: 'svm'" in capsys.readouterr().err
 
 
+def test_motif_lr_finds_a_planted_motif_and_names_its_motif_set(tmp_path):
+    """The motif_lr arm: logistic regression on each motif's best score; a motif planted in every positive is found."""
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    from modeling_genebert.evaluation.benchmark.linear_baselines import run_motif_lr
+
+    motifs = tmp_path / "planted.jaspar"
+    motifs.write_text(">MA9001.1 PLANTED\nA [ 1 10 0 0 10 0 10 1 1 0 0 10 1 10 ]\nC [ 0 0 0 0 0 10 0 0 0 0 10 0 10 0 ]\n"
+                      "G [10 0 0 0 0 0 0 10 10 0 0 0 0 0 ]\nT [ 0 0 10 10 0 0 0 0 0 10 0 0 0 0 ]\n"
+                      ">MA9002.1 GC\nA [ 0 0 0 0 ]\nC [10 0 10 0 ]\nG [ 0 10 0 10 ]\nT [ 0 0 0 0 ]\n")
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        rows = {"sequence": [], "label": []}
+        for i in range(n):
+            seq = "".join(rng.choice(list("ACGT"), 60))
+            if i % 2:
+                at = int(rng.integers(0, 46))
+                seq = seq[:at] + "GATTACAGGTACCA" + seq[at + 14:]
+            rows["sequence"].append(seq)
+            rows["label"].append(i % 2)
+        return Dataset.from_dict(rows).cast_column("label", ClassLabel(names=["no", "yes"]))
+
+    data = DatasetDict(train=split(80), validation=split(40), test=split(40))
+    summary = run_motif_lr(data, str(motifs), seed=0)
+    assert summary["results"]["test"]["mcc"] > 0.9
+    assert summary["hyperparameters"]["features"] == 2 and "planted.jaspar" in summary["hyperparameters"]["motifs"]
+    assert summary["data_sizes"] == {"train": 80, "validation": 40, "test": 40}
+
+
 # ----------------------------------------------------------------------------- end to end, resumable
 @pytest.mark.slow
 def test_kmer_arm_runs_and_a_finished_run_is_never_rerun(suite, tmp_path, progress):
@@ -224,7 +255,8 @@ def test_every_arm_end_to_end_and_a_killed_run_continues(suite, model_folder, tm
             "--max_steps", "2", "--output_dir", str(out)]
     result = bench(argv)
     arms = {(r["model"], r["arm"]) for r in result.runs}
-    assert arms == {("tiny-pt", "finetune"), ("tiny-pt", "from_scratch"), ("tiny-pt", "lora"), ("-", "kmer_lr")}
+    assert arms == {("tiny-pt", "finetune"), ("tiny-pt", "from_scratch"), ("tiny-pt", "lora"), ("-", "kmer_lr"),
+                    ("-", "motif_lr")}
     for record in result.runs:
         assert record["eval_split"] == "dev" and record["selection"] == "carved from train"
         assert set(record["metrics"]) >= {"mcc", "f1", "precision", "recall", "roc_auc"}

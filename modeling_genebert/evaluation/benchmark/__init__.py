@@ -3,7 +3,7 @@
 * :mod:`.runner` -- the command and :func:`run_benchmark` (``BenchmarkOptions -> BenchmarkResult``);
 * :mod:`.recipes` -- suite discovery and the per-task recipe YAML (``default_recipe.yaml``);
 * :mod:`.references` -- published numbers (``references.yaml``);
-* :mod:`.kmer` -- the k-mer logistic-regression arm;
+* :mod:`.linear_baselines` -- the model-free arms: logistic regression on k-mer profiles or motif scores;
 * :mod:`.report` -- tables (CSV, markdown), plot, ``model-index`` entries.
 """
 

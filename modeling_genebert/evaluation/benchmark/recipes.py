@@ -27,6 +27,7 @@ RECIPE_KEYS: dict[str, type | tuple[type, ...]] = {
     "weight_decay": (int, float),
     "lora_learning_rate": (int, float),
     "kmer": int,
+    "motifs": str,
     "task": str,
     "class_names": str,
     "sweep": dict,

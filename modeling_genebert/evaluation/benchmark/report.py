@@ -17,7 +17,7 @@ from modeling_genebert.evaluation.benchmark.references import Reference, referen
 REPORT_METRICS = ("mcc", "f1", "precision", "recall", "roc_auc")
 METRIC_LABELS = {"mcc": "MCC", "f1": "macro F1", "precision": "macro P", "recall": "macro R", "roc_auc": "ROC-AUC",
                  "topk_accuracy": "top-k acc", "pr_auc": "PR-AUC"}
-ARM_LABELS = {"finetune": "fine-tuned", "from_scratch": "from scratch", "lora": "LoRA", "kmer_lr": "k-mer LR"}
+ARM_LABELS = {"finetune": "fine-tuned", "from_scratch": "from scratch", "lora": "LoRA", "kmer_lr": "k-mer LR", "motif_lr": "motif LR"}
 RC_AVERAGE_LABEL = " + RC average"
 SEED_ENSEMBLE_LABEL = " + seed ensemble"
 SOURCE_NAME = "genebert-benchmark"

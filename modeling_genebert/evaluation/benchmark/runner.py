@@ -26,7 +26,7 @@ from dataset_scripts.cli import HelpFormatter, UsageError, console_script, optio
 from dataset_scripts.output_folders import OutputFolder
 from dataset_scripts.tasks import get_task
 from modeling_genebert.evaluation.benchmark.ensemble import ensemble_rows
-from modeling_genebert.evaluation.benchmark.kmer import run_kmer_lr
+from modeling_genebert.evaluation.benchmark.linear_baselines import run_kmer_lr, run_motif_lr
 from modeling_genebert.evaluation.benchmark.recipes import Recipe, SuiteTask, discover_suite
 from modeling_genebert.evaluation.benchmark.references import load_references
 from modeling_genebert.evaluation.benchmark.report import (
@@ -46,8 +46,8 @@ from modeling_genebert.finetuning.models import folder_kind
 
 logger = logging.getLogger("genebert.benchmark")
 
-ARMS = ("finetune", "from_scratch", "lora", "kmer_lr")
-MODEL_FREE_ARMS = ("kmer_lr",)
+ARMS = ("finetune", "from_scratch", "lora", "kmer_lr", "motif_lr")
+MODEL_FREE_ARMS = ("kmer_lr", "motif_lr")
 SELECTION_METRIC = "mcc"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")
 OWN_LAYOUT = ("runs", "results.csv", "results.md", "results.json", "results.png", ".results*.tmp*")  # a benchmark folder
@@ -65,7 +65,8 @@ class BenchmarkOptions:
     seeds: list[int] = field(default_factory=lambda: [42, 7, 13], metadata={"help": "seeds (each arm runs every seed)"})
     arms: list[str] = field(default_factory=lambda: list(ARMS), metadata={
         "choices": ARMS, "help": "finetune (full fine-tuning), from_scratch (same architecture, random init), "
-                                 "lora (peft LoRA on the model), kmer_lr (k-mer logistic regression)"})
+                                 "lora (peft LoRA on the model), kmer_lr (k-mer logistic regression), motif_lr (logistic "
+                                 "regression on motif scores: the recipe's `motifs`, JASPAR 2026 by default)"})
     output_dir: str = field(metadata={
         "help": "where runs/, results.csv, results.md, results.png go; a benchmark folder is continued (finished runs "
                 "are kept), any other non-empty folder is refused"})
@@ -218,8 +219,8 @@ def run_one(options, recipe: dict, task: SuiteTask, run: dict, folder: str | Non
     run_dir.mkdir(parents=True)
     cpu, wall = time.process_time(), time.perf_counter()
     eval_split = "test" if task.has_test else "dev"
-    if run["arm"] == "kmer_lr":
-        summary = run_kmer_baseline(options, recipe, task, run)
+    if run["arm"] in MODEL_FREE_ARMS:
+        summary = run_model_free_baseline(options, recipe, task, run)
     else:
         summary = finetune(*finetune_arguments(options, recipe, task, run, folder)).to_dict()
         for checkpoint in run_dir.glob("checkpoint-*"):
@@ -326,8 +327,9 @@ def reuse_sweep_run(run: dict, chosen: dict, sweep: dict) -> dict:
     return record
 
 
-def run_kmer_baseline(options, recipe: dict, task: SuiteTask, run: dict) -> dict:
-    """One run of the kmer_lr arm (logistic regression on k-mer counts), recorded as the fine-tuning arms' runs are."""
+def run_model_free_baseline(options, recipe: dict, task: SuiteTask, run: dict) -> dict:
+    """One run of the kmer_lr or motif_lr arm (logistic regression on k-mer profiles or motif scores), recorded as
+    the fine-tuning arms' runs are."""
     registered = get_task(task.task)
     data_args = FinetuneDataArguments(
         task=task.task, train_file=str(task.files["train"]),
@@ -338,6 +340,8 @@ def run_kmer_baseline(options, recipe: dict, task: SuiteTask, run: dict) -> dict
     )
     data = load_task_data(registered, data_args, run["seed"])
     id2label = dict(enumerate(data["train"].features["label"].names))
+    if run["arm"] == "motif_lr":
+        return run_motif_lr(data, recipe.get("motifs"), run["seed"], registered.metrics, None, id2label)
     return run_kmer_lr(data, recipe["kmer"], run["seed"], registered.metrics, None, id2label)
 
 
@@ -364,7 +368,7 @@ def check_options(options: BenchmarkOptions) -> None:
     """Everything that can be checked before the first run: no half-written results on bad input."""
     needs_model = [a for a in options.arms if a not in MODEL_FREE_ARMS]
     if needs_model and not options.models:
-        raise UsageError(f"arms {needs_model} need --models FOLDER...; with no model give --arms kmer_lr")
+        raise UsageError(f"arms {needs_model} need --models FOLDER...; with no model give --arms kmer_lr and / or motif_lr")
     unknown = [a for a in options.arms if a not in ARMS]
     if unknown:
         raise UsageError(f"--arms {unknown}: choose from {list(ARMS)}")
