@@ -508,7 +508,8 @@ class GeneBertForSequenceClassification(GeneBertPreTrainedModel):
             features = torch.cat([features, region.to(features.dtype)], dim=-1)
         logits = self.classifier(features)
         if self.region_wide is not None and region_matrix is not None:
-            wide = self.region_wide(region_matrix.to(self.region_wide[1].weight.dtype).amax(dim=1))
+            dtype = next(self.region_wide.parameters()).dtype  # (peft may wrap the module: no indexing)
+            wide = self.region_wide(region_matrix.to(dtype).amax(dim=1))
             logits = logits + wide.to(logits.dtype)
         loss = None
         if labels is not None:

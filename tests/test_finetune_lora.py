@@ -45,6 +45,26 @@ def test_only_lora_and_head_train_and_base_weights_are_frozen():
     assert not any(p.requires_grad for n, p in frozen.items() if "word_embeddings" in n or n.endswith("query.base_layer.weight"))
 
 
+def test_the_wide_region_read_out_trains_fully_and_comes_back_from_the_adapter_folder(base_folder, tmp_path):
+    """--region_wide with LoRA: the read-out is part of the head (modules_to_save); the adapter folder restores it."""
+    from safetensors.torch import load_file
+    from test_finetune import JASPAR
+
+    from modeling_genebert.finetuning.classifier import load_classifier
+
+    motifs = tmp_path / "m.jaspar"
+    motifs.write_text(JASPAR)
+    finetune_with(["--model_name_or_path", str(base_folder), "--train_file", str(DATA / "prom_core_all_dev.csv"),
+                   "--region_input", "--motifs", str(motifs), "--region_wide", "--peft", "lora", "--max_steps", "2",
+                   "--per_device_train_batch_size", "8", "--eval_strategy", "no", "--output_dir", str(tmp_path / "out"),
+                   *FAST])
+    saved = load_file(tmp_path / "out" / "adapter_model.safetensors")
+    trained = saved["base_model.model.region_wide.1.weight"]
+    loaded = load_classifier(tmp_path / "out").model
+    torch.testing.assert_close(loaded.region_wide[1].weight, trained)
+    assert "region_wide" in json.loads((tmp_path / "out" / "adapter_config.json").read_text())["modules_to_save"]
+
+
 def test_unknown_target_module_is_an_error_naming_the_layers():
     with pytest.raises(ValueError, match="qkv.*query"):
         apply_lora(GeneBertForSequenceClassification(tiny_config(num_labels=2)), target_modules="qkv")

@@ -90,6 +90,7 @@ class _LoadReportCapture(pylogging.Filter):
 _HEAD_PARTS = {
     "cls.": "pre-training heads (MGM / NGSP)",
     "classifier.": "classification head",
+    "region_wide.": "wide region read-out",
     "genebert.region_encoder.": "region encoder",
     "genebert.sequence_projection.": "SRM projections",
     "genebert.region_projection.": "SRM projections",
