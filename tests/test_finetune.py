@@ -256,9 +256,19 @@ def test_region_strands_separate_is_recorded_and_rebuilt_for_predict(genebert_fo
     assert classifier.model.genebert.region_encoder.position_embeddings.num_embeddings >= 4
     # a user's motif file is found again by its path; gone, it is named
     assert result.region_input["motif_file"] == str(motifs.resolve())
+    # in a genebert-benchmark run folder the fine-tuning's record is finetune_results.json (results.json is the
+    # benchmark's): the region input is rebuilt from it; with no record at all the mismatch is named
+    out = tmp_path / "out"
+    (out / "results.json").rename(out / "finetune_results.json")
+    (out / "results.json").write_text(json.dumps({"arm": "finetune", "metrics": {"mcc": 0.1}}))
+    assert load_classifier(out).region_builder.matrix_rows == 4
+    (out / "finetune_results.json").rename(out / "kept.json")
+    with pytest.raises(ValueError, match=r"the model reads 3 TFs but the region input rebuilt from results.json scans 579"):
+        load_classifier(out)
+    (out / "kept.json").rename(out / "finetune_results.json")
     motifs.rename(tmp_path / "moved.jaspar")
     with pytest.raises(ValueError, match=r"region_input.motif_file .*motifs.jaspar does not exist"):
-        load_classifier(tmp_path / "out")
+        load_classifier(out)
 
 
 def test_a_different_motif_set_starts_only_the_tf_facing_layers_afresh(genebert_folder, tmp_path, caplog):

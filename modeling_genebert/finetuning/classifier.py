@@ -106,15 +106,22 @@ def load_classifier(folder: str | os.PathLike, device: str | torch.device | None
     tokenizer = load_tokenizer(path, model.config)
     id2label = model.config.id2label or {}
     label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
-    info = json.loads((path / "results.json").read_text()) if (path / "results.json").is_file() else {}
+    # the fine-tuning's record: results.json, or finetune_results.json in a genebert-benchmark run folder (whose
+    # results.json is the benchmark's own record of the run)
+    record = next((path / name for name in ("finetune_results.json", "results.json") if (path / name).is_file()), None)
+    info = json.loads(record.read_text()) if record else {}
     region_builder = None
     if model.config.classifier_region_fusion:  # the fine-tuning's region input, or its defaults
         region = info.get("region_input") or {}
         region_builder = RegionMatrixBuilder(_motif_spec(region), int(region.get("rows", 1)),
                                              region.get("aggregation", "max"), strands=region.get("strands", "both"))
         if region_builder.num_tfs != region.get("num_tfs", region_builder.num_tfs):
-            raise ValueError(f"{folder}: results.json records {region.get('num_tfs')} TFs for the region input, "
+            raise ValueError(f"{folder}: {record.name} records {region.get('num_tfs')} TFs for the region input, "
                              f"but the motif set {region.get('motifs')!r} has {region_builder.num_tfs}")
+        if region_builder.num_tfs != model.config.region_config.num_tfs:
+            raise ValueError(f"{folder}: the model reads {model.config.region_config.num_tfs} TFs but the region input "
+                             f"rebuilt from {record.name if record else 'the defaults'} scans {region_builder.num_tfs} "
+                             "motifs: the fine-tuning's record (its region_input) is missing or from another model")
     return Classifier(model, tokenizer, label_names, region_builder, str(folder), info)
 
 
