@@ -26,3 +26,5 @@ class DigestCallback(TrainerCallback):
 
 if __name__ == "__main__":
     pretrain.pretrain(*pretrain.parse_args(sys.argv[1:]), callbacks=[DigestCallback()])
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # as genebert-pretrain does: a clean exit for every rank

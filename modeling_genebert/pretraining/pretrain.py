@@ -551,6 +551,8 @@ def run_command(argv: list[str] | None = None) -> PretrainResult:
     elif training_args.process_index == 0:
         print(summarize(result.before, result.after, result.srm_chance))
         print(f"Hub-ready model folder: {result.output_dir}")
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # else gloo's threads can abort the process at exit (exit -6)
     return result
 
 
