@@ -203,6 +203,23 @@ T  [ 0 10  0 ]
 """
 
 
+def region_finetune(genebert_folder, tmp_path, *options, rows=32, steps=2):
+    """``(result, motif file)``: the promoter task on ``rows`` planted training rows, fine-tuned ``steps`` steps with
+    ``--region_input`` over the three motifs above in two tiles, plus ``options``; the output is ``tmp_path/out``."""
+    motifs = tmp_path / "motifs.jaspar"
+    motifs.write_text(JASPAR)
+    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:rows], 0)
+    result = finetune_with(
+        [
+            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
+            "--region_input", "--motifs", str(motifs), "--region_rows", "2", *options,
+            "--output_dir", str(tmp_path / "out"), "--max_steps", str(steps), "--per_device_train_batch_size", "16",
+            "--eval_strategy", "no", *FAST,
+        ]
+    )
+    return result, motifs
+
+
 def test_region_matrix_builder_scans_tiles(tmp_path):
     motifs = tmp_path / "motifs.jaspar"
     motifs.write_text(JASPAR)
@@ -238,17 +255,7 @@ def test_separate_strands_give_each_tile_a_forward_and_a_reverse_row(tmp_path):
 
 
 def test_region_strands_separate_is_recorded_and_rebuilt_for_predict(genebert_folder, tmp_path):
-    motifs = tmp_path / "motifs.jaspar"
-    motifs.write_text(JASPAR)
-    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32], 0)
-    result = finetune_with(
-        [
-            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
-            "--region_input", "--motifs", str(motifs), "--region_rows", "2", "--region_strands", "separate",
-            "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--per_device_train_batch_size", "16",
-            "--eval_strategy", "no", *FAST,
-        ]
-    )
+    result, motifs = region_finetune(genebert_folder, tmp_path, "--region_strands", "separate")
     assert result.region_input["strands"] == "separate" and result.region_input["rows"] == 2
     assert "2 tile(s) x 2 strands x 3 TFs" in (tmp_path / "out" / "README.md").read_text()
     classifier = load_classifier(tmp_path / "out")
@@ -289,17 +296,7 @@ def test_a_different_motif_set_starts_only_the_tf_facing_layers_afresh(genebert_
 
 
 def test_region_wide_adds_a_linear_read_out_of_the_region_matrix_to_the_logits(genebert_folder, tmp_path):
-    motifs = tmp_path / "motifs.jaspar"
-    motifs.write_text(JASPAR)
-    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:32], 0)
-    result = finetune_with(
-        [
-            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
-            "--region_input", "--motifs", str(motifs), "--region_rows", "2", "--region_wide",
-            "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--per_device_train_batch_size", "16",
-            "--eval_strategy", "no", *FAST,
-        ]
-    )
+    result, _ = region_finetune(genebert_folder, tmp_path, "--region_wide")
     assert result.region_input["wide"] is True
     assert "plus a linear read-out to the logits (--region_wide)" in (tmp_path / "out" / "README.md").read_text()
     classifier = load_classifier(tmp_path / "out")
@@ -317,22 +314,13 @@ def test_region_wide_adds_a_linear_read_out_of_the_region_matrix_to_the_logits(g
         wide = load_classifier(tmp_path / "out").model.region_wide(matrix.amax(dim=1))
     torch.testing.assert_close(full, fused_only + wide)
     with pytest.raises(ValueError, match="--region_wide reads the region matrix: add --region_input"):
-        finetune_with(["--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
-                       "--region_wide", "--output_dir", str(tmp_path / "no_region"), *FAST])
+        finetune_with(["--model_name_or_path", str(genebert_folder), "--task", "promoter",
+                       "--train_file", str(tmp_path / "train.csv"), "--region_wide",
+                       "--output_dir", str(tmp_path / "no_region"), *FAST])
 
 
 def test_region_input_fine_tune_fuses_the_region_matrix(genebert_folder, tmp_path):
-    motifs = tmp_path / "motifs.jaspar"
-    motifs.write_text(JASPAR)
-    train = planted(tmp_path / "train.csv", pd.read_csv(DATA / "prom_core_all_train.csv").iloc[:64], 0)
-    result = finetune_with(
-        [
-            "--model_name_or_path", str(genebert_folder), "--task", "promoter", "--train_file", str(train),
-            "--region_input", "--motifs", str(motifs), "--region_rows", "2",
-            "--output_dir", str(tmp_path / "out"), "--max_steps", "3", "--per_device_train_batch_size", "16",
-            "--eval_strategy", "no", *FAST,
-        ]
-    )
+    result, _ = region_finetune(genebert_folder, tmp_path, rows=64, steps=3)
     assert result.region_input["num_tfs"] == 3 and result.region_input["rows"] == 2
     model = GeneBertForSequenceClassification.from_pretrained(tmp_path / "out")
     assert model.config.classifier_region_fusion and model.genebert.region_encoder is not None

@@ -131,12 +131,12 @@ def default_device() -> str:
 
 
 def _motif_spec(region: dict) -> str | None:
-    """results.json's region_input (its ``motif_file``, or ``motifs``: a path, or a description such as
+    """The fine-tuning record's region_input (its ``motif_file``, or ``motifs``: a path, or a description such as
     ``'JASPAR2018 collection=CORE ... (pyjaspar)'``) -> a spec ``load_motifs`` takes."""
     motif_file = region.get("motif_file")
     if motif_file:
         if not os.path.isfile(motif_file):
-            raise ValueError(f"results.json's region_input.motif_file {motif_file} does not exist: the region matrix "
+            raise ValueError(f"the fine-tuning record's region_input.motif_file {motif_file} does not exist: the region matrix "
                              "cannot be rebuilt without the motif file the model was fine-tuned with")
         return motif_file
     description = region.get("motifs")

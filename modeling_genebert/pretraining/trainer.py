@@ -49,8 +49,11 @@ class GeneBertTrainer(Trainer):
     def _issue_warnings_after_load(self, load_result):
         """A checkpoint stores each tied weight once (the k-mer decoder *is* the embedding matrix), so a resumed run's
         tied keys are not missing: only keys that are really absent are reported (transformers lists them all)."""
-        tied = {target for target, source in (getattr(self.model, "_tied_weights_keys", None) or {}).items()
-                if _parameter(self.model, target) is not None and _parameter(self.model, target) is _parameter(self.model, source)}
+        tied = set()
+        for target, source in (getattr(self.model, "_tied_weights_keys", None) or {}).items():
+            weight = _parameter(self.model, target)
+            if weight is not None and weight is _parameter(self.model, source):
+                tied.add(target)
         missing = [key for key in load_result.missing_keys if key not in tied]
         super()._issue_warnings_after_load(load_result._replace(missing_keys=missing))
 

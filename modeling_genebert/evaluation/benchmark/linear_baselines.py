@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 
 from modeling_genebert.downstream.metrics import compute_all
+from modeling_genebert.downstream.region_input import RegionMatrixBuilder
 
 C_GRID = (0.01, 0.1, 1.0)
 
@@ -43,8 +44,6 @@ class MotifFeatures:
     """Each motif's best log-odds score over the sequence, both strands (``RegionMatrixBuilder``, one row)."""
 
     def __init__(self, motifs: str | None):
-        from modeling_genebert.downstream.region_input import RegionMatrixBuilder
-
         self.builder = RegionMatrixBuilder(motifs)
 
     def transform(self, sequences):
